@@ -1,0 +1,1 @@
+"""Pure-Python calculators behind every numeric answer key (checked against Keras in tests)."""

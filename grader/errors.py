@@ -1,0 +1,33 @@
+"""The grader's exceptions, rooted in one class so callers can catch them all.
+
+    GraderError                  anything the grader refuses, with a message for a person
+    ├── InputFileError           a file cannot be read at all (missing, empty, not YAML)
+    ├── BankError                a question bank breaks its schema or cannot derive a key
+    ├── AnswerSheetError         an answer sheet cannot be graded at all
+    └── CalculationError         a setup that no network could have (kernel larger than input)
+
+Student mistakes inside a readable sheet are *not* exceptions: they become results
+with a status. Only the grader's own refusals and bugs raise.
+"""
+
+from __future__ import annotations
+
+
+class GraderError(Exception):
+    """Root of every error the grader raises on purpose."""
+
+
+class InputFileError(GraderError):
+    """A file that cannot be read: missing, empty, not text, not YAML/JSON."""
+
+
+class BankError(GraderError):
+    """A question bank that is malformed; the message names file, question and field."""
+
+
+class AnswerSheetError(GraderError):
+    """An answer sheet that cannot be graded at all (as opposed to a wrong answer)."""
+
+
+class CalculationError(GraderError):
+    """A calculator was given a setup that no network could have."""

@@ -1,0 +1,1 @@
+"""Quizzes: question banks, computed answer keys, answer sheets and their grading."""

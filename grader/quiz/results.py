@@ -1,0 +1,68 @@
+"""Typed results of grading an answer sheet; scores are computed, never stored twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# A question's status, from the student's point of view.
+CORRECT = "correct"
+PARTIAL = "partial"
+INCORRECT = "incorrect"
+UNANSWERED = "unanswered"
+INVALID = "invalid"  # the answer could not be read (wrong type, NaN, bad unit, ...)
+NEEDS_REVIEW = "needs_review"  # free text not yet scored by an instructor
+REVIEWED = "reviewed"  # free text scored from the instructor's grades file
+ELSEWHERE = "graded_elsewhere"  # notebooks and ungraded items: not part of the quiz total
+
+STATUSES = (CORRECT, PARTIAL, INCORRECT, UNANSWERED, INVALID, NEEDS_REVIEW, REVIEWED, ELSEWHERE)
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    id: str
+    type: str
+    status: str
+    points_possible: float
+    fraction: float = 0.0
+    feedback: tuple[str, ...] = ()
+    misconceptions: tuple[str, ...] = ()
+    answer: Any = None
+    expected: Any = None
+    line: int | None = None
+
+    @property
+    def points(self) -> float:
+        return round(self.points_possible * self.fraction, 4)
+
+    @property
+    def counted(self) -> bool:
+        """Whether the question belongs to the quiz total."""
+        return self.status != ELSEWHERE
+
+
+@dataclass(frozen=True)
+class SheetResult:
+    """Everything known after grading one sheet: per-question results and sheet-level problems."""
+
+    source: str
+    seed: str | None
+    banks: tuple[str, ...]
+    results: tuple[QuestionResult, ...]
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def points(self) -> float:
+        return round(sum(r.points for r in self.results if r.counted), 4)
+
+    @property
+    def points_possible(self) -> float:
+        return round(sum(r.points_possible for r in self.results if r.counted), 4)
+
+    @property
+    def pending_review(self) -> float:
+        """Points of free-text answers that still wait for an instructor's score."""
+        return round(sum(r.points_possible for r in self.results if r.status == NEEDS_REVIEW), 4)
+
+    def with_status(self, status: str) -> list[QuestionResult]:
+        return [r for r in self.results if r.status == status]

@@ -1,0 +1,132 @@
+"""Answer sheets and instructors' grades files: reading them and grading a whole sheet.
+
+An answer sheet is a YAML mapping from question id to answer, with two optional
+reserved keys: ``seed`` (the variant the sheet answers) and ``student``. A sheet that
+cannot be read at all raises ``AnswerSheetError``; everything else -- unknown ids,
+duplicated ids, unreadable answers -- is reported per question and the rest is graded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.errors import AnswerSheetError, InputFileError
+from grader.quiz import checking
+from grader.quiz.bank import Catalog
+from grader.quiz.results import SheetResult
+from grader.yamlsource import YamlDocument, read_yaml
+
+RESERVED = ("seed", "student")
+
+
+@dataclass(frozen=True)
+class Answer:
+    raw: Any
+    line: int | None
+
+
+def _read_mapping(path: str | Path, what: str) -> YamlDocument:
+    try:
+        doc = read_yaml(path)
+    except InputFileError as exc:
+        raise AnswerSheetError(str(exc)) from None
+    if not isinstance(doc.data, dict):
+        kind = type(doc.data).__name__ if doc.data is not None else "nothing"
+        raise AnswerSheetError(
+            f"{doc.source}:1: {what} must be a mapping from question id to answer "
+            f"(e.g. 'cnn-exercises/q2a: 903400'), but it holds a {kind}"
+        )
+    return doc
+
+
+def read_grades(path: str | Path, catalog: Catalog) -> dict[str, tuple[float, str]]:
+    """An instructor's scores for free-text answers: ``id: points`` or ``id: {points, comment}``."""
+    doc = _read_mapping(path, "a grades file")
+    grades = {}
+    for qid, value in doc.data.items():
+        where = f"{doc.source}:{doc.line_of((qid,))}: {qid}"
+        if str(qid) not in catalog.by_id:
+            raise AnswerSheetError(f"{where}: no such question{catalog.suggest(qid)}")
+        question = catalog.by_id[str(qid)][1]
+        comment = ""
+        if isinstance(value, dict):
+            comment = str(value.get("comment", ""))
+            value = value.get("points")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= question.points:
+            raise AnswerSheetError(f"{where}: points must be a number from 0 to {question.points}, got {value!r}")
+        grades[str(qid)] = (float(value), comment)
+    for dup in doc.duplicates:
+        raise AnswerSheetError(f"{doc.source}:{dup.line}: {dup.path[0]} is scored twice (first at line {dup.first_line})")
+    return grades
+
+
+@dataclass(frozen=True)
+class Sheet:
+    source: str
+    answers: dict[str, Answer]
+    meta: dict[str, Any]
+    problems: tuple[str, ...]
+    duplicated: dict[str, str]  # id -> message
+
+
+def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
+    doc = _read_mapping(path, "an answer sheet")
+    answers: dict[str, Answer] = {}
+    meta: dict[str, Any] = {}
+    problems = []
+    for key, raw in doc.data.items():
+        line = doc.line_of((key,))
+        if key in RESERVED:
+            meta[key] = raw
+            continue
+        qid = str(key)
+        if qid not in catalog.by_id:
+            problems.append(f"{doc.source}:{line}: {qid!r} is not a question id{catalog.suggest(qid)}; ignored")
+            continue
+        answers[qid] = Answer(raw, line)
+    duplicated = {}
+    for dup in doc.duplicates:
+        qid = str(dup.path[0])
+        message = (f"{doc.source}:{dup.line}: {qid} is answered twice (lines {dup.first_line} "
+                   f"and {dup.line}); neither answer is graded")
+        problems.append(message)
+        duplicated[qid] = message
+    return Sheet(doc.source, answers, meta, tuple(problems), duplicated)
+
+
+def sheet_seed(sheet: Sheet, seed: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """The seed to grade with: ``--seed`` first, then the sheet's ``seed``, then its ``student``."""
+    written = sheet.meta.get("seed", sheet.meta.get("student"))
+    written = None if written is None else str(written)
+    if seed is not None and written is not None and str(seed) != written:
+        return str(seed), (f"{sheet.source}: the sheet says seed {written!r}; grading with --seed {seed!r}",)
+    return (str(seed) if seed is not None else written), ()
+
+
+def grade_sheet(
+    catalog: Catalog, path: str | Path, seed: str | None = None,
+    grades: dict[str, tuple[float, str]] | None = None,
+) -> SheetResult:
+    """Grade every question of every bank the sheet answers; unanswered ones score 0."""
+    sheet = read_sheet(path, catalog)
+    seed, notes = sheet_seed(sheet, seed)
+    bank_names = sorted({catalog.by_id[qid][0].name for qid in list(sheet.answers) + list(sheet.duplicated)})
+    if not bank_names:
+        raise AnswerSheetError(
+            f"{sheet.source}: none of its keys is a question id, so nothing can be graded"
+            + ("".join("\n  " + p for p in sheet.problems))
+        )
+    results = []
+    for name in bank_names:
+        bank = catalog.bank(name)
+        for question in bank.questions:
+            inst = bank.instance(question, seed)
+            if question.id in sheet.duplicated:
+                result = checking.invalid(inst, sheet.duplicated[question.id])
+            else:
+                answer = sheet.answers.get(question.id, Answer(None, None))
+                result = checking.check(inst, answer.raw, answer.line, (grades or {}).get(question.id))
+            results.append(result)
+    return SheetResult(sheet.source, seed, tuple(bank_names), tuple(results), notes + sheet.problems)

@@ -1,0 +1,1 @@
+"""Question banks shipped with the grader (installed as the package data ``grader.banks``)."""
