@@ -33,7 +33,8 @@ def _number(value: Any, what: str = "a number") -> float:
     if not _is_number(value):
         raise AnswerError(f"expected {what}, got {_kind(value)}")
     try:
-        return quantities.checked_number(float(value))
+        number = quantities.checked_number(float(value))
+        return int(number) if number.is_integer() else number
     except (quantities.QuantityError, OverflowError) as exc:
         raise AnswerError(str(exc)) from None
 
@@ -62,11 +63,19 @@ def _result(inst: QuestionInstance, status: str, fraction: float = 0.0, **kw: An
     )
 
 
-def _slip_feedback(inst: QuestionInstance, matches: Callable[[Any], bool]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(feedback, slip ids) for the first slip, or pair of slips, whose answer matches."""
+def _slip_feedback(
+    inst: QuestionInstance, matches: Callable[[Any], bool], distance: Callable[[Any], float] = lambda v: 0.0
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(feedback, slip ids) for the slip -- or, failing that, the pair of slips -- whose
+    answer matches; among several matches, the one closest to the student's answer."""
     compute = inst.question.spec["compute"]
+    found: dict[int, list[tuple[float, Any]]] = {1: [], 2: []}
     for combo, value in slipped_answers(compute, inst.arguments, inst.key):
         if matches(value):
+            found[len(combo)].append((distance(value), combo))
+    for size in (1, 2):
+        if found[size]:
+            combo = min(found[size], key=lambda pair: pair[0])[1]
             return (describe(combo),), tuple(s.id for s in combo)
     return (), ()
 
@@ -150,7 +159,8 @@ def check_number(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
     expected = quantities.show_bytes(inst.key, unit) if is_bytes else inst.key
     if _close(value, inst.key, tolerance):
         return _result(inst, R.CORRECT, 1.0, answer=value, expected=expected, feedback=notes)
-    feedback, slips = _slip_feedback(inst, lambda v: _close(value, v, tolerance))
+    feedback, slips = _slip_feedback(inst, lambda v: _close(value, v, tolerance),
+                                     lambda v: abs(value - v) / max(abs(v), 1e-12))
     swapped = _prefix_swapped(quantity) if is_bytes else None
     if not feedback and swapped:
         other = quantities.to_bytes(quantities.Quantity(quantity.value, swapped), unit)
@@ -176,14 +186,14 @@ def _read_shape(raw: Any) -> list[Any]:
         inner = _SHAPE_TEXT.match(raw).group(1)  # type: ignore[union-attr]
         parts = [p for p in re.split(r"\s*(?:,|x|×|\*)\s*", inner) if p != ""]
         try:
-            return [None if p.lower() == "none" else int(p) for p in parts]
+            return [None if p.lower() in ("none", "null", "?") else int(p) for p in parts]
         except ValueError:
             raise AnswerError(f"{raw!r} is not a shape; write a list such as [126, 126, 16]") from None
     if not isinstance(raw, list) or not raw:
         raise AnswerError(f"expected a shape as a list such as [126, 126, 16], got {_kind(raw)}")
     out = []
     for dim in raw:
-        if dim is None:
+        if dim is None or (isinstance(dim, str) and dim.strip().lower() in ("none", "null", "?")):
             out.append(None)
         else:
             value = _number(dim, "whole numbers in the shape")

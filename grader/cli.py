@@ -1,0 +1,150 @@
+"""The ``grader`` command. Thin: it parses arguments and calls the library.
+
+Exit codes: 0 when the work was done (a graded sheet may still have wrong answers),
+1 when an input cannot be used (the message says which file and where), 2 for a
+command-line mistake. Heavy modules are imported inside the commands that need them,
+so ``grader quiz`` never loads TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from grader.errors import GraderError
+
+BANKS_HELP = "folder of question banks (default: the banks shipped with the grader)"
+
+
+def _fail(error: GraderError) -> None:
+    click.echo(click.style("error: ", fg="red", bold=True) + str(error), err=True)
+    sys.exit(1)
+
+
+def _catalog(ctx: click.Context) -> Any:
+    from grader.quiz.bank import Catalog
+
+    return Catalog.load(ctx.obj.get("banks"))
+
+
+def _print_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cnn-homework-grader")
+def main() -> None:
+    """Grade CNN homework: quizzes with computed answer keys, and notebooks run for real."""
+
+
+@main.group()
+@click.option("--banks", type=click.Path(file_okay=False), envvar="GRADER_BANKS", help=BANKS_HELP)
+@click.pass_context
+def quiz(ctx: click.Context, banks: str | None) -> None:
+    """Question banks and answer sheets."""
+    ctx.ensure_object(dict)
+    ctx.obj["banks"] = banks
+
+
+@quiz.command("list")
+@click.option("--bank", "bank_name", help="only this bank")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.pass_context
+def quiz_list(ctx: click.Context, bank_name: str | None, as_json: bool) -> None:
+    """List the questions: ids, types, points and prompts."""
+    try:
+        catalog = _catalog(ctx)
+        banks = [catalog.bank(bank_name)] if bank_name else list(catalog.banks)
+    except GraderError as exc:
+        _fail(exc)
+    rows = [
+        {"id": q.id, "type": q.type, "points": q.points, "title": q.spec.get("title", ""),
+         "prompt": bank.instance(q).prompt, "variants": bank.has_variants(q)}
+        for bank in banks for q in bank.questions
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    for bank in banks:
+        click.echo(click.style(f"{bank.name}: {bank.title}", bold=True))
+        for row in (r for r in rows if r["id"].startswith(bank.name + "/")):
+            first_line = row["title"] or row["prompt"].splitlines()[0]
+            click.echo(f"  {row['id']:<26} {row['type']:<13} {row['points']:>4g} pts  {first_line}")
+
+
+@quiz.command("show")
+@click.argument("question_id")
+@click.option("--seed", help="variant to show (a number or a student id)")
+@click.pass_context
+def quiz_show(ctx: click.Context, question_id: str, seed: str | None) -> None:
+    """Show one question as a student sees it."""
+    from grader.quiz.render import question_text
+
+    try:
+        bank, question = _catalog(ctx).find(question_id)
+        click.echo(question_text(bank.instance(question, seed)))
+    except GraderError as exc:
+        _fail(exc)
+
+
+@quiz.command("template")
+@click.argument("bank_name", metavar="BANK")
+@click.option("--seed", help="variant to write the sheet for (a number or a student id)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write to this file")
+@click.pass_context
+def quiz_template(ctx: click.Context, bank_name: str, seed: str | None, output: str | None) -> None:
+    """Write a blank answer sheet for BANK."""
+    from grader.quiz.render import template
+
+    try:
+        text = template(_catalog(ctx).bank(bank_name), seed)
+    except GraderError as exc:
+        _fail(exc)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text)
+
+
+@quiz.command("key")
+@click.argument("bank_name", metavar="BANK")
+@click.option("--seed", help="variant to compute the key for (a number or a student id)")
+@click.pass_context
+def quiz_key(ctx: click.Context, bank_name: str, seed: str | None) -> None:
+    """Print BANK's answer key as a filled answer sheet (computed, for instructors)."""
+    from grader.quiz.render import template
+
+    try:
+        click.echo(template(_catalog(ctx).bank(bank_name), seed, with_key=True))
+    except GraderError as exc:
+        _fail(exc)
+
+
+@quiz.command("check")
+@click.argument("answers", type=click.Path(dir_okay=True))
+@click.option("--seed", help="variant the sheet answers (default: the sheet's own 'seed' or 'student')")
+@click.option("--grades", type=click.Path(), help="instructor's scores for written answers (YAML)")
+@click.option("--reveal", is_flag=True, help="show the expected answers and model answers")
+@click.option("--json", "as_json", is_flag=True, help="print the result document (JSON)")
+@click.pass_context
+def quiz_check(ctx: click.Context, answers: str, seed: str | None, grades: str | None,
+               reveal: bool, as_json: bool) -> None:
+    """Grade an answer sheet (YAML: question id -> answer)."""
+    from grader.quiz.render import report_text, result_document
+    from grader.quiz.sheets import grade_sheet, read_grades
+
+    try:
+        catalog = _catalog(ctx)
+        scores = read_grades(grades, catalog) if grades else None
+        result = grade_sheet(catalog, answers, seed, scores)
+    except GraderError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(result_document(result, reveal))
+    else:
+        click.echo(report_text(result, reveal))

@@ -1,0 +1,178 @@
+"""How quizzes look to people: a question as a student sees it, a blank answer sheet,
+a graded sheet in the terminal, and the JSON result document."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from grader.quiz import results as R
+from grader.quiz.bank import Bank, QuestionInstance
+from grader.schemas import schema_errors
+
+ANSWER_FORMATS = {
+    "integer": "a whole number, e.g. 1234 or \"1,234\"",
+    "shape": "a list, e.g. [32, 32, 3] (no batch dimension)",
+    "grid": "a list of rows, e.g. [[1, 2], [3, 4]]",
+    "choice": "one option letter, e.g. B",
+    "multi_select": "a list of option letters, e.g. [A, C]",
+    "free_text": "a few sentences, as a YAML block (see the template)",
+    "notebook": "a notebook, graded with 'grader grade'",
+    "not_graded": "nothing: this exercise is not graded",
+}
+
+
+def answer_format(inst: QuestionInstance) -> str:
+    spec = inst.question.spec
+    if spec["type"] == "number":
+        if spec.get("quantity") == "bytes":
+            return f"a size with its unit, e.g. \"12.6 MB\" (a bare number is read in {spec.get('unit', 'B')})"
+        return "a number"
+    return ANSWER_FORMATS[spec["type"]]
+
+
+def question_text(inst: QuestionInstance) -> str:
+    """One question as a student sees it: header, prompt, options, answer format."""
+    q = inst.question
+    title = q.spec.get("title", "")
+    lines = [click.style(f"{q.id}", bold=True) + (f"  {title}" if title else ""),
+             f"{q.type.replace('_', ' ')}, {q.points:g} point{'s' if q.points != 1 else ''}"
+             + (f", variant for seed {inst.seed!r}" if inst.seed is not None else ""), ""]
+    lines += inst.prompt.splitlines()
+    for option in q.spec.get("options", []):
+        lines.append(f"  {option['key']}) {option['text']}")
+    lines += ["", f"Answer: {answer_format(inst)}"]
+    return "\n".join(lines)
+
+
+def _comment(text: str) -> list[str]:
+    return ["# " + line if line else "#" for line in text.splitlines()]
+
+
+def key_answer(inst: QuestionInstance) -> Any:
+    """The reference answer written as a student would write it on a sheet."""
+    spec = inst.question.spec
+    if spec["type"] == "number" and spec.get("quantity") == "bytes":
+        return f"{inst.key} B"
+    if spec["type"] in ("integer", "shape", "grid", "number"):
+        return inst.key
+    if spec["type"] == "free_text":
+        return " ".join(spec["model_answer"].split())
+    letters = [o["key"] for o in spec["options"] if o["correct"]]
+    return letters[0] if spec["type"] == "choice" else letters
+
+
+def _yaml_value(value: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6).strip().removesuffix("...").strip()
+
+
+def template(bank: Bank, seed: str | None, with_key: bool = False) -> str:
+    """An answer sheet for ``bank``: each prompt as a comment above an empty answer,
+    or above the computed reference answer when ``with_key`` is set (the answer key)."""
+    if with_key:
+        lines = [f"# Answer key for {bank.name}: {bank.title}",
+                 "# Computed by the calculators; it scores full marks.", ""]
+    else:
+        lines = [f"# Answer sheet for {bank.name}: {bank.title}",
+                 "# Fill in each answer after the colon; leave ~ for questions you skip.",
+                 "# Check it with: grader quiz check THIS_FILE", ""]
+    if seed is not None:
+        lines += ["# The variant of the questions this sheet answers:", f"seed: {json.dumps(str(seed))}", ""]
+    for question in bank.questions:
+        inst = bank.instance(question, seed)
+        if question.type in ("notebook", "not_graded"):
+            lines += _comment(f"{question.id}: {answer_format(inst)}") + [""]
+            continue
+        lines += _comment(f"{question.id} ({question.points:g} points)")
+        lines += _comment(inst.prompt)
+        for option in question.spec.get("options", []):
+            lines += _comment(f"  {option['key']}) {option['text']}")
+        lines += _comment(f"Answer: {answer_format(inst)}")
+        if with_key:
+            lines += [f"{question.id}: {_yaml_value(key_answer(inst))}", ""]
+        elif question.type == "free_text":
+            lines += [f"{question.id}: |", "  ", ""]
+        else:
+            lines += [f"{question.id}: ~", ""]
+    return "\n".join(lines)
+
+
+_STATUS_STYLE = {
+    R.CORRECT: ("correct", "green"), R.PARTIAL: ("partly right", "yellow"),
+    R.INCORRECT: ("wrong", "red"), R.UNANSWERED: ("unanswered", "magenta"),
+    R.INVALID: ("could not be read", "red"), R.NEEDS_REVIEW: ("to be reviewed", "cyan"),
+    R.REVIEWED: ("reviewed", "blue"), R.ELSEWHERE: ("graded elsewhere", "white"),
+}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list) and value and all(isinstance(x, str) for x in value):
+        return ", ".join(value)
+    if isinstance(value, list) and value and all(isinstance(r, list) for r in value):
+        return "[" + ", ".join(json.dumps(r) for r in value) + "]"
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def report_text(result: R.SheetResult, reveal: bool = False) -> str:
+    """The terminal report: one block per question, then the total and what to do next."""
+    lines = [click.style(f"Answer sheet {result.source}", bold=True)
+             + (f"  (variant: seed {result.seed!r})" if result.seed is not None else "")]
+    for problem in result.problems:
+        lines.append(click.style("! " + problem, fg="yellow"))
+    for r in result.results:
+        if r.status in (R.ELSEWHERE, R.UNANSWERED):
+            continue  # unanswered ones are listed together below
+        label, colour = _STATUS_STYLE[r.status]
+        lines.append(f"{r.id:<26} {click.style(label, fg=colour):<28} {r.points:g}/{r.points_possible:g}")
+        if r.answer is not None and r.type != "free_text":
+            lines.append(f"    your answer: {_show(r.answer)}")
+        if reveal and r.expected is not None and r.status != R.CORRECT:
+            lines.append(f"    expected:    {_show(r.expected)}")
+        for note in r.feedback:
+            if r.status == R.NEEDS_REVIEW and not reveal and note.startswith("Model answer"):
+                continue
+            lines.append(f"    {note}")
+    unanswered = [r.id for r in result.with_status(R.UNANSWERED)]
+    lines.append("")
+    total = f"Total: {result.points:g} / {result.points_possible:g} points"
+    if result.pending_review:
+        total += f" ({result.pending_review:g} more await review of written answers)"
+    lines.append(click.style(total, bold=True))
+    if unanswered:
+        lines.append(f"Unanswered ({len(unanswered)}): {', '.join(unanswered)}")
+    invalid = result.with_status(R.INVALID)
+    if invalid:
+        lines.append(f"Could not be read ({len(invalid)}): {', '.join(r.id for r in invalid)}")
+    return "\n".join(lines)
+
+
+def result_document(result: R.SheetResult, reveal: bool = False) -> dict[str, Any]:
+    """The JSON result, checked against ``quiz-result.schema.json`` before it leaves."""
+    document = {
+        "kind": "quiz-result",
+        "sheet": result.source,
+        "seed": result.seed,
+        "banks": list(result.banks),
+        "score": {"points": result.points, "possible": result.points_possible,
+                  "pending_review": result.pending_review},
+        "problems": list(result.problems),
+        "questions": [
+            {"id": r.id, "type": r.type, "status": r.status, "points": r.points,
+             "points_possible": r.points_possible, "line": r.line, "answer": r.answer,
+             "feedback": list(r.feedback), "misconceptions": list(r.misconceptions),
+             **({"expected": r.expected} if reveal and r.expected is not None else {})}
+            for r in result.results
+        ],
+    }
+    errors = schema_errors(document, "quiz-result")
+    if errors:  # a bug of the grader's, never the student's
+        raise AssertionError(f"quiz result breaks its schema: {errors[0].message}")
+    return document
