@@ -72,18 +72,21 @@ _LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 def _build(loader: Any, node: yaml.Node, path: tuple, doc: YamlDocument) -> Any:
     doc.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
         loader.flatten_mapping(node)
+        merged = len(node.value) - own  # merged (<<) pairs come first; own keys override them
         out: dict[Any, Any] = {}
         first_lines: dict[Any, int] = {}
-        for key_node, value_node in node.value:
+        for index, (key_node, value_node) in enumerate(node.value):
             key = loader.construct_object(key_node, deep=True)
             if isinstance(key, (list, dict)):
                 key = str(key)
             line = key_node.start_mark.line + 1
-            if key in out:
+            if key in first_lines and index >= merged:
                 doc.duplicates.append(Duplicate(path + (key,), first_lines[key], line))
                 continue
-            first_lines[key] = line
+            if index >= merged:
+                first_lines[key] = line
             doc.lines[path + (key,)] = line
             out[key] = _build(loader, value_node, path + (key,), doc)
         return out

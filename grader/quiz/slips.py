@@ -86,7 +86,7 @@ SLIPS: tuple[Slip, ...] = (
     Slip("input_resolution",
          "the input's resolution was used for every layer: each strided layer's output "
          "is smaller than its input",
-         NETWORK - {"parameter_count"}, lambda a: _layers(a, strides=(1, 1), padding="same")),
+         MEMORY, lambda a: _layers(a, strides=(1, 1), padding="same")),
     Slip("stride_ignored", "the stride was ignored: a stride of s divides the output size by about s",
          NETWORK - {"parameter_count"}, lambda a: _layers(a, strides=(1, 1))),
     Slip("padding_ignored",

@@ -1,0 +1,51 @@
+"""Shared fixtures: the shipped catalog and a runner for the ``grader`` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+from grader.quiz.bank import Catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return Catalog.load()
+
+
+class Grader:
+    """Runs ``grader ...`` in-process and keeps stdout and stderr apart."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str):
+        return self.runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    def json(self, *args: str):
+        result = self(*args, "--json")
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def grader() -> Grader:
+    return Grader()
+
+
+@pytest.fixture
+def sheet(tmp_path: Path):
+    """Write an answer sheet from text and return its path."""
+
+    def write(text: str, name: str = "answers.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
