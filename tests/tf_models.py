@@ -65,6 +65,7 @@ class KerasNetwork:
     input_shape: tuple[int, ...]
     count_params: int
     output_shapes: tuple[tuple[int, ...], ...]
+    layer_params: tuple[int, ...]
 
     @property
     def input_size(self) -> int:
@@ -110,11 +111,12 @@ def _keras_network(input_shape: tuple[int, ...], layers: tuple[calc.Layer, ...])
     model = build_keras(input_shape, layers)
     assert len(model.layers) == len(layers), model.layers
     shapes = tuple(tuple(int(d) for d in layer.output.shape[1:]) for layer in model.layers)
-    return KerasNetwork(tuple(input_shape), int(model.count_params()), shapes)
+    per_layer = tuple(int(layer.count_params()) for layer in model.layers)
+    return KerasNetwork(tuple(input_shape), int(model.count_params()), shapes, per_layer)
 
 
 def keras_network(input_shape: Sequence[int], layers: Sequence[calc.Layer]) -> KerasNetwork:
-    """Parameter count and per-layer output shapes as Keras computes them (cached)."""
+    """Parameter counts and per-layer output shapes as Keras computes them (cached)."""
     return _keras_network(tuple(input_shape), tuple(layers))
 
 

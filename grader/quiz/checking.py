@@ -48,6 +48,8 @@ def _kind(value: Any) -> str:
         return "a mapping"
     if isinstance(value, str):
         return f"the text {value!r}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "an infinite number"
     return type(value).__name__
 
 
@@ -157,8 +159,11 @@ def check_number(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
     if is_bytes and not quantity.unit:
         notes = (f"A bare number is read in {unit}; write the unit to be sure.",)
     expected = quantities.show_bytes(inst.key, unit) if is_bytes else inst.key
+    if is_bytes and isinstance(raw, str) and quantity.unit:
+        notes = (f"Read as {value:,.0f} bytes.",)
+    answer = raw if isinstance(raw, str) else value
     if _close(value, inst.key, tolerance):
-        return _result(inst, R.CORRECT, 1.0, answer=value, expected=expected, feedback=notes)
+        return _result(inst, R.CORRECT, 1.0, answer=answer, expected=expected, feedback=notes)
     feedback, slips = _slip_feedback(inst, lambda v: _close(value, v, tolerance),
                                      lambda v: abs(value - v) / max(abs(v), 1e-12))
     swapped = _prefix_swapped(quantity) if is_bytes else None
@@ -172,7 +177,7 @@ def check_number(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
             slips = ("prefix_mixed_up",)
     if not feedback:
         feedback = (_off_by(value, inst.key),)
-    return _result(inst, R.INCORRECT, answer=value, expected=expected,
+    return _result(inst, R.INCORRECT, answer=answer, expected=expected,
                    feedback=notes + feedback, misconceptions=slips)
 
 
