@@ -122,6 +122,10 @@ def keras_network(input_shape: Sequence[int], layers: Sequence[calc.Layer]) -> K
 
 # --- grids ---------------------------------------------------------------------------
 
+#: What ``tf.nn`` raises for a window that leaves a negative output size (a window that
+#: leaves exactly zero positions gives an empty output instead).
+TF_REFUSALS = (tf.errors.InvalidArgumentError, ValueError)
+
 def _as_nhwc(image: Sequence[Sequence[float]]) -> tf.Tensor:
     return tf.constant(np.asarray(image, dtype=np.float64)[None, :, :, None])
 
@@ -154,6 +158,14 @@ def tf_pool(
     op = tf.nn.max_pool2d if mode == "max" else tf.nn.avg_pool2d
     out = op(_as_nhwc(image), ksize=pool_size, strides=stride or pool_size, padding=padding.upper())
     return out.numpy()[0, :, :, 0]
+
+
+def refused_by_tf(op, **case) -> bool:
+    """True if ``op`` (``tf_convolve`` or ``tf_pool``) refuses ``case`` or gives an empty grid."""
+    try:
+        return op(**case).size == 0
+    except TF_REFUSALS:
+        return True
 
 
 def same_grid(calculated: Sequence[Sequence[float]], reference: np.ndarray) -> bool:

@@ -1,0 +1,1 @@
+"""Assignment files shipped with the grader: one YAML per graded notebook exercise."""

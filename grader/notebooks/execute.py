@@ -1,0 +1,207 @@
+"""Running a student's notebook with nbclient, and turning every way it can fail into data.
+
+The notebook runs in a fresh kernel, in a scratch copy of its folder, with a timeout per
+cell and for the whole notebook, and a memory limit enforced by watching the kernel's
+resident memory (and its children's) and killing it past the limit. Hidden cells run the
+grader's kernel-side code before and after the student's cells; they are never added to
+the notebook that is kept. The outcome is an ``Execution`` with a status; only the
+grader's own bugs raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+OK, ERROR, TIMEOUT, DEAD_KERNEL, OUT_OF_MEMORY, INVALID = (
+    "ok", "error", "timeout", "dead_kernel", "out_of_memory", "invalid_notebook")
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """Where and how the notebook stopped: cell number (1-based, code and markdown alike)."""
+
+    cell: int
+    kind: str
+    message: str
+    line: str = ""
+    line_number: int | None = None
+
+
+@dataclass
+class Execution:
+    status: str
+    notebook: Any = None  # the executed notebook (outputs included), when it could be read
+    problem: CellProblem | None = None
+    seconds: float = 0.0
+    cells_run: int = 0
+    peak_memory_mb: float = 0.0
+    hidden_errors: list[str] = field(default_factory=list)
+
+
+def read_notebook(path: Path) -> Any:
+    """The notebook, or raise ValueError saying why it is not one."""
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # nbformat raises many kinds for a bad file
+        raise ValueError(f"{path.name} is not a readable notebook: {type(exc).__name__}: {str(exc)[:200]}") from None
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        raise ValueError(f"{path.name} is not a valid notebook: {str(exc).splitlines()[0]}") from None
+    return nb
+
+
+def _error_line(cell: Any, traceback: list[str]) -> tuple[str, int | None]:
+    """The source line of the cell that raised, from IPython's 'Cell In[n], line k' frame."""
+    text = _ANSI.sub("", "\n".join(traceback))
+    match = re.search(r"Cell In\[\d+\], line (\d+)", text)
+    if not match:
+        return "", None
+    number = int(match.group(1))
+    lines = cell.source.splitlines()
+    return (lines[number - 1].strip() if 0 < number <= len(lines) else ""), number
+
+
+class _MemoryWatch(threading.Thread):
+    """Kills the kernel when it (with its children) holds more than ``limit_mb``."""
+
+    def __init__(self, pid: int, limit_mb: float) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.limit_mb = pid, limit_mb
+        self.peak_mb = 0.0
+        self.killed = False
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        try:
+            process = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self.stopped.wait(0.25):
+            try:
+                family = [process] + process.children(recursive=True)
+                rss = sum(p.memory_info().rss for p in family) / 2**20
+            except psutil.Error:
+                return
+            self.peak_mb = max(self.peak_mb, rss)
+            if rss > self.limit_mb:
+                self.killed = True
+                for p in family:
+                    try:
+                        p.kill()
+                    except psutil.Error:
+                        pass
+                return
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    cell_timeout: float
+    notebook_timeout: float
+    memory_mb: float
+
+
+def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: RunLimits,
+            env: dict[str, str] | None = None) -> Execution:
+    """Run hidden setup, every code cell, then hidden finish (if the kernel is still usable)."""
+    client = NotebookClient(
+        nb, timeout=int(limits.cell_timeout), kernel_name="python3", allow_errors=False,
+        resources={"metadata": {"path": str(workdir)}}, record_timing=True,
+    )
+    execution = Execution(status=OK, notebook=nb)
+    start = time.monotonic()
+    watch: list[_MemoryWatch] = []
+
+    async def run_all() -> None:
+        async with client.async_setup_kernel(env=env) if env else client.async_setup_kernel():
+            pid = getattr(client.km.provisioner, "pid", None) if client.km else None
+            if pid:
+                watch.append(_MemoryWatch(pid, limits.memory_mb))
+                watch[0].start()
+            await _hidden(client, setup_code, execution, "setup")
+            current = -1
+            try:
+                for index, cell in enumerate(nb.cells):
+                    current = index
+                    if cell.cell_type == "code":
+                        await client.async_execute_cell(cell, index)
+                        execution.cells_run += 1
+            except CellExecutionError as exc:
+                cell = nb.cells[current]
+                line, number = _error_line(cell, _traceback(cell))
+                execution.status = ERROR
+                execution.problem = CellProblem(current + 1, exc.ename, exc.evalue, line, number)
+            except CellTimeoutError:
+                execution.status = TIMEOUT
+                execution.problem = CellProblem(
+                    current + 1, "timeout", f"cell {current + 1} was still running after {limits.cell_timeout:g} s")
+                return
+            except DeadKernelError:
+                _dead(execution, current, watch, limits)
+                return
+            try:
+                await _hidden(client, finish_code, execution, "finish")
+            except DeadKernelError:
+                _dead(execution, current, watch, limits)
+
+    try:
+        asyncio.run(asyncio.wait_for(run_all(), timeout=limits.notebook_timeout))
+    except asyncio.TimeoutError:
+        running = _running_cell(nb)
+        execution.status = TIMEOUT
+        execution.problem = CellProblem(
+            running, "timeout", f"the notebook was still running after {limits.notebook_timeout:g} s (in cell {running})")
+    except DeadKernelError:
+        _dead(execution, _running_cell(nb) - 1, watch, limits)
+    finally:
+        for w in watch:
+            w.stopped.set()
+            execution.peak_memory_mb = round(w.peak_mb, 1)
+    execution.seconds = round(time.monotonic() - start, 2)
+    return execution
+
+
+def _running_cell(nb: Any) -> int:
+    """1-based number of the last cell that started executing."""
+    started = [i for i, c in enumerate(nb.cells)
+               if c.cell_type == "code" and c.get("metadata", {}).get("execution", {}).get("iopub.execute_input")]
+    return (started[-1] + 1) if started else 1
+
+
+def _dead(execution: Execution, index: int, watch: list[_MemoryWatch], limits: RunLimits) -> None:
+    killed = bool(watch and watch[0].killed)
+    execution.status = OUT_OF_MEMORY if killed else DEAD_KERNEL
+    message = (f"the kernel used more than {limits.memory_mb:g} MB and was stopped" if killed
+               else "the kernel died (it crashed or was killed)")
+    execution.problem = CellProblem(index + 1, execution.status, f"{message} while running cell {index + 1}; "
+                                    f"{execution.cells_run} code cell(s) before it had run")
+
+
+def _traceback(cell: Any) -> list[str]:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return output.get("traceback", [])
+    return []
+
+
+async def _hidden(client: NotebookClient, code: str, execution: Execution, name: str) -> None:
+    """Run grader code in the kernel; its failure is recorded, not raised (except a dead kernel)."""
+    cell = nbformat.v4.new_code_cell(code)
+    try:
+        await client.async_execute_cell(cell, 0, store_history=False)
+    except CellExecutionError as exc:
+        execution.hidden_errors.append(f"{name}: {exc.ename}: {exc.evalue}")

@@ -1,0 +1,174 @@
+"""Code that runs *inside* the student's kernel, before and after the notebook's cells.
+
+Its source is sent to the kernel as a hidden cell (never added to the notebook). It
+serves ``keras.datasets.mnist.load_data()`` from the grader's file, and records what the
+notebook really did: each ``fit`` (epochs, time, data shapes, parameters) and the inputs
+given to ``evaluate``/``predict`` (their shape and value range, so the grader can apply
+the student's own preprocessing to its held-out images). At the end it saves the chosen
+model to a file and writes the record as JSON. Nothing here decides a grade: the
+student's code could tamper with this module, so the grader only trusts the saved model,
+measured in a separate process, and uses the record as information.
+
+This module must only use the standard library and what the notebook itself imports.
+"""
+
+import json
+import sys
+import time
+
+CONFIG = {}
+FITS = []
+INPUTS = []
+MODELS = []  # every model that was trained, in order (strong references)
+
+
+def _summary(x):
+    """Shape, range and the first sample of an array-like, JSON-ready; None if not an array."""
+    try:
+        import numpy as np
+
+        if isinstance(x, (list, tuple)) and x and hasattr(x[0], "shape"):
+            x = x[0]
+        arr = np.asarray(x)
+        if arr.dtype == object or arr.ndim == 0 or arr.size == 0:
+            return None
+        first = arr[0].astype("float64").ravel()
+        return {
+            "shape": list(arr.shape), "dtype": str(arr.dtype),
+            "min": float(arr.min()), "max": float(arr.max()),
+            "first": [round(float(v), 7) for v in first[:4096]],
+        }
+    except Exception:  # a tf.data pipeline or a generator: nothing to summarise
+        return None
+
+
+def _data_size(x):
+    try:
+        return int(len(x))
+    except Exception:
+        return None
+
+
+def _quick_slice(args, kwargs):
+    """--quick: one short epoch on the first samples, to find errors fast."""
+    limit = CONFIG.get("quick_samples", 256)
+    args = list(args)
+    for i, value in enumerate(args[:2]):
+        if hasattr(value, "__getitem__") and hasattr(value, "shape"):
+            args[i] = value[:limit]
+    for key in ("x", "y"):
+        if hasattr(kwargs.get(key), "shape"):
+            kwargs[key] = kwargs[key][:limit]
+    vd = kwargs.get("validation_data")
+    if isinstance(vd, (tuple, list)):
+        kwargs["validation_data"] = tuple(v[:limit] if hasattr(v, "shape") else v for v in vd)
+    kwargs["epochs"] = 1
+    return args, kwargs
+
+
+def _install_keras_hooks():
+    import keras
+
+    original_fit = keras.Model.fit
+    original_evaluate = keras.Model.evaluate
+    original_predict = keras.Model.predict
+
+    def fit(self, *args, **kwargs):
+        if CONFIG.get("quick"):
+            args, kwargs = _quick_slice(args, kwargs)
+        x = args[0] if args else kwargs.get("x")
+        start = time.time()
+        history = original_fit(self, *args, **kwargs)
+        trainable = sum(int(w.numpy().size) for w in self.trainable_weights)
+        FITS.append({
+            "model": id(self), "model_name": self.name,
+            "epochs_requested": kwargs.get("epochs", args[3] if len(args) > 3 else 1),
+            "epochs_run": len(getattr(history, "epoch", []) or []),
+            "seconds": round(time.time() - start, 3),
+            "samples": _data_size(x), "input": _summary(x),
+            "trainable_params": trainable, "total_params": int(self.count_params()),
+        })
+        if not any(m is self for m in MODELS):
+            MODELS.append(self)
+        return history
+
+    def evaluate(self, *args, **kwargs):
+        INPUTS.append({"call": "evaluate", "model": id(self),
+                       "input": _summary(args[0] if args else kwargs.get("x"))})
+        return original_evaluate(self, *args, **kwargs)
+
+    def predict(self, *args, **kwargs):
+        INPUTS.append({"call": "predict", "model": id(self),
+                       "input": _summary(args[0] if args else kwargs.get("x"))})
+        return original_predict(self, *args, **kwargs)
+
+    keras.Model.fit, keras.Model.evaluate, keras.Model.predict = fit, evaluate, predict
+
+
+def _serve_mnist():
+    import keras
+    import numpy as np
+
+    def load_data(path="mnist.npz"):
+        with np.load(CONFIG["served_data"]) as data:
+            return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
+
+    modules = [sys.modules.get(name) for name in ("keras.datasets.mnist", "keras.src.datasets.mnist")]
+    for module in modules:
+        if module is not None:
+            module.load_data = load_data
+    keras.datasets.mnist.load_data = load_data
+
+
+def install(config):
+    """Called by the hidden first cell."""
+    CONFIG.update(config)
+    if CONFIG.get("served_data"):
+        _serve_mnist()
+    _install_keras_hooks()
+
+
+def _layers(model):
+    rows = []
+    for layer in model.layers:
+        try:
+            shape = list(layer.output.shape)[1:]
+        except Exception:
+            shape = None
+        rows.append({"name": layer.name, "class": type(layer).__name__,
+                     "output_shape": shape, "params": int(layer.count_params()),
+                     "trainable": bool(layer.trainable)})
+    return rows
+
+
+def finish(namespace, out_dir, variable=None):
+    """Called by the hidden last cell: save the model to grade and write the record."""
+    import keras
+
+    chosen, why = None, ""
+    if variable:
+        candidate = namespace.get(variable)
+        if isinstance(candidate, keras.Model):
+            chosen, why = candidate, f"the variable '{variable}'"
+        else:
+            why = f"no Keras model in the variable '{variable}'"
+    if chosen is None and not variable and MODELS:
+        chosen, why = MODELS[-1], "the model the notebook trained last"
+    if chosen is None and not variable:
+        models = [v for k, v in namespace.items() if isinstance(v, keras.Model) and not k.startswith("_")]
+        if models:
+            chosen, why = models[-1], "a model the notebook defined (it was never trained)"
+    record = {"fits": FITS, "inputs": INPUTS, "model": None, "model_found": why}
+    if chosen is not None:
+        record["model"] = {
+            "name": chosen.name, "class": type(chosen).__name__, "id": id(chosen),
+            "trained": any(f["model"] == id(chosen) for f in FITS),
+            "params": int(chosen.count_params()), "layers": _layers(chosen),
+        }
+        try:
+            record["model"]["input_shape"] = list(chosen.input_shape)[1:]
+        except Exception:
+            record["model"]["input_shape"] = None
+        chosen.save(f"{out_dir}/model.keras")
+    with open(f"{out_dir}/trace.json", "w") as handle:
+        json.dump(record, handle)

@@ -1,0 +1,48 @@
+"""Measuring a saved model on held-out images, in a process of its own.
+
+Run as ``python -m grader.notebooks.measure MODEL HELDOUT TRANSFORM OUT``. The model is
+loaded with Keras's safe mode (no arbitrary code from the file), the student's
+transformation is applied to the raw held-out images, and the accuracy is written as
+JSON. Running apart from the student's kernel means nothing the notebook did can
+change the number.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def main(argv: list[str]) -> int:
+    model_path, heldout_path, transform_path, out_path = argv
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+    import keras
+
+    from grader.notebooks.preprocessing import Transform
+
+    spec = json.loads(open(transform_path).read())
+    transform = Transform(spec["scale"], spec["offset"], tuple(spec["sample_shape"]), spec["verified"],
+                          spec["observed_in"])
+    with np.load(heldout_path) as data:
+        images, labels = data["x"], data["y"]
+    result: dict[str, object] = {}
+    try:
+        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+        x = transform.apply(images)
+        scores = np.asarray(model.predict(x, batch_size=256, verbose=0))
+        if scores.ndim != 2 or scores.shape[1] < 10:
+            raise ValueError(f"the model outputs shape {tuple(scores.shape[1:])}, not one score per digit")
+        predicted = scores.argmax(axis=1)
+        result = {"accuracy": float((predicted == labels).mean()), "images": int(len(labels)),
+                  "per_class": [float((predicted[labels == k] == k).mean()) for k in range(10)]}
+    except Exception as exc:  # reported to the grader, which turns it into a status
+        result = {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
+    with open(out_path, "w") as handle:
+        json.dump(result, handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

