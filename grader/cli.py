@@ -148,3 +148,56 @@ def quiz_check(ctx: click.Context, answers: str, seed: str | None, grades: str |
         _print_json(result_document(result, reveal))
     else:
         click.echo(report_text(result, reveal))
+
+
+def _grade_notebook(notebook: str, assignment: str, out: str | None, quick: bool) -> Any:
+    from pathlib import Path
+
+    from grader.notebooks.assignment import load_assignment
+    from grader.notebooks.grading import grade_mnist
+
+    try:
+        spec = load_assignment(assignment)
+    except GraderError as exc:
+        _fail(exc)
+    out_dir = Path(out) if out else Path("grader-out") / Path(notebook).stem
+    return grade_mnist(Path(notebook), spec, out_dir, quick=quick)
+
+
+@main.command()
+@click.argument("notebook", type=click.Path(dir_okay=False))
+@click.option("--assignment", "-a", default="mnist-cnn", show_default=True,
+              help="a shipped assignment name or an assignment YAML file")
+@click.option("--out", type=click.Path(file_okay=False), help="folder for the executed notebook and results "
+              "(default: grader-out/NOTEBOOK_NAME)")
+@click.option("--json", "as_json", is_flag=True, help="print the result document (JSON)")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="also write an HTML feedback page")
+def grade(notebook: str, assignment: str, out: str | None, as_json: bool, html_file: str | None) -> None:
+    """Run NOTEBOOK in a fresh kernel and grade the model it trained, measured by the grader."""
+    from grader.notebooks import report
+
+    result = _grade_notebook(notebook, assignment, out, quick=False)
+    document = report.document(result)
+    if html_file:
+        with open(html_file, "w", encoding="utf-8") as handle:
+            handle.write(report.html_page(result))
+    if as_json:
+        _print_json(document)
+    else:
+        click.echo(report.text(result))
+
+
+@main.command()
+@click.argument("notebook", type=click.Path(dir_okay=False))
+@click.option("--assignment", "-a", default="mnist-cnn", show_default=True,
+              help="a shipped assignment name or an assignment YAML file")
+@click.option("--quick", is_flag=True, help="one short epoch on a slice of the data: finds errors in seconds")
+@click.option("--out", type=click.Path(file_okay=False), help="folder for the executed notebook")
+def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
+    """A student's self-check: run NOTEBOOK as the grader will and report what it finds."""
+    from grader.notebooks import report
+
+    result = _grade_notebook(notebook, assignment, out, quick=quick)
+    click.echo(report.text(result))
+    if result.status != "graded":
+        sys.exit(3)

@@ -128,7 +128,7 @@ def first_refused(input_shape, layers) -> int:
 
 # --- networks ------------------------------------------------------------------------
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks())
 def test_parameters_and_shapes_match_keras(network):
     input_shape, layers = network
@@ -289,7 +289,7 @@ def test_textbook_network_memory_from_keras():
 
 
 @settings(
-    max_examples=120, deadline=None,
+    max_examples=150, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 @given(networks(), st.integers(1, 128), st.sampled_from([1, 2, 4, 8]))

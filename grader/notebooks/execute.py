@@ -201,7 +201,12 @@ def _traceback(cell: Any) -> list[str]:
 async def _hidden(client: NotebookClient, code: str, execution: Execution, name: str) -> None:
     """Run grader code in the kernel; its failure is recorded, not raised (except a dead kernel)."""
     cell = nbformat.v4.new_code_cell(code)
+    cells = client.nb.cells
+    cells.append(cell)  # nbclient stores the executed cell at its index: give it one of its own
+    index = len(cells) - 1
     try:
-        await client.async_execute_cell(cell, 0, store_history=False)
+        await client.async_execute_cell(cell, index, store_history=False)
     except CellExecutionError as exc:
         execution.hidden_errors.append(f"{name}: {exc.ename}: {exc.evalue}")
+    finally:
+        del cells[index]
