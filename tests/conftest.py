@@ -49,3 +49,19 @@ def sheet(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def grader_env(tmp_path_factory):
+    """``grader`` with its data cache in a fresh folder, so tests prepare their own data."""
+    import os
+
+    cache = tmp_path_factory.mktemp("cache")
+    runner = Grader()
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    yield runner
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old

@@ -151,21 +151,34 @@ def _kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def measure(model: Path, heldout: Path, transform: preprocessing.Transform, timeout: float,
-            workdir: Path) -> dict[str, Any]:
-    """Accuracy of the saved model, measured by ``grader.notebooks.measure`` in a new process."""
-    spec = workdir / "transform.json"
-    spec.write_text(json.dumps(asdict(transform)))
-    out = workdir / "measured.json"
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "grader.notebooks.measure", str(model), str(heldout), str(spec), str(out)],
-            capture_output=True, text=True, timeout=timeout, env=_kernel_env(), check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": f"measuring the model took longer than {timeout:g} s"}
-    if not out.exists():
-        return {"error": f"the measuring process failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}"}
-    return json.loads(out.read_text())
+class Measurer:
+    """A ``grader.notebooks.measure --wait`` process, started early so that Keras is
+    already imported when the notebook's model is ready to be measured."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.notebooks.measure", "--wait"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_kernel_env())
+
+    def measure(self, model: Path, heldout: Path, transform: preprocessing.Transform, timeout: float,
+                workdir: Path) -> dict[str, Any]:
+        """Accuracy of the saved model on the held-out digits, or ``{"error": ...}``."""
+        spec, out = workdir / "transform.json", workdir / "measured.json"
+        spec.write_text(json.dumps(asdict(transform)))
+        job = json.dumps([str(model), str(heldout), str(spec), str(out)]) + "\n"
+        try:
+            _, stderr = self.process.communicate(job, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.close()
+            return {"error": f"measuring the model took longer than {timeout:g} s"}
+        if not out.exists():
+            return {"error": f"the measuring process failed (exit {self.process.returncode}): {stderr.strip()[-300:]}"}
+        return json.loads(out.read_text())
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
 
 
 def grade_mnist(notebook: Path, assignment: Assignment, out_dir: Path, *, quick: bool = False) -> NotebookResult:
@@ -186,6 +199,7 @@ def grade_mnist(notebook: Path, assignment: Assignment, out_dir: Path, *, quick:
         config = {"served_data": str(data.served), "out_dir": str(private), "variable": assignment.model_variable,
                   "quick": quick, "quick_samples": QUICK_SAMPLES}
         setup, finish = _hidden_code(config)
+        measurer = Measurer()
         limits = ex.RunLimits(
             cell_timeout=min(assignment.cell_timeout, 120) if quick else assignment.cell_timeout,
             notebook_timeout=min(assignment.notebook_timeout, 300) if quick else assignment.notebook_timeout,
@@ -195,13 +209,16 @@ def grade_mnist(notebook: Path, assignment: Assignment, out_dir: Path, *, quick:
         nbformat.write(run.notebook, str(executed))
         trace_path, model_path = private / "trace.json", private / "model.keras"
         trace = json.loads(trace_path.read_text()) if trace_path.exists() else {}
-        result = _assess(run, trace, model_path, data, assignment, private, quick)
+        try:
+            result = _assess(run, trace, model_path, data, assignment, private, measurer, quick)
+        finally:
+            measurer.close()
     return NotebookResult(
         executed_notebook=str(executed), seconds=run.seconds, data=data.description, **base, **result)
 
 
 def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: PreparedData,
-            assignment: Assignment, workdir: Path, quick: bool = False) -> dict[str, Any]:
+            assignment: Assignment, workdir: Path, measurer: Measurer, quick: bool = False) -> dict[str, Any]:
     """Status, score, messages and details from what the run left behind."""
     messages: list[str] = []
     flags: list[str] = []
@@ -230,7 +247,7 @@ def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: Pr
         messages.append("The model was never trained (no call to fit).")
     transform = preprocessing.infer(trace, set(data.fingerprints), model["id"] if model else None,
                                     model.get("input_shape") if model else None)
-    measured = measure(model_path, data.heldout, transform, assignment.measure_timeout, workdir)
+    measured = measurer.measure(model_path, data.heldout, transform, assignment.measure_timeout, workdir)
     out["preprocessing"] = transform.describe()
     if "error" in measured:
         messages.append(f"The saved model could not be measured: {measured['error']}")

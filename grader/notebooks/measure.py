@@ -1,6 +1,9 @@
 """Measuring a saved model on held-out images, in a process of its own.
 
-Run as ``python -m grader.notebooks.measure MODEL HELDOUT TRANSFORM OUT``. The model is
+Run as ``python -m grader.notebooks.measure MODEL HELDOUT TRANSFORM OUT``, or with
+``--wait`` to import Keras first and then read those four paths as one JSON line on
+standard input (the grader starts it while the notebook runs, so the import costs no
+time at the end). The model is
 loaded with Keras's safe mode (no arbitrary code from the file), the student's
 transformation is applied to the raw held-out images, and the accuracy is written as
 JSON. Running apart from the student's kernel means nothing the notebook did can
@@ -15,10 +18,16 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    model_path, heldout_path, transform_path, out_path = argv
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import numpy as np
     import keras
+
+    if argv == ["--wait"]:
+        line = sys.stdin.readline()
+        if not line.strip():
+            return 0  # the grader had nothing to measure
+        argv = json.loads(line)
+    model_path, heldout_path, transform_path, out_path = argv
 
     from grader.notebooks.preprocessing import Transform
 
