@@ -150,7 +150,9 @@ def quiz_check(ctx: click.Context, answers: str, seed: str | None, grades: str |
         click.echo(report_text(result, reveal))
 
 
-def _grade_notebook(notebook: str, assignment: str, out: str | None, quick: bool) -> Any:
+def _grade_notebook(notebook: str, assignment: str, out: str | None, quick: bool,
+                    cell_timeout: float | None = None) -> Any:
+    from dataclasses import replace
     from pathlib import Path
 
     from grader.notebooks.assignment import load_assignment
@@ -160,6 +162,8 @@ def _grade_notebook(notebook: str, assignment: str, out: str | None, quick: bool
         spec = load_assignment(assignment)
     except GraderError as exc:
         _fail(exc)
+    if cell_timeout:
+        spec = replace(spec, cell_timeout=cell_timeout)
     out_dir = Path(out) if out else Path("grader-out") / Path(notebook).stem
     return grade_mnist(Path(notebook), spec, out_dir, quick=quick)
 
@@ -172,11 +176,13 @@ def _grade_notebook(notebook: str, assignment: str, out: str | None, quick: bool
               "(default: grader-out/NOTEBOOK_NAME)")
 @click.option("--json", "as_json", is_flag=True, help="print the result document (JSON)")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="also write an HTML feedback page")
-def grade(notebook: str, assignment: str, out: str | None, as_json: bool, html_file: str | None) -> None:
+@click.option("--cell-timeout", type=click.FloatRange(min=1), help="seconds a cell may run (overrides the assignment)")
+def grade(notebook: str, assignment: str, out: str | None, as_json: bool, html_file: str | None,
+          cell_timeout: float | None) -> None:
     """Run NOTEBOOK in a fresh kernel and grade the model it trained, measured by the grader."""
     from grader.notebooks import report
 
-    result = _grade_notebook(notebook, assignment, out, quick=False)
+    result = _grade_notebook(notebook, assignment, out, quick=False, cell_timeout=cell_timeout)
     document = report.document(result)
     if html_file:
         with open(html_file, "w", encoding="utf-8") as handle:

@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
-# Grade the bundled examples on a fresh machine: installs the grader, then grades every
-# example answer sheet into out/ (a text report and a JSON result per sheet).
+# The main job, on a fresh machine: install the grader, then grade every bundled example
+# on the bundled data -- the example answer sheets, the reference MNIST notebook and the
+# example student notebooks -- into out/ (text report and JSON result for each).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install -q -e . || exit 1
-mkdir -p out/quiz
+python -m pip install -q --disable-pip-version-check -e ".[notebooks]" || exit 1
+mkdir -p out/quiz out/notebooks
 status=0
 for sheet in examples/quiz/*.yaml; do
     name=$(basename "$sheet" .yaml)
-    echo "== $sheet"
+    echo "== quiz: $sheet"
     if grader quiz check "$sheet" --json > "out/quiz/$name.json"; then
-        grader quiz check "$sheet" | tee "out/quiz/$name.txt" | tail -3
+        grader quiz check "$sheet" > "out/quiz/$name.txt"
+        tail -n 3 "out/quiz/$name.txt"
     else
         status=1
     fi
 done
-echo "results in out/quiz/"
+for notebook in reference/mnist_cnn.ipynb examples/notebooks/mnist/*.ipynb; do
+    name=$(basename "$notebook" .ipynb)
+    echo "== notebook: $notebook"
+    grader grade "$notebook" --assignment mnist-cnn --cell-timeout 180 --out "out/notebooks/$name" --json \
+        --html "out/notebooks/$name/feedback.html" > "out/notebooks/$name.json" 2> "out/notebooks/$name.log" || status=1
+    python -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"{d['status']:<18} {d['points']:>5g}/{d['points_possible']:g}  \" + (d['messages'][0] if d['messages'] else ''))" "out/notebooks/$name.json" || status=1
+done
+echo "results in out/"
 exit $status

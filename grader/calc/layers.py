@@ -58,67 +58,63 @@ def _spatial(shape: tuple[int, ...], layer_name: str) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
-def _window_output(layer: Any, shape: tuple[int, ...]) -> tuple[int, int]:
-    """Height and width after a convolution's sliding window (any conv flavour)."""
-    h, w, _ = _spatial(shape, type(layer).__name__)
-    return (
-        output_length(h, layer.kernel_size[0], layer.strides[0], layer.padding, layer.dilation_rate[0]),
-        output_length(w, layer.kernel_size[1], layer.strides[1], layer.padding, layer.dilation_rate[1]),
-    )
+@dataclass(frozen=True, kw_only=True)
+class _SlidingKernel:
+    """What every convolution flavour shares: a kernel slid with strides, padding and dilation."""
+
+    kernel_size: Pair
+    strides: Pair = (1, 1)
+    padding: str = "valid"
+    dilation_rate: Pair = (1, 1)
+    use_bias: bool = True
+
+    def _window_output(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        """Height and width after the sliding window."""
+        h, w, _ = _spatial(shape, type(self).__name__)
+        return (
+            output_length(h, self.kernel_size[0], self.strides[0], self.padding, self.dilation_rate[0]),
+            output_length(w, self.kernel_size[1], self.strides[1], self.padding, self.dilation_rate[1]),
+        )
+
+    def _depth(self, shape: tuple[int, ...]) -> int:
+        return _spatial(shape, type(self).__name__)[2]
 
 
-@dataclass(frozen=True)
-class Conv2D:
+@dataclass(frozen=True, kw_only=True)
+class Conv2D(_SlidingKernel):
     filters: int
-    kernel_size: Pair
-    strides: Pair = (1, 1)
-    padding: str = "valid"
-    dilation_rate: Pair = (1, 1)
-    use_bias: bool = True
 
     def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        return _window_output(self, shape) + (self.filters,)
+        return self._window_output(shape) + (self.filters,)
 
     def params(self, shape: tuple[int, ...]) -> int:
-        depth = _spatial(shape, "Conv2D")[2]
         kh, kw = self.kernel_size
-        return kh * kw * depth * self.filters + (self.filters if self.use_bias else 0)
+        return kh * kw * self._depth(shape) * self.filters + (self.filters if self.use_bias else 0)
 
 
-@dataclass(frozen=True)
-class DepthwiseConv2D:
-    kernel_size: Pair
-    strides: Pair = (1, 1)
-    padding: str = "valid"
-    dilation_rate: Pair = (1, 1)
+@dataclass(frozen=True, kw_only=True)
+class DepthwiseConv2D(_SlidingKernel):
     depth_multiplier: int = 1
-    use_bias: bool = True
 
     def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        return _window_output(self, shape) + (shape[2] * self.depth_multiplier,)
+        return self._window_output(shape) + (shape[2] * self.depth_multiplier,)
 
     def params(self, shape: tuple[int, ...]) -> int:
-        depth = _spatial(shape, "DepthwiseConv2D")[2]
         kh, kw = self.kernel_size
-        out = depth * self.depth_multiplier
+        out = self._depth(shape) * self.depth_multiplier
         return kh * kw * out + (out if self.use_bias else 0)
 
 
-@dataclass(frozen=True)
-class SeparableConv2D:
+@dataclass(frozen=True, kw_only=True)
+class SeparableConv2D(_SlidingKernel):
     filters: int
-    kernel_size: Pair
-    strides: Pair = (1, 1)
-    padding: str = "valid"
-    dilation_rate: Pair = (1, 1)
     depth_multiplier: int = 1
-    use_bias: bool = True
 
     def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        return _window_output(self, shape) + (self.filters,)
+        return self._window_output(shape) + (self.filters,)
 
     def params(self, shape: tuple[int, ...]) -> int:
-        depth = _spatial(shape, "SeparableConv2D")[2]
+        depth = self._depth(shape)
         kh, kw = self.kernel_size
         depthwise = kh * kw * depth * self.depth_multiplier
         pointwise = depth * self.depth_multiplier * self.filters

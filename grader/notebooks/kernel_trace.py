@@ -106,18 +106,18 @@ def _install_keras_hooks():
 
 
 def _serve_mnist():
-    import keras
-    import numpy as np
+    """Make every ``mnist.load_data()`` read the grader's file instead of downloading.
 
-    def load_data(path="mnist.npz"):
-        with np.load(CONFIG["served_data"]) as data:
-            return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
+    ``load_data`` looks ``get_file`` up in its own module when called, so replacing it
+    there serves every import style (``keras.datasets``, ``tensorflow.keras.datasets``,
+    ``from ... import load_data``), whenever the notebook imports it.
+    """
+    import keras.src.datasets.mnist as mnist_module
 
-    modules = [sys.modules.get(name) for name in ("keras.datasets.mnist", "keras.src.datasets.mnist")]
-    for module in modules:
-        if module is not None:
-            module.load_data = load_data
-    keras.datasets.mnist.load_data = load_data
+    def get_file(*args, **kwargs):
+        return CONFIG["served_data"]
+
+    mnist_module.get_file = get_file
 
 
 def install(config):
