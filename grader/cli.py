@@ -165,7 +165,10 @@ def _grade_notebook(notebook: str, assignment: str, out: str | None, quick: bool
     if cell_timeout:
         spec = replace(spec, cell_timeout=cell_timeout)
     out_dir = Path(out) if out else Path("grader-out") / Path(notebook).stem
-    return grade_mnist(Path(notebook), spec, out_dir, quick=quick)
+    try:
+        return grade_mnist(Path(notebook), spec, out_dir, quick=quick)
+    except GraderError as exc:
+        _fail(exc)
 
 
 @main.command()

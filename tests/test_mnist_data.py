@@ -52,3 +52,20 @@ def test_a_file_that_is_not_mnist_is_refused(tmp_path):
     np.savez(path, a=np.zeros(3))
     with pytest.raises(ValueError, match="not an MNIST .npz"):
         mnist_data.prepare(path)
+
+
+def test_an_instructors_private_test_set_replaces_the_heldout_split(tmp_path, bundled, monkeypatch):
+    from dataclasses import replace
+
+    from grader.notebooks.assignment import AssignmentError, load_assignment
+    from grader.notebooks.grading import prepare_data
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    private = tmp_path / "private.npz"
+    np.savez(private, x=bundled.heldout.images[:300], y=bundled.heldout.labels[:300])
+    data = prepare_data(replace(load_assignment("mnist-cnn"), private_test=str(private)))
+    assert data.heldout == private and "private test set" in data.description and "300 images" in data.description
+    broken = tmp_path / "broken.npz"
+    np.savez(broken, x=np.zeros((3, 5)), y=np.zeros(3))
+    with pytest.raises(AssignmentError, match="x must be"):
+        prepare_data(replace(load_assignment("mnist-cnn"), private_test=str(broken)))

@@ -31,6 +31,7 @@ class Assignment:
     source: str
     model_variable: str | None
     npz: str | None
+    private_test: str | None
     heldout_per_class: int
     mnist_sizes: bool
     cell_timeout: float
@@ -78,7 +79,7 @@ def load_assignment(name_or_path: str) -> Assignment:
     return Assignment(
         name=data["assignment"], title=data["title"], kind=data["kind"], points=data["points"],
         source=str(path), model_variable=data.get("model_variable"),
-        npz=data_opts.get("npz"), heldout_per_class=data_opts.get("heldout_per_class", 100),
+        npz=data_opts.get("npz"), private_test=data_opts.get("private_test"), heldout_per_class=data_opts.get("heldout_per_class", 100),
         mnist_sizes=data_opts.get("mnist_sizes", True),
         cell_timeout=limits.get("cell_timeout", 900), notebook_timeout=limits.get("notebook_timeout", 3600),
         memory_mb=limits.get("memory_mb", 8000), measure_timeout=limits.get("measure_timeout", 300),

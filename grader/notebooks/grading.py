@@ -117,8 +117,28 @@ def prepare_data(assignment: Assignment) -> PreparedData:
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)  # another process won the race
     meta = json.loads(meta_path.read_text())
-    return PreparedData(folder / "served.npz", folder / "heldout.npz", frozenset(meta["fingerprints"]),
-                        meta["description"], meta["full"])
+    heldout, description = folder / "heldout.npz", meta["description"]
+    if assignment.private_test:
+        heldout = Path(assignment.private_test)
+        count = _check_private_test(heldout)
+        description = description.split("; measured on")[0] + f"; measured on the instructor's private test set ({heldout}, {count:,} images)."
+    return PreparedData(folder / "served.npz", heldout, frozenset(meta["fingerprints"]), description, meta["full"])
+
+
+def _check_private_test(path: Path) -> int:
+    """Number of images in an instructor's test file; refuse a file the measurer cannot use."""
+    import numpy as np
+
+    from grader.notebooks.assignment import AssignmentError
+
+    try:
+        with np.load(path) as data:
+            x, y = data["x"], data["y"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise AssignmentError(f"{path}: the private test set must be an .npz with arrays x and y ({exc})") from None
+    if x.shape[1:] != (28, 28) or len(x) != len(y):
+        raise AssignmentError(f"{path}: x must be (n, 28, 28) raw pixels and y n labels; got {x.shape} and {y.shape}")
+    return len(y)
 
 
 def _ensure(path: Path) -> Path:
