@@ -65,3 +65,22 @@ def grader_env(tmp_path_factory):
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = old
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite the golden files (reference keys, reports) from the current code")
+
+
+@pytest.fixture
+def golden(request):
+    """compare(path, text): equal to the stored golden file, or rewrite it with --update-golden."""
+
+    def compare(path: Path, text: str) -> None:
+        if request.config.getoption("--update-golden"):
+            path.write_text(text, encoding="utf-8")
+            return
+        assert path.exists(), f"{path} is missing: run pytest --update-golden"
+        assert text == path.read_text(encoding="utf-8"), f"{path} differs: if the change is intended, run pytest --update-golden"
+
+    return compare

@@ -115,3 +115,24 @@ def test_no_numeric_key_is_written_in_the_banks(catalog):
             if q.type in ("integer", "number", "shape", "grid"):
                 assert "compute" in q.spec and "setup" in q.spec
                 assert not {"answer", "key", "expected"} & q.spec.keys()
+
+
+def test_single_choice_questions_are_graded_with_the_chosen_options_feedback(tmp_path, grader):
+    write_bank(tmp_path, """\
+      - id: q2
+        type: choice
+        points: 1
+        prompt: Which layer has no parameters?
+        options:
+          - {key: A, text: Conv2D, correct: false, feedback: A convolution learns its kernels.}
+          - {key: B, text: MaxPooling2D, correct: true, feedback: Pooling only takes a maximum.}
+    """)
+    for answer, status, note in (("B", "correct", "Pooling only"), ("a", "incorrect", "learns its kernels")):
+        sheet = tmp_path.parent / f"{tmp_path.name}-sheet.yaml"
+        sheet.write_text(f"mini/q2: {answer}\n")
+        doc = grader.json("quiz", "--banks", tmp_path, "check", sheet)
+        q2 = doc["questions"][0]
+        assert (q2["status"], q2["feedback"]) == (status, [next(f for f in q2["feedback"] if note in f)])
+    sheet.write_text("mini/q2: [A, B]\n")
+    doc = grader.json("quiz", "--banks", tmp_path, "check", sheet)
+    assert doc["questions"][0]["status"] == "invalid" and "exactly one option" in doc["questions"][0]["feedback"][0]
