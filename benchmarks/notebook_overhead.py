@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     from grader.notebooks.assignment import load_assignment
-    from grader.notebooks.grading import prepare_data
+    from grader.notebooks.data_cache import prepare_data
 
     served = prepare_data(load_assignment("mnist-cnn")).served
     grader = shutil.which("grader") or sys.exit("the 'grader' command is not installed")

@@ -58,7 +58,7 @@ def test_an_instructors_private_test_set_replaces_the_heldout_split(tmp_path, bu
     from dataclasses import replace
 
     from grader.notebooks.assignment import AssignmentError, load_assignment
-    from grader.notebooks.grading import prepare_data
+    from grader.notebooks.data_cache import prepare_data
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     private = tmp_path / "private.npz"

@@ -11,6 +11,7 @@ grader's own bugs raise.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import threading
 import time
@@ -48,6 +49,15 @@ class Execution:
     cells_run: int = 0
     peak_memory_mb: float = 0.0
     hidden_errors: list[str] = field(default_factory=list)
+
+
+def kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for child processes: TensorFlow's logs quieter, plots off-screen."""
+    env = dict(os.environ)
+    env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"})
+    env.update(extra or {})
+    return env
+
 
 
 def read_notebook(path: Path) -> Any:

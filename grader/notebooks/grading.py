@@ -7,63 +7,27 @@ with the student's own preprocessing -> points from the assignment's tiers.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
 from grader.notebooks import execute as ex
-from grader.notebooks import mnist_data, preprocessing
+from grader.notebooks import preprocessing
 from grader.notebooks.assignment import Assignment
-
-GRADED, NO_MODEL, MEASURE_FAILED = "graded", "no_model", "measure_failed"
+from grader.notebooks.data_cache import PreparedData, prepare_data
+from grader.notebooks.measure import Measurer
+from grader.notebooks.results import GRADED, MEASURE_FAILED, NO_MODEL, NotebookResult
 # Every status a notebook result can have.
 STATUSES = (GRADED, ex.ERROR, ex.TIMEOUT, ex.DEAD_KERNEL, ex.OUT_OF_MEMORY, ex.INVALID, NO_MODEL, MEASURE_FAILED)
 
 QUICK_SAMPLES = 256  # images per fit call in a quick check
 _CLAIM = re.compile(r"acc(?:uracy)?[^0-9\n]{0,40}?(\d{1,3}(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class NotebookResult:
-    notebook: str
-    assignment: str
-    status: str
-    points_possible: float
-    fraction: float
-    messages: tuple[str, ...]
-    data: str
-    quick: bool = False
-    measured_accuracy: float | None = None
-    claimed_accuracy: float | None = None
-    tier: str | None = None
-    preprocessing: str | None = None
-    model: dict[str, Any] | None = None
-    training: dict[str, Any] | None = None
-    problem: dict[str, Any] | None = None
-    seconds: float = 0.0
-    executed_notebook: str | None = None
-    flags: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def points(self) -> float:
-        return round(self.points_possible * self.fraction, 4)
-
-    def document(self) -> dict[str, Any]:
-        doc = asdict(self)
-        doc["kind"] = "notebook-result"
-        doc["points"] = self.points
-        doc["messages"], doc["flags"] = list(self.messages), list(self.flags)
-        return doc
 
 
 def claimed_accuracy(nb: Any) -> float | None:
@@ -82,70 +46,6 @@ def claimed_accuracy(nb: Any) -> float | None:
     return claims[-1] if claims else None
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "cnn-homework-grader"
-
-
-@dataclass(frozen=True)
-class PreparedData:
-    served: Path
-    heldout: Path
-    fingerprints: frozenset[str]
-    description: str
-    full: bool
-
-
-def prepare_data(assignment: Assignment) -> PreparedData:
-    """Served and held-out files for this assignment's data settings, cached on disk."""
-    source = assignment.npz or (str(mnist_data.KERAS_CACHE) if mnist_data.KERAS_CACHE.exists() else "bundled")
-    key = hashlib.sha1(json.dumps([source, assignment.heldout_per_class, assignment.mnist_sizes, 2]).encode()).hexdigest()[:12]
-    folder = _cache_dir() / f"mnist-{key}"
-    meta_path = folder / "meta.json"
-    if not meta_path.exists():
-        split = mnist_data.prepare(assignment.npz, heldout_per_class=assignment.heldout_per_class,
-                                   mnist_sizes=assignment.mnist_sizes)
-        tmp = Path(tempfile.mkdtemp(dir=_ensure(folder.parent)))
-        mnist_data.save_served(split, tmp / "served.npz")
-        mnist_data.save_heldout(split, tmp / "heldout.npz")
-        prints = sorted({mnist_data.fingerprint(i) for i in split.train.images} |
-                        {mnist_data.fingerprint(i) for i in split.test.images})
-        (tmp / "meta.json").write_text(json.dumps({"description": mnist_data.describe(split),
-                                                   "full": split.full, "fingerprints": prints}))
-        try:
-            tmp.rename(folder)  # atomic: a half-written cache is never used
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)  # another process won the race
-    meta = json.loads(meta_path.read_text())
-    heldout, description = folder / "heldout.npz", meta["description"]
-    if assignment.private_test:
-        heldout = Path(assignment.private_test)
-        count = _check_private_test(heldout)
-        description = description.split("; measured on")[0] + f"; measured on the instructor's private test set ({heldout}, {count:,} images)."
-    return PreparedData(folder / "served.npz", heldout, frozenset(meta["fingerprints"]), description, meta["full"])
-
-
-def _check_private_test(path: Path) -> int:
-    """Number of images in an instructor's test file; refuse a file the measurer cannot use."""
-    import numpy as np
-
-    from grader.notebooks.assignment import AssignmentError
-
-    try:
-        with np.load(path) as data:
-            x, y = data["x"], data["y"]
-    except (OSError, KeyError, ValueError) as exc:
-        raise AssignmentError(f"{path}: the private test set must be an .npz with arrays x and y ({exc})") from None
-    if x.shape[1:] != (28, 28) or len(x) != len(y):
-        raise AssignmentError(f"{path}: x must be (n, 28, 28) raw pixels and y n labels; got {x.shape} and {y.shape}")
-    return len(y)
-
-
-def _ensure(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _hidden_code(config: dict[str, Any]) -> tuple[str, str]:
     source = Path(__file__).with_name("kernel_trace.py").read_text()
     setup = (
@@ -162,43 +62,6 @@ def _hidden_code(config: dict[str, Any]) -> tuple[str, str]:
         "del _gs\n"
     )
     return setup, finish
-
-
-def _kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"})
-    env.update(extra or {})
-    return env
-
-
-class Measurer:
-    """A ``grader.notebooks.measure --wait`` process, started early so that Keras is
-    already imported when the notebook's model is ready to be measured."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.notebooks.measure", "--wait"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_kernel_env())
-
-    def measure(self, model: Path, heldout: Path, transform: preprocessing.Transform, timeout: float,
-                workdir: Path) -> dict[str, Any]:
-        """Accuracy of the saved model on the held-out digits, or ``{"error": ...}``."""
-        spec, out = workdir / "transform.json", workdir / "measured.json"
-        spec.write_text(json.dumps(asdict(transform)))
-        job = json.dumps([str(model), str(heldout), str(spec), str(out)]) + "\n"
-        try:
-            _, stderr = self.process.communicate(job, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.close()
-            return {"error": f"measuring the model took longer than {timeout:g} s"}
-        if not out.exists():
-            return {"error": f"the measuring process failed (exit {self.process.returncode}): {stderr.strip()[-300:]}"}
-        return json.loads(out.read_text())
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.communicate()
 
 
 def grade_mnist(notebook: Path, assignment: Assignment, out_dir: Path, *, quick: bool = False) -> NotebookResult:
@@ -224,7 +87,7 @@ def grade_mnist(notebook: Path, assignment: Assignment, out_dir: Path, *, quick:
             cell_timeout=min(assignment.cell_timeout, 120) if quick else assignment.cell_timeout,
             notebook_timeout=min(assignment.notebook_timeout, 300) if quick else assignment.notebook_timeout,
             memory_mb=assignment.memory_mb)
-        run = ex.execute(nb, scratch, setup, finish, limits, env=_kernel_env())
+        run = ex.execute(nb, scratch, setup, finish, limits, env=ex.kernel_env())
         executed = out_dir / f"{notebook.stem}.executed.ipynb"
         nbformat.write(run.notebook, str(executed))
         trace_path, model_path = private / "trace.json", private / "model.keras"

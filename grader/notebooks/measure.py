@@ -14,7 +14,44 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from grader.notebooks.execute import kernel_env
+from grader.notebooks.preprocessing import Transform
+
+
+class Measurer:
+    """A ``grader.notebooks.measure --wait`` process, started early so that Keras is
+    already imported when the notebook's model is ready to be measured."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.notebooks.measure", "--wait"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kernel_env())
+
+    def measure(self, model: Path, heldout: Path, transform: Transform, timeout: float,
+                workdir: Path) -> dict[str, Any]:
+        """Accuracy of the saved model on the held-out digits, or ``{"error": ...}``."""
+        spec, out = workdir / "transform.json", workdir / "measured.json"
+        spec.write_text(json.dumps(asdict(transform)))
+        job = json.dumps([str(model), str(heldout), str(spec), str(out)]) + "\n"
+        try:
+            _, stderr = self.process.communicate(job, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.close()
+            return {"error": f"measuring the model took longer than {timeout:g} s"}
+        if not out.exists():
+            return {"error": f"the measuring process failed (exit {self.process.returncode}): {stderr.strip()[-300:]}"}
+        return json.loads(out.read_text())
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
 
 
 def main(argv: list[str]) -> int:
@@ -28,8 +65,6 @@ def main(argv: list[str]) -> int:
             return 0  # the grader had nothing to measure
         argv = json.loads(line)
     model_path, heldout_path, transform_path, out_path = argv
-
-    from grader.notebooks.preprocessing import Transform
 
     spec = json.loads(open(transform_path).read())
     transform = Transform(spec["scale"], spec["offset"], tuple(spec["sample_shape"]), spec["verified"],

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from grader.notebooks.grading import GRADED, NotebookResult
+from grader.notebooks.results import GRADED, NotebookResult
 from grader.schemas import schema_errors
 
 STATUS_TEXT = {
