@@ -156,7 +156,7 @@ def _grade_notebook(notebook: str, assignment: str, out: str | None, quick: bool
     from pathlib import Path
 
     from grader.notebooks.assignment import load_assignment
-    from grader.notebooks.grading import grade_mnist
+    from grader.notebooks.grading import grade_notebook
 
     try:
         spec = load_assignment(assignment)
@@ -166,7 +166,7 @@ def _grade_notebook(notebook: str, assignment: str, out: str | None, quick: bool
         spec = replace(spec, cell_timeout=cell_timeout)
     out_dir = Path(out) if out else Path("grader-out") / Path(notebook).stem
     try:
-        return grade_mnist(Path(notebook), spec, out_dir, quick=quick)
+        return grade_notebook(Path(notebook), spec, out_dir, quick=quick)
     except GraderError as exc:
         _fail(exc)
 

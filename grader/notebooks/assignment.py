@@ -1,4 +1,10 @@
-"""Assignment files: which exercise, how it is run and how accuracy becomes points."""
+"""Assignment files: which exercise, how it is run, and which checks earn which points.
+
+An assignment is YAML checked against ``schemas/assignment.schema.json``. Its ``checks``
+list says what is graded (the measured accuracy against tiers, images per class,
+disjoint splits, a frozen-then-unfrozen pretrained base, inception or residual blocks,
+...) and how many points each is worth; the assignment's points are their sum.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from grader.errors import InputFileError, GraderError
+from grader.errors import GraderError, InputFileError
 from grader.schemas import describe_path, schema_errors
 from grader.yamlsource import read_yaml
 
@@ -23,30 +29,48 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class CheckSpec:
+    """One graded check: its name, its points and its options (e.g. ``min: 100``)."""
+
+    check: str
+    points: float
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return dict(self.options).get(name, default)
+
+
+@dataclass(frozen=True)
 class Assignment:
     name: str
     title: str
-    kind: str
-    points: float
     source: str
-    model_variable: str | None
-    npz: str | None
-    private_test: str | None
-    heldout_per_class: int
-    mnist_sizes: bool
-    cell_timeout: float
-    notebook_timeout: float
-    memory_mb: float
-    measure_timeout: float
-    claimed_gap: float
-    tiers_full: tuple[Tier, ...]
-    tiers_bundled: tuple[Tier, ...]
+    checks: tuple[CheckSpec, ...]
+    data: str  # "mnist": the grader serves load_data(); "none": the notebook brings its own
+    model_variable: str | None = None
+    npz: str | None = None
+    private_test: str | None = None
+    heldout_per_class: int = 100
+    mnist_sizes: bool = True
+    classes: tuple[int, ...] | None = None  # digits the model is measured on (default: all)
+    provide: tuple[str, ...] = ()  # files copied into the notebook's folder before it runs
+    cell_timeout: float = 900
+    notebook_timeout: float = 3600
+    memory_mb: float = 8000
+    measure_timeout: float = 300
+    claimed_gap: float = 0.03
+    tiers_full: tuple[Tier, ...] = ()
+    tiers_bundled: tuple[Tier, ...] = ()
+
+    @property
+    def points(self) -> float:
+        return round(sum(c.points for c in self.checks), 4)
 
     def tiers(self, full_data: bool) -> tuple[Tier, ...]:
-        return self.tiers_full if full_data else self.tiers_bundled
+        return self.tiers_full if full_data or not self.tiers_bundled else self.tiers_bundled
 
     def score(self, accuracy: float, full_data: bool) -> tuple[float, Tier | None]:
-        """Fraction of the points for a measured accuracy: the first tier reached."""
+        """Fraction of the accuracy check's points: the highest tier reached."""
         for tier in sorted(self.tiers(full_data), key=lambda t: -t.min_accuracy):
             if accuracy >= tier.min_accuracy:
                 return tier.fraction, tier
@@ -75,15 +99,25 @@ def load_assignment(name_or_path: str) -> Assignment:
         line = doc.line_of(tuple(error.absolute_path))
         raise AssignmentError(f"{path}:{line}: field {describe_path(error.absolute_path)}: {error.message}")
     data: dict[str, Any] = doc.data
-    data_opts, limits = data.get("data", {}), data.get("limits", {})
+    data_opts, limits, tiers = data.get("data", {}), data.get("limits", {}), data.get("tiers", {})
+    checks = tuple(
+        CheckSpec(c["check"], c["points"], tuple(sorted((k, v) for k, v in c.items() if k not in ("check", "points"))))
+        for c in data["checks"])
+    if any(c.check == "accuracy" for c in checks) and not tiers.get("full_data"):
+        raise AssignmentError(f"{path}: an accuracy check needs tiers.full_data")
+    provide = tuple(str((path.parent / p).resolve()) for p in data.get("provide", []))
+    for file in provide:
+        if not Path(file).exists():
+            raise AssignmentError(f"{path}: field provide: {file} does not exist")
     return Assignment(
-        name=data["assignment"], title=data["title"], kind=data["kind"], points=data["points"],
-        source=str(path), model_variable=data.get("model_variable"),
-        npz=data_opts.get("npz"), private_test=data_opts.get("private_test"), heldout_per_class=data_opts.get("heldout_per_class", 100),
-        mnist_sizes=data_opts.get("mnist_sizes", True),
+        name=data["assignment"], title=data["title"], source=str(path), checks=checks,
+        data=data_opts.get("source", "mnist"), model_variable=data.get("model_variable"),
+        npz=data_opts.get("npz"), private_test=data_opts.get("private_test"),
+        heldout_per_class=data_opts.get("heldout_per_class", 100), mnist_sizes=data_opts.get("mnist_sizes", True),
+        classes=tuple(data_opts["classes"]) if data_opts.get("classes") else None, provide=provide,
         cell_timeout=limits.get("cell_timeout", 900), notebook_timeout=limits.get("notebook_timeout", 3600),
         memory_mb=limits.get("memory_mb", 8000), measure_timeout=limits.get("measure_timeout", 300),
         claimed_gap=data.get("claimed_gap", 0.03),
-        tiers_full=tuple(Tier(**t) for t in data["tiers"]["full_mnist"]),
-        tiers_bundled=tuple(Tier(**t) for t in data["tiers"]["bundled_subset"]),
+        tiers_full=tuple(Tier(**t) for t in tiers.get("full_data", [])),
+        tiers_bundled=tuple(Tier(**t) for t in tiers.get("bundled_data", [])),
     )

@@ -1,8 +1,9 @@
 """Grading one MNIST notebook, from the file to a typed result.
 
-notebook -> read (or ``invalid_notebook``) -> scratch copy -> run with hidden setup and
-finish cells -> saved model + record -> measured in a separate process on held-out digits
-with the student's own preprocessing -> points from the assignment's tiers.
+notebook -> read (or ``invalid_notebook``) -> scratch copy (plus the assignment's provided
+files) -> run with hidden setup and finish cells -> saved model + record -> measured in a
+separate process on held-out digits with the student's own preprocessing -> the
+assignment's checks, each worth points.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from typing import Any
 
 import nbformat
 
+from grader.notebooks import checks
 from grader.notebooks import execute as ex
 from grader.notebooks import preprocessing
+from grader.notebooks.architecture import read_architecture, read_trained
 from grader.notebooks.assignment import Assignment
 from grader.notebooks.data_cache import PreparedData, prepare_data
 from grader.notebooks.measure import Measurer
-from grader.notebooks.results import GRADED, MEASURE_FAILED, NO_MODEL, NotebookResult
-# Every status a notebook result can have.
-STATUSES = (GRADED, ex.ERROR, ex.TIMEOUT, ex.DEAD_KERNEL, ex.OUT_OF_MEMORY, ex.INVALID, NO_MODEL, MEASURE_FAILED)
+from grader.notebooks.results import GRADED, MEASURE_FAILED, MISSING_RESOURCE, NO_MODEL, NotebookResult
 
 QUICK_SAMPLES = 256  # images per fit call in a quick check
 _CLAIM = re.compile(r"acc(?:uracy)?[^0-9\n]{0,40}?(\d{1,3}(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
@@ -64,25 +65,28 @@ def _hidden_code(config: dict[str, Any]) -> tuple[str, str]:
     return setup, finish
 
 
-def grade_mnist(notebook: Path, assignment: Assignment, out_dir: Path, *, quick: bool = False) -> NotebookResult:
+def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, quick: bool = False) -> NotebookResult:
     """Run and grade one submission; every student failure becomes a result with a status."""
     notebook = Path(notebook)
     out_dir.mkdir(parents=True, exist_ok=True)
-    base = dict(notebook=str(notebook), assignment=assignment.name, points_possible=assignment.points, quick=quick)
+    base = dict(notebook=str(notebook), assignment=assignment.name, quick=quick)
     try:
         nb = ex.read_notebook(notebook)
     except ValueError as exc:
-        return NotebookResult(status=ex.INVALID, fraction=0.0, messages=(str(exc),), data="", **base)
-    data = prepare_data(assignment)
+        return NotebookResult(status=ex.INVALID, messages=(str(exc),), data="",
+                              checks=checks.not_run(assignment, "the file is not a notebook"), **base)
+    data = prepare_data(assignment) if assignment.data == "mnist" else None
     with tempfile.TemporaryDirectory(prefix="grader-run-") as scratch_name:
         scratch = Path(scratch_name) / "work"
         shutil.copytree(notebook.parent, scratch, ignore=shutil.ignore_patterns("*.graded", ".git", "grader-out"))
+        for provided in assignment.provide:
+            shutil.copy(provided, scratch / Path(provided).name)
         private = Path(scratch_name) / "grader"
         private.mkdir()
-        config = {"served_data": str(data.served), "out_dir": str(private), "variable": assignment.model_variable,
-                  "quick": quick, "quick_samples": QUICK_SAMPLES}
+        config = {"served_data": str(data.served) if data else None, "out_dir": str(private),
+                  "variable": assignment.model_variable, "quick": quick, "quick_samples": QUICK_SAMPLES}
         setup, finish = _hidden_code(config)
-        measurer = Measurer()
+        measurer = Measurer() if data else None
         limits = ex.RunLimits(
             cell_timeout=min(assignment.cell_timeout, 120) if quick else assignment.cell_timeout,
             notebook_timeout=min(assignment.notebook_timeout, 300) if quick else assignment.notebook_timeout,
@@ -95,77 +99,97 @@ def grade_mnist(notebook: Path, assignment: Assignment, out_dir: Path, *, quick:
         try:
             result = _assess(run, trace, model_path, data, assignment, private, measurer, quick)
         finally:
-            measurer.close()
-    return NotebookResult(
-        executed_notebook=str(executed), seconds=run.seconds, data=data.description, **base, **result)
+            if measurer:
+                measurer.close()
+    return NotebookResult(executed_notebook=str(executed), seconds=run.seconds,
+                          data=data.description if data else "Data: loaded by the notebook itself.", **base, **result)
 
 
-def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: PreparedData,
-            assignment: Assignment, workdir: Path, measurer: Measurer, quick: bool = False) -> dict[str, Any]:
-    """Status, score, messages and details from what the run left behind."""
+def _training_summary(trace: dict[str, Any], model: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not model:
+        return None
+    own = [f for f in trace.get("fits", []) if f["model"] == model["id"]]
+    return {"fit_calls": len(own), "epochs": sum(f["epochs_run"] for f in own),
+            "seconds": round(sum(f["seconds"] for f in own), 2), "samples": own[-1]["samples"] if own else None}
+
+
+def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: PreparedData | None,
+            assignment: Assignment, workdir: Path, measurer: Measurer | None, quick: bool = False) -> dict[str, Any]:
+    """Status, checks, messages and details from what the run left behind."""
     messages: list[str] = []
     flags: list[str] = []
-    problem = asdict(run.problem) if run.problem else None
-    claimed = claimed_accuracy(run.notebook)
     model = trace.get("model")
-    fits = trace.get("fits", [])
-    training = None
-    if model:
-        own = [f for f in fits if f["model"] == model["id"]]
-        training = {"fit_calls": len(own), "epochs": sum(f["epochs_run"] for f in own),
-                    "seconds": round(sum(f["seconds"] for f in own), 2),
-                    "samples": own[-1]["samples"] if own else None}
-    out: dict[str, Any] = {"claimed_accuracy": claimed, "problem": problem, "model": model, "training": training}
+    out: dict[str, Any] = {"claimed_accuracy": claimed_accuracy(run.notebook), "model": model,
+                           "problem": asdict(run.problem) if run.problem else None,
+                           "training": _training_summary(trace, model)}
+    status = GRADED
     if run.status != ex.OK:
+        status = run.status
+        missing = missing_resource(run)
+        if missing:
+            status = MISSING_RESOURCE
+            messages.append(missing)
         messages.append(_problem_text(run))
         if run.status in (ex.TIMEOUT, ex.DEAD_KERNEL, ex.OUT_OF_MEMORY) or not model_path.exists():
-            return {**out, "status": run.status, "fraction": 0.0, "messages": tuple(messages), "flags": ()}
+            return {**out, "status": status, "messages": tuple(messages), "flags": (),
+                    "checks": checks.not_run(assignment, messages[0])}
     if not model_path.exists():
         why = trace.get("model_found") or "the notebook never created a Keras model"
         messages.append(f"No model to grade: {why}. Build and train a Keras model"
                         + (f" and keep it in the variable '{assignment.model_variable}'." if assignment.model_variable else "."))
-        return {**out, "status": NO_MODEL, "fraction": 0.0, "messages": tuple(messages), "flags": ()}
+        return {**out, "status": NO_MODEL, "messages": tuple(messages), "flags": (),
+                "checks": checks.not_run(assignment, "no model")}
     if model and not model["trained"]:
         flags.append("never_trained")
         messages.append("The model was never trained (no call to fit).")
-    transform = preprocessing.infer(trace, set(data.fingerprints), model["id"] if model else None,
-                                    model.get("input_shape") if model else None)
-    measured = measurer.measure(model_path, data.heldout, transform, assignment.measure_timeout, workdir)
-    out["preprocessing"] = transform.describe()
-    if "error" in measured:
-        messages.append(f"The saved model could not be measured: {measured['error']}")
-        return {**out, "status": MEASURE_FAILED, "fraction": 0.0, "messages": tuple(messages), "flags": tuple(flags)}
-    accuracy = measured["accuracy"]
+    accuracy, note, transform = None, "no data to measure on (the notebook loads its own data)", None
+    if data and measurer:
+        transform = preprocessing.infer(trace, set(data.fingerprints), model["id"] if model else None,
+                                        model.get("input_shape") if model else None)
+        out["preprocessing"] = transform.describe()
+        measured = measurer.measure(model_path, data.heldout, transform, assignment.measure_timeout, workdir,
+                                    assignment.classes)
+        if "error" in measured:
+            messages.append(f"The saved model could not be measured: {measured['error']}")
+            return {**out, "status": MEASURE_FAILED, "messages": tuple(messages), "flags": tuple(flags),
+                    "checks": checks.not_run(assignment, "the model could not be measured")}
+        accuracy = measured["accuracy"]
+        out["measured_accuracy"] = round(accuracy, 4)
+        note = (f"{measured['images']:,} held-out " + ("digits" if not assignment.classes else
+                f"digits {', '.join(map(str, assignment.classes))}") + " the notebook never received")
+        if not transform.verified:
+            flags.append("preprocessing_not_recognised")
+            messages.append("The grader could not recognise the notebook's preprocessing; measured with "
+                            + transform.describe())
     if quick:
-        messages.append(f"Quick check passed: the notebook ran, and its trained model was saved, reloaded and "
-                        f"measured ({accuracy:.0%} after one short epoch on {QUICK_SAMPLES} images: not your grade). "
+        shown = f" ({accuracy:.0%} after one short epoch on {QUICK_SAMPLES} images: not your grade)" if accuracy is not None else ""
+        messages.append(f"Quick check passed: the notebook ran, and its trained model was saved and reloaded{shown}. "
                         "Run without --quick for the real measurement.")
-        return {**out, "status": GRADED if run.status == ex.OK else run.status, "fraction": 0.0,
-                "measured_accuracy": round(accuracy, 4), "messages": tuple(messages), "flags": tuple(flags)}
-    fraction, tier = assignment.score(accuracy, data.full)
-    out.update(measured_accuracy=round(accuracy, 4),
-               tier=(f">= {tier.min_accuracy:.1%}" if tier else "below every tier"))
-    messages.append(f"Measured accuracy {accuracy:.2%} on {measured['images']:,} held-out digits"
-                    f" ({'full MNIST' if data.full else 'bundled subset'} tiers: "
-                    f"{_tier_text(assignment, data.full)}).")
-    if tier is None or fraction < 1:
-        best = max(assignment.tiers(data.full), key=lambda t: t.min_accuracy)
-        messages.append(f"Full marks need {best.min_accuracy:.1%}.")
-    if claimed is not None and abs(claimed - accuracy) > assignment.claimed_gap:
+        return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags), "checks": ()}
+    claimed = out["claimed_accuracy"]
+    if claimed is not None and accuracy is not None and abs(claimed - accuracy) > assignment.claimed_gap:
         flags.append("claimed_accuracy_gap")
         messages.append(f"The notebook printed an accuracy of {claimed:.2%}, but the grader measured "
                         f"{accuracy:.2%}: points come only from the measured value.")
-    if not transform.verified:
-        flags.append("preprocessing_not_recognised")
-        messages.append("The grader could not recognise the notebook's preprocessing; measured with "
-                        + transform.describe())
-    status = GRADED if run.status == ex.OK else run.status
-    return {**out, "status": status, "fraction": fraction, "messages": tuple(messages), "flags": tuple(flags)}
+    seen = checks.Observed(assignment, trace, read_architecture(model_path),
+                           tuple(read_trained(workdir / "trained_models.json")), accuracy, note,
+                           bool(data and data.full), transform.scale if transform else None)
+    return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags),
+            "checks": checks.run_checks(seen)}
 
 
-def _tier_text(assignment: Assignment, full: bool) -> str:
-    return ", ".join(f"{t.min_accuracy:.1%}->{t.fraction:.0%}" for t in
-                     sorted(assignment.tiers(full), key=lambda t: -t.min_accuracy))
+_MISSING = re.compile(r"(URL fetch failure|getaddrinfo|Name or service not known|Temporary failure in name resolution"
+                      r"|Network is unreachable|DownloadError|urlopen error|No such file or directory)", re.IGNORECASE)
+
+
+def missing_resource(run: ex.Execution) -> str | None:
+    """A plain sentence when the notebook stopped because data or weights could not be had."""
+    problem = run.problem
+    if run.status != ex.ERROR or problem is None or not _MISSING.search(f"{problem.kind} {problem.message}"):
+        return None
+    return (f"This notebook needs data or weights that are not available on this machine (cell {problem.cell}: "
+            f"{problem.message[:200]}). Downloads are not possible here: use data and weights already on disk, "
+            "or ask your instructor which ones are provided.")
 
 
 def _problem_text(run: ex.Execution) -> str:

@@ -20,6 +20,7 @@ CONFIG = {}
 FITS = []
 INPUTS = []
 MODELS = []  # every model that was trained, in order (strong references)
+LOADED = []  # models and weights loaded from files: candidates for a pretrained base
 
 
 def _summary(x):
@@ -40,6 +41,42 @@ def _summary(x):
         }
     except Exception:  # a tf.data pipeline or a generator: nothing to summarise
         return None
+
+
+def _sample_hashes(x, limit=200_000):
+    """Short content hashes of each sample (after the student's preprocessing), so that the
+    grader can tell whether training, validation and test sets share images."""
+    try:
+        import hashlib
+
+        import numpy as np
+
+        arr = np.ascontiguousarray(np.asarray(x, dtype="float32"))
+        if arr.ndim < 2 or len(arr) > limit:
+            return None
+        return [hashlib.sha1(sample.tobytes()).hexdigest()[:12] for sample in arr]
+    except Exception:
+        return None
+
+
+def _label_counts(y):
+    """Images per class, from integer labels or one-hot rows."""
+    try:
+        import numpy as np
+
+        arr = np.asarray(y)
+        if arr.ndim == 2 and arr.shape[1] > 1:
+            arr = arr.argmax(axis=1)
+        if arr.ndim != 1 or arr.dtype.kind not in "iuf":
+            return None
+        values, counts = np.unique(arr.astype("int64"), return_counts=True)
+        return {str(int(v)): int(c) for v, c in zip(values, counts)}
+    except Exception:
+        return None
+
+
+def _frozen_params(model):
+    return sum(int(w.numpy().size) for w in model.non_trainable_weights)
 
 
 def _data_size(x):
@@ -77,24 +114,42 @@ def _install_keras_hooks():
         if CONFIG.get("quick"):
             args, kwargs = _quick_slice(args, kwargs)
         x = args[0] if args else kwargs.get("x")
+        y = args[1] if len(args) > 1 else kwargs.get("y")
+        validation = kwargs.get("validation_data")
+        val_x = validation[0] if isinstance(validation, (tuple, list)) and validation else None
+        split = float(kwargs.get("validation_split") or 0.0)
+        hashes = _sample_hashes(x)
+        labels = _label_counts(y) if y is not None else None
+        if split and hashes is not None:  # Keras takes the validation split from the end
+            cut = int(len(hashes) * (1 - split))
+            val_hashes, hashes = hashes[cut:], hashes[:cut]
+            if y is not None:
+                labels = _label_counts(y[:cut])
+        else:
+            val_hashes = _sample_hashes(val_x) if val_x is not None else None
         start = time.time()
-        history = original_fit(self, *args, **kwargs)
         trainable = sum(int(w.numpy().size) for w in self.trainable_weights)
+        frozen = _frozen_params(self)
+        history = original_fit(self, *args, **kwargs)
         FITS.append({
             "model": id(self), "model_name": self.name,
             "epochs_requested": kwargs.get("epochs", args[3] if len(args) > 3 else 1),
             "epochs_run": len(getattr(history, "epoch", []) or []),
             "seconds": round(time.time() - start, 3),
             "samples": _data_size(x), "input": _summary(x),
-            "trainable_params": trainable, "total_params": int(self.count_params()),
+            "trainable_params": trainable, "frozen_params": frozen, "total_params": int(self.count_params()),
+            "label_counts": labels, "train_hashes": hashes, "validation_hashes": val_hashes,
+            "validation_split": split, "data_kind": type(x).__name__,
         })
         if not any(m is self for m in MODELS):
             MODELS.append(self)
         return history
 
     def evaluate(self, *args, **kwargs):
-        INPUTS.append({"call": "evaluate", "model": id(self),
-                       "input": _summary(args[0] if args else kwargs.get("x"))})
+        x = args[0] if args else kwargs.get("x")
+        y = args[1] if len(args) > 1 else kwargs.get("y")
+        INPUTS.append({"call": "evaluate", "model": id(self), "input": _summary(x),
+                       "hashes": _sample_hashes(x), "label_counts": _label_counts(y) if y is not None else None})
         return original_evaluate(self, *args, **kwargs)
 
     def predict(self, *args, **kwargs):
@@ -103,6 +158,26 @@ def _install_keras_hooks():
         return original_predict(self, *args, **kwargs)
 
     keras.Model.fit, keras.Model.evaluate, keras.Model.predict = fit, evaluate, predict
+
+    original_load_model = keras.saving.load_model
+    original_load_weights = keras.Model.load_weights
+
+    def load_model(*args, **kwargs):
+        model = original_load_model(*args, **kwargs)
+        LOADED.append({"how": "load_model", "name": getattr(model, "name", None),
+                       "layers": [layer.name for layer in getattr(model, "layers", [])]})
+        return model
+
+    def load_weights(self, *args, **kwargs):
+        result = original_load_weights(self, *args, **kwargs)
+        LOADED.append({"how": "load_weights", "name": self.name, "layers": [layer.name for layer in self.layers]})
+        return result
+
+    import keras.src.saving.saving_api as saving_api
+
+    # The public modules and any imported later (tf.keras) take the function from here.
+    saving_api.load_model = keras.saving.load_model = keras.models.load_model = load_model
+    keras.Model.load_weights = load_weights
 
 
 def _serve_mnist():
@@ -158,7 +233,7 @@ def finish(namespace, out_dir, variable=None):
         models = [v for k, v in namespace.items() if isinstance(v, keras.Model) and not k.startswith("_")]
         if models:
             chosen, why = models[-1], "a model the notebook defined (it was never trained)"
-    record = {"fits": FITS, "inputs": INPUTS, "model": None, "model_found": why}
+    record = {"fits": FITS, "inputs": INPUTS, "loaded": LOADED, "model": None, "model_found": why}
     if chosen is not None:
         record["model"] = {
             "name": chosen.name, "class": type(chosen).__name__, "id": id(chosen),
@@ -172,3 +247,11 @@ def finish(namespace, out_dir, variable=None):
         chosen.save(f"{out_dir}/model.keras")
     with open(f"{out_dir}/trace.json", "w") as handle:
         json.dump(record, handle)
+    configs = []
+    for model in MODELS:  # every trained model's layer graph, for architecture checks
+        try:
+            configs.append(keras.saving.serialize_keras_object(model))
+        except Exception:
+            pass
+    with open(f"{out_dir}/trained_models.json", "w") as handle:
+        json.dump(configs, handle, default=str)

@@ -15,7 +15,7 @@ STATUS_TEXT = {
     "graded": "graded", "error": "stopped by an error", "timeout": "timed out",
     "dead_kernel": "kernel died", "out_of_memory": "out of memory",
     "invalid_notebook": "not a notebook", "no_model": "no model to grade",
-    "measure_failed": "model could not be measured",
+    "measure_failed": "model could not be measured", "missing_resource": "needs data or weights not available here",
 }
 
 
@@ -44,6 +44,9 @@ def text(result: NotebookResult) -> str:
         claimed = f"   (the notebook printed {result.claimed_accuracy:.2%})" if result.claimed_accuracy is not None else ""
         lines.append(f"Measured accuracy: {result.measured_accuracy:.2%}{claimed}")
     lines += [f"  - {m}" for m in result.messages]
+    for check in result.checks:
+        mark = click.style("✓", fg="green") if check.fraction == 1 else click.style("✗" if check.fraction == 0 else "~", fg="red" if check.fraction == 0 else "yellow")
+        lines.append(f"  {mark} {check.check:<22} {check.points:g}/{check.points_possible:g}  {check.message}")
     if result.preprocessing:
         lines.append(f"Preprocessing applied to the held-out digits: {result.preprocessing}")
     if result.training:
@@ -64,6 +67,7 @@ def html_page(result: NotebookResult) -> str:
     """A self-contained feedback page; every value is escaped (it may come from the notebook)."""
     e = html.escape
     rows = "".join(f"<li>{e(m)}</li>" for m in result.messages)
+    rows += "".join(f"<li><b>{e(c.check)}</b> {c.points:g}/{c.points_possible:g}: {e(c.message)}</li>" for c in result.checks)
     layers = ""
     if result.model:
         layers = "<table><tr><th>layer</th><th>output</th><th>parameters</th></tr>" + "".join(

@@ -1,11 +1,13 @@
-"""The typed result of grading one notebook; the score is computed from its parts."""
+"""The typed result of grading one notebook; its points are the sum of its checks'."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-GRADED, NO_MODEL, MEASURE_FAILED = "graded", "no_model", "measure_failed"
+from grader.notebooks.checks import CheckResult
+
+GRADED, NO_MODEL, MEASURE_FAILED, MISSING_RESOURCE = "graded", "no_model", "measure_failed", "missing_resource"
 
 
 @dataclass(frozen=True)
@@ -13,14 +15,12 @@ class NotebookResult:
     notebook: str
     assignment: str
     status: str
-    points_possible: float
-    fraction: float
     messages: tuple[str, ...]
     data: str
+    checks: tuple[CheckResult, ...] = ()
     quick: bool = False
     measured_accuracy: float | None = None
     claimed_accuracy: float | None = None
-    tier: str | None = None
     preprocessing: str | None = None
     model: dict[str, Any] | None = None
     training: dict[str, Any] | None = None
@@ -31,11 +31,19 @@ class NotebookResult:
 
     @property
     def points(self) -> float:
-        return round(self.points_possible * self.fraction, 4)
+        return round(sum(c.points for c in self.checks), 4)
+
+    @property
+    def points_possible(self) -> float:
+        return round(sum(c.points_possible for c in self.checks), 4)
+
+    @property
+    def fraction(self) -> float:
+        return self.points / self.points_possible if self.points_possible else 0.0
 
     def document(self) -> dict[str, Any]:
         doc = asdict(self)
-        doc["kind"] = "notebook-result"
-        doc["points"] = self.points
-        doc["messages"], doc["flags"] = list(self.messages), list(self.flags)
+        doc.update(kind="notebook-result", points=self.points, points_possible=self.points_possible,
+                   fraction=round(self.fraction, 4), messages=list(self.messages), flags=list(self.flags),
+                   checks=[{**asdict(c), "points": c.points} for c in self.checks])
         return doc
