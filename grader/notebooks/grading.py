@@ -132,7 +132,7 @@ def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: Pr
         messages.append(_problem_text(run))
         if run.status in (ex.TIMEOUT, ex.DEAD_KERNEL, ex.OUT_OF_MEMORY) or not model_path.exists():
             return {**out, "status": status, "messages": tuple(messages), "flags": (),
-                    "checks": checks.not_run(assignment, messages[0])}
+                    "checks": checks.not_run(assignment, "the notebook did not run to the end")}
     if not model_path.exists():
         why = trace.get("model_found") or "the notebook never created a Keras model"
         messages.append(f"No model to grade: {why}. Build and train a Keras model"
