@@ -21,6 +21,7 @@ FITS = []
 INPUTS = []
 MODELS = []  # every model that was trained, in order (strong references)
 LOADED = []  # models and weights loaded from files: candidates for a pretrained base
+IN_FIT = []  # non-empty while a fit call runs
 
 
 def _summary(x):
@@ -130,7 +131,11 @@ def _install_keras_hooks():
         start = time.time()
         trainable = sum(int(w.numpy().size) for w in self.trainable_weights)
         frozen = _frozen_params(self)
-        history = original_fit(self, *args, **kwargs)
+        IN_FIT.append(True)  # Keras's fit calls evaluate for validation: not a test evaluation
+        try:
+            history = original_fit(self, *args, **kwargs)
+        finally:
+            IN_FIT.pop()
         FITS.append({
             "model": id(self), "model_name": self.name,
             "epochs_requested": kwargs.get("epochs", args[3] if len(args) > 3 else 1),
@@ -146,6 +151,8 @@ def _install_keras_hooks():
         return history
 
     def evaluate(self, *args, **kwargs):
+        if IN_FIT:
+            return original_evaluate(self, *args, **kwargs)
         x = args[0] if args else kwargs.get("x")
         y = args[1] if len(args) > 1 else kwargs.get("y")
         INPUTS.append({"call": "evaluate", "model": id(self), "input": _summary(x),
