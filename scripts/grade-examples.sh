@@ -17,12 +17,19 @@ for sheet in examples/quiz/*.yaml; do
         status=1
     fi
 done
-for notebook in reference/mnist_cnn.ipynb examples/notebooks/mnist/*.ipynb; do
-    name=$(basename "$notebook" .ipynb)
-    echo "== notebook: $notebook"
-    grader grade "$notebook" --assignment mnist-cnn --cell-timeout 180 --out "out/notebooks/$name" --json \
+grade_notebook() {  # NOTEBOOK ASSIGNMENT
+    local name
+    name=$(basename "$1" .ipynb)-$2
+    echo "== notebook: $1 ($2)"
+    grader grade "$1" --assignment "$2" --cell-timeout 180 --out "out/notebooks/$name" --json \
         --html "out/notebooks/$name/feedback.html" > "out/notebooks/$name.json" 2> "out/notebooks/$name.log" || status=1
-    python -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"{d['status']:<18} {d['points']:>5g}/{d['points_possible']:g}  \" + (d['messages'][0] if d['messages'] else ''))" "out/notebooks/$name.json" || status=1
+    python -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"{d['status']:<18} {d['points']:>5g}/{d['points_possible']:g}  \" + '; '.join(d['messages'][:1] + [c['message'] for c in d['checks'] if c['fraction'] < 1][:2]))" "out/notebooks/$name.json" || status=1
+}
+for notebook in reference/mnist_cnn.ipynb examples/notebooks/mnist/*.ipynb; do
+    grade_notebook "$notebook" mnist-cnn
+done
+for notebook in reference/transfer_learning.ipynb examples/notebooks/transfer/{never_freezes,never_unfreezes,test_overlaps_train,too_few_images}.ipynb; do
+    grade_notebook "$notebook" transfer-learning
 done
 echo "results in out/"
 exit $status

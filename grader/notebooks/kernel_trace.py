@@ -77,7 +77,11 @@ def _label_counts(y):
 
 
 def _frozen_params(model):
-    return sum(int(w.numpy().size) for w in model.non_trainable_weights)
+    """Learnable weights that are frozen: a BatchNormalization layer's moving statistics are
+    never learnable, so they do not count; a layer set ``trainable = False`` does."""
+    statistics = ("moving_mean", "moving_variance")
+    return sum(int(w.numpy().size) for w in model.non_trainable_weights
+               if not str(getattr(w, "path", w.name)).endswith(statistics))
 
 
 def _data_size(x):
