@@ -149,6 +149,7 @@ def _install_keras_hooks():
             "trainable_params": trainable, "frozen_params": frozen, "total_params": int(self.count_params()),
             "label_counts": labels, "train_hashes": hashes, "validation_hashes": val_hashes,
             "validation_split": split, "data_kind": type(x).__name__,
+            "layers": [[layer.name, type(layer).__name__, bool(layer.trainable)] for layer in self.layers],
         })
         if not any(m is self for m in MODELS):
             MODELS.append(self)
