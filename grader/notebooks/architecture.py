@@ -51,27 +51,23 @@ class Architecture:
         branch = ({start} | self.ancestors(start)) - stop
         return any(self.layers[n].cls in CONV_CLASSES for n in branch if n in self.layers)
 
+    def _merges(self, cls: str):
+        """Layers of class ``cls`` joining two or more inputs that share an ancestor, with it."""
+        for node in self.layers.values():
+            if node.cls == cls and len(node.inputs) >= 2:
+                shared = set.intersection(*({i} | self.ancestors(i) for i in node.inputs))
+                if shared:
+                    yield node, shared
+
     def inception_blocks(self) -> list[str]:
         """Concatenations of two or more parallel branches, two of them with convolutions."""
-        found = []
-        for node in self.layers.values():
-            if node.cls != "Concatenate" or len(node.inputs) < 2:
-                continue
-            shared = set.intersection(*({i} | self.ancestors(i) for i in node.inputs))
-            if shared and sum(self._branch_has_conv(i, shared) for i in node.inputs) >= 2:
-                found.append(node.name)
-        return found
+        return [node.name for node, shared in self._merges("Concatenate")
+                if sum(self._branch_has_conv(i, shared) for i in node.inputs) >= 2]
 
     def residual_blocks(self) -> list[str]:
         """Additions whose inputs share an ancestor: a block's output plus its skip connection."""
-        found = []
-        for node in self.layers.values():
-            if node.cls != "Add" or len(node.inputs) < 2:
-                continue
-            shared = set.intersection(*({i} | self.ancestors(i) for i in node.inputs))
-            if shared and any(self._branch_has_conv(i, shared) for i in node.inputs):
-                found.append(node.name)
-        return found
+        return [node.name for node, shared in self._merges("Add")
+                if any(self._branch_has_conv(i, shared) for i in node.inputs)]
 
     def has(self, cls: str) -> bool:
         return cls in self.classes()
