@@ -131,9 +131,10 @@ def quiz_key(ctx: click.Context, bank_name: str, seed: str | None) -> None:
 @click.option("--grades", type=click.Path(), help="instructor's scores for written answers (YAML)")
 @click.option("--reveal", is_flag=True, help="show the expected answers and model answers")
 @click.option("--json", "as_json", is_flag=True, help="print the result document (JSON)")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="also write the report as an HTML page")
 @click.pass_context
 def quiz_check(ctx: click.Context, answers: str, seed: str | None, grades: str | None,
-               reveal: bool, as_json: bool) -> None:
+               reveal: bool, as_json: bool, html_file: str | None) -> None:
     """Grade an answer sheet (YAML: question id -> answer)."""
     from grader.quiz.render import report_text, result_document
     from grader.quiz.sheets import grade_sheet, read_grades
@@ -144,6 +145,12 @@ def quiz_check(ctx: click.Context, answers: str, seed: str | None, grades: str |
         result = grade_sheet(catalog, answers, seed, scores)
     except GraderError as exc:
         _fail(exc)
+    if html_file:
+        import html
+
+        with open(html_file, "w", encoding="utf-8") as handle:
+            handle.write(f"<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{html.escape(answers)}</title>"
+                         f"<pre>{html.escape(click.unstyle(report_text(result, reveal)))}</pre></html>\n")
     if as_json:
         _print_json(result_document(result, reveal))
     else:
@@ -210,3 +217,53 @@ def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
     click.echo(report.text(result))
     if result.status != "graded":
         sys.exit(3)
+
+
+@main.command()
+@click.argument("submissions", type=click.Path(exists=True))
+@click.option("--assignment", "-a", required=True,
+              help="notebook assignment (name or YAML file); answer sheets (.yaml) are graded as quizzes")
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="folder for results and reports")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="submissions at once")
+@click.option("--pattern", default=r"^(?P<student>[^_.]+)", show_default=True,
+              help="regular expression with a (?P<student>...) group, applied to each file or folder name")
+@click.option("--regrade", is_flag=True, help="grade again even what was already graded")
+@click.option("--wall-limit", type=click.FloatRange(min=1), default=7200, show_default=True,
+              help="seconds one submission may take in all")
+@click.option("--cpu-limit", type=click.IntRange(min=1), default=7200, show_default=True,
+              help="CPU seconds one submission may use")
+@click.option("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run the batch on")
+def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, regrade: bool,
+          wall_limit: float, cpu_limit: int, scheduler: str | None) -> None:
+    """Grade a class: SUBMISSIONS is a folder (one file or folder per student) or an LMS zip."""
+    from pathlib import Path
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from grader.batch import Limits, run_batch
+
+    counts = {"done": 0, "failed": 0}
+    failing = {"failed", "invalid", "error", "timeout", "dead_kernel", "out_of_memory", "invalid_notebook",
+               "no_model", "measure_failed", "missing_resource"}
+    with Progress(TextColumn("[bold]grading"), BarColumn(), TextColumn("{task.fields[status]}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as progress:
+        task = progress.add_task("batch", total=None, status="")
+
+        def on_result(row: dict, reused: bool) -> None:
+            counts["failed" if row["status"] in failing else "done"] += 1
+            progress.update(task, advance=1, status=f"done {counts['done']}, failed {counts['failed']}")
+
+        try:
+            from grader.batch import discover, unpack
+
+            out_path = Path(out)
+            out_path.mkdir(parents=True, exist_ok=True)
+            total = len(discover(unpack(Path(submissions), out_path), pattern)[0])
+            progress.update(task, total=total)
+            run_batch(Path(submissions), assignment, out_path, jobs=jobs, pattern=pattern, regrade=regrade,
+                      limits=Limits(wall_limit, cpu_limit), on_result=on_result, scheduler=scheduler)
+        except GraderError as exc:
+            _fail(exc)
+    click.echo((Path(out) / "summary.txt").read_text())
+    click.echo(f"gradebook: {Path(out) / 'gradebook.csv'}  canvas: {Path(out) / 'canvas.csv'}  "
+               f"gradescope: {Path(out) / 'gradescope'}/STUDENT/results.json  feedback: {Path(out) / 'feedback'}")

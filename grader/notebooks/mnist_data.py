@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 MNIST_TRAIN, MNIST_TEST = 60_000, 10_000
-KERAS_CACHE = Path(os.path.expanduser("~")) / ".keras" / "datasets" / "mnist.npz"
+KERAS_CACHE = Path(os.environ.get("KERAS_HOME") or Path(os.path.expanduser("~")) / ".keras") / "datasets" / "mnist.npz"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,298 @@
+"""Grading a whole class: one isolated process per submission, results kept as they come.
+
+SUBMISSIONS is a folder (one file or folder per student) or a zip as a learning-management
+system exports it. Each submission is graded by a child ``grader`` process with a scrubbed
+environment, its own scratch folder as HOME, CPU-time and wall-time limits, TensorFlow
+thread limits, and no network where the machine allows it (``unshare --net``). Each
+result is written atomically as soon as it is known, with the submission's content hash:
+a batch killed at any moment and started again grades only what is missing or changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from grader.errors import GraderError
+
+DEFAULT_PATTERN = r"^(?P<student>[^_.]+)"
+SUBMISSION_SUFFIXES = (".ipynb", ".yaml", ".yml")
+FAILED = "failed"  # the child process itself failed (crash, wall-time limit): a grader-side status
+
+
+class BatchError(GraderError):
+    """The batch cannot start: unreadable submissions folder or zip, bad pattern."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    path: Path  # the notebook or answer sheet to grade
+    digest: str  # sha256 of its content: a changed submission is graded again
+    duplicates: tuple[str, ...] = ()  # other files that named the same student (older ones)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _main_file(entry: Path) -> Path | None:
+    if entry.is_file():
+        return entry if entry.suffix.lower() in SUBMISSION_SUFFIXES else None
+    candidates = sorted(p for p in entry.rglob("*") if p.is_file() and p.suffix.lower() in SUBMISSION_SUFFIXES
+                        and ".ipynb_checkpoints" not in p.parts)
+    return candidates[0] if candidates else None
+
+
+def unpack(source: Path, out: Path) -> Path:
+    """The folder of submissions: ``source`` itself, or a zip extracted under ``out``."""
+    if source.is_dir():
+        return source
+    if not zipfile.is_zipfile(source):
+        raise BatchError(f"{source}: neither a folder nor a zip file")
+    target = out / "submissions"
+    if not target.exists():
+        tmp = Path(tempfile.mkdtemp(dir=out))
+        with zipfile.ZipFile(source) as archive:
+            for member in archive.infolist():
+                name = Path(member.filename)
+                if name.is_absolute() or ".." in name.parts:
+                    raise BatchError(f"{source}: unsafe path in the zip: {member.filename}")
+            archive.extractall(tmp)
+        tmp.rename(target)
+    return target
+
+
+def discover(folder: Path, pattern: str = DEFAULT_PATTERN) -> tuple[list[Submission], list[str]]:
+    """Submissions by student id (from the file or folder name), and entries that were skipped."""
+    try:
+        regex = re.compile(pattern)
+    except re.error as exc:
+        raise BatchError(f"--pattern {pattern!r} is not a regular expression: {exc}") from None
+    if "student" not in regex.groupindex:
+        raise BatchError(f"--pattern {pattern!r} needs a named group (?P<student>...)")
+    found: dict[str, list[Path]] = {}
+    skipped = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        match = regex.search(entry.name)
+        main = _main_file(entry)
+        if not match or main is None:
+            skipped.append(f"{entry.name}: " + ("no student id in the name" if not match else
+                                                 "no notebook or answer sheet in it"))
+            continue
+        found.setdefault(match.group("student"), []).append(main)
+    submissions = []
+    for student, paths in sorted(found.items()):
+        newest = max(paths, key=lambda p: (p.stat().st_mtime, p.name))
+        others = tuple(str(p.relative_to(folder)) for p in paths if p != newest)
+        submissions.append(Submission(student, newest, _digest(newest), others))
+    return submissions, skipped
+
+
+def worker_env(home: Path, threads: int) -> dict[str, str]:
+    """A scrubbed environment: no credentials or proxies of the instructor's, a private HOME."""
+    keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ", "XDG_CACHE_HOME") if k in os.environ}
+    keep.setdefault("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))  # shared data cache
+    keep.update({
+        "HOME": str(home), "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
+        "OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1",
+        "KERAS_HOME": str(Path(os.path.expanduser("~")) / ".keras"),
+    })
+    return keep
+
+
+def network_isolation() -> list[str]:
+    """The command prefix that removes network access, or [] where the machine does not allow it."""
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "--net", "true"], capture_output=True).returncode == 0:
+        return [unshare, "--net"]
+    return []
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_seconds: float
+    cpu_seconds: int
+
+
+def _limit_cpu(seconds: int) -> Callable[[], None]:
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
+        os.setsid()  # its own process group, so that the whole group can be stopped
+
+    return apply
+
+
+def grade_one(submission: Submission, assignment: str, out: Path, limits: Limits, threads: int,
+              prefix: list[str]) -> dict[str, Any]:
+    """Grade one submission in a child process; always returns a result row."""
+    feedback = out / "feedback" / submission.student
+    feedback.mkdir(parents=True, exist_ok=True)
+    quiz = submission.path.suffix.lower() in (".yaml", ".yml")
+    command = [sys.executable, "-m", "grader"]
+    command += (["quiz", "check", str(submission.path), "--json", "--html", str(feedback / "feedback.html")] if quiz else
+                ["grade", str(submission.path), "--assignment", assignment, "--out", str(feedback), "--json",
+                 "--html", str(feedback / "feedback.html")])
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"grader-{submission.student}-") as home:
+        try:
+            proc = subprocess.run(prefix + command, capture_output=True, text=True, timeout=limits.wall_seconds,
+                                  env=worker_env(Path(home), threads), cwd=home,
+                                  preexec_fn=_limit_cpu(limits.cpu_seconds), check=False)
+        except subprocess.TimeoutExpired:
+            return _row(submission, FAILED, 0, 0, f"grading took longer than {limits.wall_seconds:g} s and was stopped",
+                        started)
+    (feedback / "grader.log").write_text(proc.stderr[-20000:])
+    try:
+        document = json.loads(proc.stdout)
+    except ValueError:
+        reason = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+        return _row(submission, FAILED if proc.returncode not in (1,) else "invalid", 0, 0, reason[:300], started)
+    (feedback / "result.json").write_text(json.dumps(document, indent=1))
+    if quiz:
+        score = document["score"]
+        invalid = sum(q["status"] == "invalid" for q in document["questions"])
+        note = f"{invalid} answer(s) could not be read" if invalid else ""
+        return _row(submission, "graded", score["points"], score["possible"], note, started)
+    message = (document["messages"] or [""])[0]
+    return _row(submission, document["status"], document["points"], document["points_possible"], message, started)
+
+
+def _row(submission: Submission, status: str, points: float, possible: float, message: str,
+         started: float) -> dict[str, Any]:
+    note = message
+    if submission.duplicates:
+        note = (note + "; " if note else "") + f"older submissions ignored: {', '.join(submission.duplicates)}"
+    return {"student": submission.student, "status": status, "points": points, "points_possible": possible,
+            "message": note, "submission": str(submission.path), "digest": submission.digest,
+            "seconds": round(time.monotonic() - started, 2)}
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` so that a reader (or a killed batch) never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def finished(out: Path, submission: Submission) -> dict[str, Any] | None:
+    """The stored result of this submission, if it was graded and has not changed since."""
+    path = out / "results" / f"{submission.student}.json"
+    try:
+        row = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return row if row.get("digest") == submission.digest else None
+
+
+def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, pattern: str = DEFAULT_PATTERN,
+              regrade: bool = False, limits: Limits = Limits(7200, 7200),
+              on_result: Callable[[dict[str, Any], bool], None] | None = None,
+              scheduler: str | None = None) -> list[dict[str, Any]]:
+    """Grade every submission not already graded; returns one row per student."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results").mkdir(exist_ok=True)
+    folder = unpack(source, out)
+    submissions, skipped = discover(folder, pattern)
+    rows: dict[str, dict[str, Any]] = {}
+    todo = []
+    for submission in submissions:
+        previous = None if regrade else finished(out, submission)
+        if previous:
+            rows[submission.student] = previous
+            if on_result:
+                on_result(previous, True)
+        else:
+            todo.append(submission)
+    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    prefix = network_isolation()
+
+    def record(row: dict[str, Any]) -> None:
+        write_atomically(out / "results" / f"{row['student']}.json", json.dumps(row, indent=1))
+        rows[row["student"]] = row
+        if on_result:
+            on_result(row, False)
+
+    if scheduler:
+        from grader.distributed import run_on_cluster
+
+        for row in run_on_cluster(scheduler, todo, assignment, out, limits, threads, prefix):
+            record(row)
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(grade_one, s, assignment, out, limits, threads, prefix) for s in todo]
+            for future in as_completed(futures):
+                record(future.result())
+    ordered = [rows[s.student] for s in submissions]
+    write_reports(out, ordered, skipped, assignment, isolated=bool(prefix))
+    return ordered
+
+
+def write_reports(out: Path, rows: list[dict[str, Any]], skipped: Iterable[str], assignment: str,
+                  isolated: bool) -> None:
+    """gradebook.csv, the Canvas import CSV, Gradescope results and the class summary."""
+    fields = ["student", "status", "points", "points_possible", "message", "submission", "seconds"]
+    with open(out / ".gradebook.csv.tmp", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(out / ".gradebook.csv.tmp", out / "gradebook.csv")
+    possible = max((r["points_possible"] for r in rows), default=0)
+    column = f"{assignment} ({possible:g})"
+    with open(out / ".canvas.csv.tmp", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column])
+        writer.writerow(["Points Possible", "", "", "", "", f"{possible:g}"])
+        for r in rows:
+            writer.writerow([r["student"], "", "", r["student"], "", f"{r['points']:g}"])
+    os.replace(out / ".canvas.csv.tmp", out / "canvas.csv")
+    for r in rows:
+        folder = out / "gradescope" / r["student"]
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(folder / "results.json", json.dumps({
+            "score": r["points"], "output": f"{r['status']}: {r['message']}".strip(": "),
+            "tests": [{"name": assignment, "score": r["points"], "max_score": r["points_possible"],
+                       "output": r["message"], "status": "passed" if r["status"] == "graded" else "failed"}]}))
+    write_atomically(out / "summary.txt", summary(rows, list(skipped), isolated))
+
+
+def summary(rows: list[dict[str, Any]], skipped: list[str], isolated: bool) -> str:
+    """The class summary: score distribution and failures by kind."""
+    scores = [r["points"] for r in rows]
+    lines = [f"{len(rows)} students graded"]
+    if scores:
+        lines.append(f"scores: min {min(scores):g}, median {statistics.median(scores):g}, "
+                     f"mean {statistics.mean(scores):.2f}, max {max(scores):g}")
+        possible = max(r["points_possible"] for r in rows) or 1
+        buckets = [0] * 5
+        for s in scores:
+            buckets[min(4, int(5 * s / possible))] += 1
+        for i, count in enumerate(buckets):
+            lines.append(f"  {20 * i:>3}-{20 * (i + 1):<3}% {'#' * count} {count}")
+    statuses: dict[str, int] = {}
+    for r in rows:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    lines.append("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
+    if skipped:
+        lines.append("skipped entries: " + "; ".join(skipped))
+    lines.append("network isolation: " + ("on (unshare --net)" if isolated else
+                                          "NOT available on this machine: submissions could reach the network"))
+    return "\n".join(lines) + "\n"

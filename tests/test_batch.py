@@ -1,0 +1,149 @@
+"""``grader batch``: every student gets a row with the right status, and a killed batch
+resumes without losing or regrading anything."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+SHEETS = ROOT / "examples" / "quiz"
+
+
+def gradebook(out: Path) -> dict[str, dict[str, str]]:
+    with open(out / "gradebook.csv", newline="") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def batch(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader", "batch", *map(str, args)], capture_output=True,
+                          text=True, check=False)
+
+
+@pytest.fixture
+def class_folder(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(SHEETS / "ana.yaml", subs / "ana_1001.yaml")
+    shutil.copy(SHEETS / "broken.yaml", subs / "carl_1003.yaml")
+    (subs / "dana_1004.yaml").write_text("cnn-exercises/q2a: [1,\n")
+    (subs / "eve_1005.yaml").write_text("")
+    older = subs / "ben_1002_first.yaml"
+    shutil.copy(SHEETS / "ana.yaml", older)
+    shutil.copy(SHEETS / "ben.yaml", subs / "ben_1002_second.yaml")
+    import os
+
+    os.utime(older, (time.time() - 3600, time.time() - 3600))
+    (subs / "notes.txt").write_text("not a submission")
+    return subs
+
+
+def test_quiz_batch_gives_every_student_a_row_with_the_right_status(class_folder, tmp_path):
+    out = tmp_path / "out"
+    result = batch(class_folder, "--assignment", "quiz", "--out", out, "-j", "2")
+    assert result.returncode == 0, result.stderr
+    book = gradebook(out)
+    assert set(book) == {"ana", "ben", "carl", "dana", "eve"}
+    assert book["ana"]["status"] == "graded" and float(book["ana"]["points"]) > 0
+    assert book["carl"]["status"] == "graded" and "could not be read" in book["carl"]["message"]
+    assert book["dana"]["status"] == "invalid" and "not valid YAML" in book["dana"]["message"]
+    assert book["eve"]["status"] == "invalid" and "empty" in book["eve"]["message"]
+    assert "ben_1002_second.yaml" in book["ben"]["submission"] and "older submissions ignored" in book["ben"]["message"]
+    for student in book:
+        assert json.loads((out / "gradescope" / student / "results.json").read_text())["score"] == float(book[student]["points"])
+    assert (out / "feedback" / "ana" / "feedback.html").exists()
+    canvas = (out / "canvas.csv").read_text().splitlines()
+    assert canvas[0].startswith("Student,ID,SIS User ID") and canvas[1].startswith("Points Possible")
+    summary = (out / "summary.txt").read_text()
+    assert "5 students graded" in summary and "invalid 2" in summary and "notes.txt" in summary
+
+
+def test_a_zip_from_the_lms_is_graded_like_a_folder(class_folder, tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in class_folder.iterdir():
+            z.write(path, path.name)
+    out = tmp_path / "out"
+    assert batch(archive, "--assignment", "quiz", "--out", out).returncode == 0
+    assert set(gradebook(out)) == {"ana", "ben", "carl", "dana", "eve"}
+
+
+def test_killed_batch_resumes_without_losing_or_regrading(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for i in range(16):
+        shutil.copy(SHEETS / ("ana.yaml" if i % 2 else "ben.yaml"), subs / f"s{i:02d}_sheet.yaml")
+    reference = tmp_path / "uninterrupted"
+    assert batch(subs, "--assignment", "quiz", "--out", reference).returncode == 0
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--assignment", "quiz",
+                             "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list((out / "results").glob("*.json"))) < 4:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
+    assert 4 <= len(done_before) < 16, "the batch should have been killed in the middle"
+
+    assert batch(subs, "--assignment", "quiz", "--out", out).returncode == 0
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
+    assert len(after) == 16
+    assert all(after[name] == mtime for name, mtime in done_before.items()), "finished results were regraded"
+    strip = lambda book: {k: {f: v[f] for f in ("status", "points", "points_possible", "message")} for k, v in book.items()}
+    assert strip(gradebook(out)) == strip(gradebook(reference))
+
+    # A submission that changed since it was graded is graded again; --regrade regrades all.
+    shutil.copy(SHEETS / "broken.yaml", subs / "s03_sheet.yaml")
+    assert batch(subs, "--assignment", "quiz", "--out", out).returncode == 0
+    assert gradebook(out)["s03"]["message"] == "4 answer(s) could not be read"
+    assert (out / "results" / "s00.json").stat().st_mtime_ns == after["s00.json"]
+
+
+@pytest.mark.notebooks
+def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissions(tmp_path):
+    data = ROOT / "tests" / "data" / "notebooks"
+    students = ROOT / "examples" / "notebooks" / "mnist"
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for source, name in ((data / "small_cnn.ipynb", "good"), (students / "raises_midway.ipynb", "failing"),
+                         (students / "infinite_loop.ipynb", "hanging"), (data / "memory_hog.ipynb", "hungry"),
+                         (students / "not_a_notebook.ipynb", "malformed")):
+        folder = subs / name
+        folder.mkdir()
+        shutil.copy(source, folder / "submission.ipynb")
+    out = tmp_path / "out"
+    result = batch(subs, "--assignment", ROOT / "tests" / "data" / "mnist-timeout.yaml", "--out", out, "-j", "2")
+    assert result.returncode == 0, result.stderr
+    book = gradebook(out)
+    assert {k: v["status"] for k, v in book.items()} == {
+        "good": "graded", "failing": "error", "hanging": "timeout", "hungry": "out_of_memory",
+        "malformed": "invalid_notebook"}
+    assert float(book["good"]["points"]) > 0
+    assert (out / "feedback" / "good" / "feedback.html").exists()
+
+
+def test_a_batch_runs_on_a_local_dask_cluster_and_resumes_there(class_folder, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        out = tmp_path / "out"
+        result = batch(class_folder, "--assignment", "quiz", "--out", out, "--scheduler", cluster.scheduler_address)
+        assert result.returncode == 0, result.stderr
+        book = gradebook(out)
+        assert set(book) == {"ana", "ben", "carl", "dana", "eve"} and book["dana"]["status"] == "invalid"
+        before = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
+        assert batch(class_folder, "--assignment", "quiz", "--out", out,
+                     "--scheduler", cluster.scheduler_address).returncode == 0
+        assert before == {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
