@@ -117,12 +117,18 @@ def worker_env(home: Path, threads: int) -> dict[str, str]:
     return keep
 
 
+_LOOPBACK_PROBE = "import socket; socket.socket().bind(('127.0.0.1', 0))"
+
+
 def network_isolation() -> list[str]:
-    """The command prefix that removes network access, or [] where the machine does not allow it."""
-    unshare = shutil.which("unshare")
-    if unshare and subprocess.run([unshare, "--net", "true"], capture_output=True).returncode == 0:
-        return [unshare, "--net"]
-    return []
+    """The command prefix that runs a child in a network namespace of its own, with only a
+    loopback interface (Jupyter kernels talk over it), or [] where the machine does not allow it."""
+    unshare, ip = shutil.which("unshare"), shutil.which("ip")
+    if not unshare or not ip:
+        return []
+    prefix = [unshare, "--net", "sh", "-c", f'{ip} link set lo up && exec "$@"', "grader-sandbox"]
+    probe = subprocess.run(prefix + [sys.executable, "-c", _LOOPBACK_PROBE], capture_output=True)
+    return prefix if probe.returncode == 0 else []
 
 
 @dataclass(frozen=True)
@@ -293,6 +299,6 @@ def summary(rows: list[dict[str, Any]], skipped: list[str], isolated: bool) -> s
     lines.append("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
     if skipped:
         lines.append("skipped entries: " + "; ".join(skipped))
-    lines.append("network isolation: " + ("on (unshare --net)" if isolated else
+    lines.append("network isolation: " + ("on (own network namespace, loopback only)" if isolated else
                                           "NOT available on this machine: submissions could reach the network"))
     return "\n".join(lines) + "\n"
