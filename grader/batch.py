@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -120,15 +121,43 @@ def worker_env(home: Path, threads: int) -> dict[str, str]:
 _LOOPBACK_PROBE = "import socket; socket.socket().bind(('127.0.0.1', 0))"
 
 
-def network_isolation() -> list[str]:
-    """The command prefix that runs a child in a network namespace of its own, with only a
-    loopback interface (Jupyter kernels talk over it), or [] where the machine does not allow it."""
+@dataclass(frozen=True)
+class Sandbox:
+    """How children are isolated: their own network namespace (loopback only) and a mount
+    namespace in which everything shared -- the output folder, the submissions, the grader's
+    code and data -- is read-only except the child's own feedback folder."""
+
+    unshare: str | None
+    ip: str | None
+    protected: tuple[str, ...]
+
+    def prefix(self, writable: Path) -> list[str]:
+        if not self.unshare or not self.ip:
+            return []
+        steps = [f"{self.ip} link set lo up", "mount --make-rprivate /"]
+        for path in map(shlex.quote, self.protected):
+            steps += [f"mount --bind {path} {path}", f"mount -o remount,bind,ro {path}"]
+        own = shlex.quote(str(writable))
+        steps += [f"mount --bind {own} {own}", f"mount -o remount,bind,rw {own}"]
+        script = " && ".join(steps) + ' && exec "$@"'
+        return [self.unshare, "--net", "--mount", "sh", "-c", script, "grader-sandbox"]
+
+    def describe(self) -> str:
+        if not self.unshare:
+            return "NOT available on this machine: submissions could reach the network and shared files"
+        return "on (own network namespace with loopback only; shared folders read-only)"
+
+
+def make_sandbox(protected: Iterable[Path], scratch: Path) -> Sandbox:
+    """A sandbox if this machine allows namespaces (tried once), else one that isolates nothing."""
     unshare, ip = shutil.which("unshare"), shutil.which("ip")
-    if not unshare or not ip:
-        return []
-    prefix = [unshare, "--net", "sh", "-c", f'{ip} link set lo up && exec "$@"', "grader-sandbox"]
-    probe = subprocess.run(prefix + [sys.executable, "-c", _LOOPBACK_PROBE], capture_output=True)
-    return prefix if probe.returncode == 0 else []
+    paths = tuple(str(p.resolve()) for p in protected if p.exists())
+    if unshare and ip:
+        sandbox = Sandbox(unshare, ip, paths)
+        probe = subprocess.run(sandbox.prefix(scratch) + [sys.executable, "-c", _LOOPBACK_PROBE], capture_output=True)
+        if probe.returncode == 0:
+            return sandbox
+    return Sandbox(None, None, paths)
 
 
 @dataclass(frozen=True)
@@ -147,8 +176,29 @@ def _limit_cpu(seconds: int) -> Callable[[], None]:
     return apply
 
 
+def _code_folders() -> list[Path]:
+    """The grader's own code and banks: a submission must not be able to change them."""
+    from grader.quiz.bank import packaged_bank_dir
+
+    return [Path(__file__).resolve().parent, packaged_bank_dir()]
+
+
+def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> list[Path]:
+    """Prepare the served data before any child runs (children then only read it)."""
+    if not any(s.path.suffix.lower() == ".ipynb" for s in submissions):
+        return []
+    from grader.notebooks.assignment import load_assignment
+    from grader.notebooks.data_cache import prepare_data
+
+    spec = load_assignment(assignment)
+    if spec.data != "mnist":
+        return []
+    data = prepare_data(spec)
+    return [data.served.parent]
+
+
 def grade_one(submission: Submission, assignment: str, out: Path, limits: Limits, threads: int,
-              prefix: list[str]) -> dict[str, Any]:
+              sandbox: Sandbox) -> dict[str, Any]:
     """Grade one submission in a child process; always returns a result row."""
     feedback = out / "feedback" / submission.student
     feedback.mkdir(parents=True, exist_ok=True)
@@ -160,7 +210,7 @@ def grade_one(submission: Submission, assignment: str, out: Path, limits: Limits
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"grader-{submission.student}-") as home:
         try:
-            proc = subprocess.run(prefix + command, capture_output=True, text=True, timeout=limits.wall_seconds,
+            proc = subprocess.run(sandbox.prefix(feedback) + command, capture_output=True, text=True, timeout=limits.wall_seconds,
                                   env=worker_env(Path(home), threads), cwd=home,
                                   preexec_fn=_limit_cpu(limits.cpu_seconds), check=False)
         except subprocess.TimeoutExpired:
@@ -229,7 +279,9 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
         else:
             todo.append(submission)
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
-    prefix = network_isolation()
+    shared = _prepare_shared_data(assignment, submissions)
+    (out / "feedback").mkdir(exist_ok=True)
+    sandbox = make_sandbox([out, folder, *_code_folders(), *shared], out / "feedback")
 
     def record(row: dict[str, Any]) -> None:
         write_atomically(out / "results" / f"{row['student']}.json", json.dumps(row, indent=1))
@@ -240,20 +292,20 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
     if scheduler:
         from grader.distributed import run_on_cluster
 
-        for row in run_on_cluster(scheduler, todo, assignment, out, limits, threads, prefix):
+        for row in run_on_cluster(scheduler, todo, assignment, out, limits, threads, sandbox):
             record(row)
     else:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(grade_one, s, assignment, out, limits, threads, prefix) for s in todo]
+            futures = [pool.submit(grade_one, s, assignment, out, limits, threads, sandbox) for s in todo]
             for future in as_completed(futures):
                 record(future.result())
     ordered = [rows[s.student] for s in submissions]
-    write_reports(out, ordered, skipped, assignment, isolated=bool(prefix))
+    write_reports(out, ordered, skipped, assignment, sandbox.describe())
     return ordered
 
 
 def write_reports(out: Path, rows: list[dict[str, Any]], skipped: Iterable[str], assignment: str,
-                  isolated: bool) -> None:
+                  isolation: str) -> None:
     """gradebook.csv, the Canvas import CSV, Gradescope results and the class summary."""
     fields = ["student", "status", "points", "points_possible", "message", "submission", "seconds"]
     with open(out / ".gradebook.csv.tmp", "w", newline="", encoding="utf-8") as handle:
@@ -277,10 +329,10 @@ def write_reports(out: Path, rows: list[dict[str, Any]], skipped: Iterable[str],
             "score": r["points"], "output": f"{r['status']}: {r['message']}".strip(": "),
             "tests": [{"name": assignment, "score": r["points"], "max_score": r["points_possible"],
                        "output": r["message"], "status": "passed" if r["status"] == "graded" else "failed"}]}))
-    write_atomically(out / "summary.txt", summary(rows, list(skipped), isolated))
+    write_atomically(out / "summary.txt", summary(rows, list(skipped), isolation))
 
 
-def summary(rows: list[dict[str, Any]], skipped: list[str], isolated: bool) -> str:
+def summary(rows: list[dict[str, Any]], skipped: list[str], isolation: str) -> str:
     """The class summary: score distribution and failures by kind."""
     scores = [r["points"] for r in rows]
     lines = [f"{len(rows)} students graded"]
@@ -299,6 +351,5 @@ def summary(rows: list[dict[str, Any]], skipped: list[str], isolated: bool) -> s
     lines.append("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
     if skipped:
         lines.append("skipped entries: " + "; ".join(skipped))
-    lines.append("network isolation: " + ("on (own network namespace, loopback only)" if isolated else
-                                          "NOT available on this machine: submissions could reach the network"))
+    lines.append("isolation: " + isolation)
     return "\n".join(lines) + "\n"

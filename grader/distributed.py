@@ -14,13 +14,13 @@ from typing import Any, Iterator
 
 
 def run_on_cluster(address: str, submissions: list[Any], assignment: str, out: Path, limits: Any,
-                   threads: int, prefix: list[str]) -> Iterator[dict[str, Any]]:
+                   threads: int, sandbox: Any) -> Iterator[dict[str, Any]]:
     from dask.distributed import Client, as_completed
 
     from grader.batch import grade_one
 
     with Client(address, timeout="30s") as client:
-        futures = [client.submit(grade_one, s, assignment, out, limits, threads, prefix, pure=False,
+        futures = [client.submit(grade_one, s, assignment, out, limits, threads, sandbox, pure=False,
                                  key=f"grade-{s.student}-{s.digest[:12]}") for s in submissions]
         for future in as_completed(futures):
             yield future.result()

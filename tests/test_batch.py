@@ -13,6 +13,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from conftest import ROOT
@@ -124,14 +125,33 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
         folder.mkdir()
         shutil.copy(source, folder / "submission.ipynb")
     out = tmp_path / "out"
+    import grader
+
+    # A submission that tries to overwrite another student's result and to add a file to the grader.
+    targets = [out / "results" / "good.json", Path(grader.__file__).parent / "_sandbox_probe.txt"]
+    vandal = nbformat.v4.new_notebook()
+    vandal.cells = [nbformat.v4.new_code_cell(
+        f"written = []\nfor target in {[str(t) for t in targets]!r}:\n"
+        "    try:\n        open(target, 'w').write('vandalised')\n        written.append(target)\n"
+        "    except OSError:\n        pass\nassert not written, f'wrote outside its folder: {written}'")]
+    vandal.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (subs / "vandal").mkdir()
+    nbformat.write(vandal, str(subs / "vandal" / "submission.ipynb"))
     result = batch(subs, "--assignment", ROOT / "tests" / "data" / "mnist-timeout.yaml", "--out", out, "-j", "2")
+    probe_file = targets[1]
+    if probe_file.exists():
+        probe_file.unlink()
+        pytest.fail("a submission could write into the grader's package")
     assert result.returncode == 0, result.stderr
     book = gradebook(out)
     assert {k: v["status"] for k, v in book.items()} == {
         "good": "graded", "failing": "error", "hanging": "timeout", "hungry": "out_of_memory",
         "malformed": "invalid_notebook",
         # Only a loopback interface inside the batch's sandbox: the probe raises otherwise.
-        "probe": "no_model"}
+        "probe": "no_model",
+        # Its writes outside its own folder all failed (read-only): it raises otherwise.
+        "vandal": "no_model"}
+    assert json.loads((out / "results" / "good.json").read_text())["status"] == "graded"
     assert float(book["good"]["points"]) > 0
     assert (out / "feedback" / "good" / "feedback.html").exists()
 
