@@ -262,12 +262,15 @@ def finished(out: Path, submission: Submission) -> dict[str, Any] | None:
 def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, pattern: str = DEFAULT_PATTERN,
               regrade: bool = False, limits: Limits = Limits(7200, 7200),
               on_result: Callable[[dict[str, Any], bool], None] | None = None,
+              on_start: Callable[[int], None] | None = None,
               scheduler: str | None = None) -> list[dict[str, Any]]:
     """Grade every submission not already graded; returns one row per student."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "results").mkdir(exist_ok=True)
     folder = unpack(source, out)
     submissions, skipped = discover(folder, pattern)
+    if on_start:
+        on_start(len(submissions))
     rows: dict[str, dict[str, Any]] = {}
     todo = []
     for submission in submissions:

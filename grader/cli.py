@@ -254,14 +254,9 @@ def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, 
             progress.update(task, advance=1, status=f"done {counts['done']}, failed {counts['failed']}")
 
         try:
-            from grader.batch import discover, unpack
-
-            out_path = Path(out)
-            out_path.mkdir(parents=True, exist_ok=True)
-            total = len(discover(unpack(Path(submissions), out_path), pattern)[0])
-            progress.update(task, total=total)
-            run_batch(Path(submissions), assignment, out_path, jobs=jobs, pattern=pattern, regrade=regrade,
-                      limits=Limits(wall_limit, cpu_limit), on_result=on_result, scheduler=scheduler)
+            run_batch(Path(submissions), assignment, Path(out), jobs=jobs, pattern=pattern, regrade=regrade,
+                      limits=Limits(wall_limit, cpu_limit), on_result=on_result,
+                      on_start=lambda total: progress.update(task, total=total), scheduler=scheduler)
         except GraderError as exc:
             _fail(exc)
     click.echo((Path(out) / "summary.txt").read_text())
