@@ -265,6 +265,10 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
               on_start: Callable[[int], None] | None = None,
               scheduler: str | None = None) -> list[dict[str, Any]]:
     """Grade every submission not already graded; returns one row per student."""
+    # Children run in their own temporary folder: every path they get must be absolute.
+    source, out = source.resolve(), out.resolve()
+    if Path(assignment).is_file():
+        assignment = str(Path(assignment).resolve())
     out.mkdir(parents=True, exist_ok=True)
     (out / "results").mkdir(exist_ok=True)
     folder = unpack(source, out)

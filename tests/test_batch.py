@@ -169,3 +169,12 @@ def test_a_batch_runs_on_a_local_dask_cluster_and_resumes_there(class_folder, tm
         assert batch(class_folder, "--assignment", "quiz", "--out", out,
                      "--scheduler", cluster.scheduler_address).returncode == 0
         assert before == {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
+
+
+def test_relative_paths_work_from_any_folder(class_folder, tmp_path):
+    """Children run in their own temporary folder, so the batch resolves the paths it is given."""
+    result = subprocess.run([sys.executable, "-m", "grader", "batch", class_folder.name, "--assignment", "quiz",
+                             "--out", "rel-out"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    book = gradebook(tmp_path / "rel-out")
+    assert book["ana"]["status"] == "graded" and float(book["ana"]["points"]) > 0
