@@ -24,15 +24,20 @@ import tempfile
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from grader.confinement import DEFAULT_MAX_PROCESSES, ControlGroup, MemoryWatch, TreeLimits, create_group, fallback_process_limit
+from grader.confinement import describe as describe_confinement
 from grader.errors import GraderError
 
 DEFAULT_PATTERN = r"^(?P<student>[^_.]+)"
 SUBMISSION_SUFFIXES = (".ipynb", ".yaml", ".yml")
 FAILED = "failed"  # the child process itself failed (crash, wall-time limit): a grader-side status
+OUT_OF_MEMORY = "out_of_memory"
+QUIZ_MEMORY_MB = 1024
+GRADING_PROCESSES_MB = 4096  # the grading process and the process that measures the saved model
 
 
 class BatchError(GraderError):
@@ -164,16 +169,50 @@ def make_sandbox(protected: Iterable[Path], scratch: Path) -> Sandbox:
 class Limits:
     wall_seconds: float
     cpu_seconds: int
+    memory_mb: float | None = None  # everything one submission starts; None: chosen from the assignment
+    max_processes: int = DEFAULT_MAX_PROCESSES  # processes and threads of one submission at once
 
 
-def _limit_cpu(seconds: int) -> Callable[[], None]:
+def default_memory_mb(assignment: str, submissions: list[Submission]) -> float:
+    """Room for the notebook kernel's own limit plus the grading and measuring processes."""
+    if not any(s.path.suffix.lower() == ".ipynb" for s in submissions):
+        return QUIZ_MEMORY_MB
+    from grader.notebooks.assignment import load_assignment
+
+    return load_assignment(assignment).memory_mb + GRADING_PROCESSES_MB
+
+
+def _child_setup(limits: Limits, group: ControlGroup | None) -> Callable[[], None]:
+    """Runs in the child between fork and exec: limits that bind it and all it starts."""
     def apply() -> None:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
-        os.setsid()  # its own process group, so that the whole group can be stopped
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
+        os.setsid()  # its own session: the grader's terminal signals do not reach it
+        if group:
+            group.enter()
+        else:
+            fallback_process_limit(limits.max_processes)
 
     return apply
+
+
+def _stop_tree(proc: subprocess.Popen, group: ControlGroup | None) -> None:
+    """Stop the child and whatever it left behind (processes may have left its process group)."""
+    if group:
+        group.kill_all()
+        return
+    import psutil
+
+    try:
+        family = [psutil.Process(proc.pid)] + psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        family = []
+    for process in family:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
 
 
 def _code_folders() -> list[Path]:
@@ -197,9 +236,57 @@ def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> list
     return [data.served.parent]
 
 
+@dataclass(frozen=True)
+class ChildRun:
+    """What one confined child did: its output, and whether a limit stopped it."""
+
+    returncode: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    memory_stopped: bool  # the memory limit stopped one of its processes
+    refused_processes: int  # new processes or threads refused at the process limit
+    peak_memory_mb: float | None
+    peak_processes: int | None
+
+
+def run_confined(command: list[str], name: str, limits: Limits, threads: int) -> ChildRun:
+    """Run ``command`` with every limit on it and on all it starts; leave nothing running."""
+    assert limits.memory_mb is not None
+    group = create_group(name, TreeLimits(limits.max_processes, limits.memory_mb))
+    watch = None
+    timed_out = False
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"grader-{name}-") as home:
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    env=worker_env(Path(home), threads), cwd=home,
+                                    preexec_fn=_child_setup(limits, group))
+            if group is None:
+                watch = MemoryWatch(proc.pid, limits.memory_mb)
+                watch.start()
+            try:
+                stdout, stderr = proc.communicate(timeout=limits.wall_seconds)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _stop_tree(proc, group)
+                stdout, stderr = proc.communicate()
+            finally:
+                _stop_tree(proc, group)  # nothing a submission started outlives its grading
+        if group:
+            return ChildRun(proc.returncode, stdout, stderr, timed_out, group.out_of_memory_kills() > 0,
+                            group.refused_processes(), group.peak_memory_mb(), group.peak_processes())
+        assert watch is not None
+        return ChildRun(proc.returncode, stdout, stderr, timed_out, watch.killed, 0, round(watch.peak_mb, 1), None)
+    finally:
+        if watch:
+            watch.stopped.set()
+        if group:
+            group.remove()
+
+
 def grade_one(submission: Submission, assignment: str, out: Path, limits: Limits, threads: int,
               sandbox: Sandbox) -> dict[str, Any]:
-    """Grade one submission in a child process; always returns a result row."""
+    """Grade one submission in a confined child process; always returns a result row."""
     feedback = out / "feedback" / submission.student
     feedback.mkdir(parents=True, exist_ok=True)
     quiz = submission.path.suffix.lower() in (".yaml", ".yml")
@@ -207,39 +294,58 @@ def grade_one(submission: Submission, assignment: str, out: Path, limits: Limits
     command += (["quiz", "check", str(submission.path), "--json", "--html", str(feedback / "feedback.html")] if quiz else
                 ["grade", str(submission.path), "--assignment", assignment, "--out", str(feedback), "--json",
                  "--html", str(feedback / "feedback.html")])
+    if limits.memory_mb is None:
+        limits = replace(limits, memory_mb=default_memory_mb(assignment, [submission]))
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix=f"grader-{submission.student}-") as home:
-        try:
-            proc = subprocess.run(sandbox.prefix(feedback) + command, capture_output=True, text=True, timeout=limits.wall_seconds,
-                                  env=worker_env(Path(home), threads), cwd=home,
-                                  preexec_fn=_limit_cpu(limits.cpu_seconds), check=False)
-        except subprocess.TimeoutExpired:
-            return _row(submission, FAILED, 0, 0, f"grading took longer than {limits.wall_seconds:g} s and was stopped",
-                        started)
-    (feedback / "grader.log").write_text(proc.stderr[-20000:])
+    run = run_confined(sandbox.prefix(feedback) + command, submission.student, limits, threads)
+    (feedback / "grader.log").write_text(run.stderr[-20000:])
+    usage = {"peak_memory_mb": run.peak_memory_mb, "peak_processes": run.peak_processes}
+    notes = []
+    if run.refused_processes:
+        notes.append(f"it tried to run more than {limits.max_processes} processes and threads at once "
+                     f"({run.refused_processes} refused)")
+    memory_note = f"its processes used more than {limits.memory_mb:g} MB together and were stopped"
+    if run.timed_out:
+        return _row(submission, FAILED, 0, 0, _sentences(
+            f"grading took longer than {limits.wall_seconds:g} s and was stopped", *notes), started, **usage)
     try:
-        document = json.loads(proc.stdout)
+        document = json.loads(run.stdout)
     except ValueError:
-        reason = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
-        return _row(submission, FAILED if proc.returncode not in (1,) else "invalid", 0, 0, reason[:300], started)
+        if run.memory_stopped:
+            return _row(submission, OUT_OF_MEMORY, 0, 0, _sentences(memory_note, *notes), started, **usage)
+        reason = (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
+        status = "invalid" if run.returncode == 1 else FAILED
+        return _row(submission, status, 0, 0, _sentences(reason[:300], *notes), started, **usage)
     (feedback / "result.json").write_text(json.dumps(document, indent=1))
     if quiz:
         score = document["score"]
         invalid = sum(q["status"] == "invalid" for q in document["questions"])
-        note = f"{invalid} answer(s) could not be read" if invalid else ""
-        return _row(submission, "graded", score["points"], score["possible"], note, started)
-    message = (document["messages"] or [""])[0]
-    return _row(submission, document["status"], document["points"], document["points_possible"], message, started)
+        status, points, possible = "graded", score["points"], score["possible"]
+        message = f"{invalid} answer(s) could not be read" if invalid else ""
+    else:
+        status, points, possible = document["status"], document["points"], document["points_possible"]
+        message = (document["messages"] or [""])[0]
+    if run.memory_stopped and status != "graded":
+        status, message = OUT_OF_MEMORY, memory_note
+    elif run.memory_stopped:
+        notes.append("one of its processes was stopped at the memory limit")
+    return _row(submission, status, points, possible, _sentences(message, *notes), started, **usage)
+
+
+def _sentences(*parts: str) -> str:
+    """One message from several, without doubled punctuation between them."""
+    return "; ".join(p.rstrip(" .;") for p in parts if p)
 
 
 def _row(submission: Submission, status: str, points: float, possible: float, message: str,
-         started: float) -> dict[str, Any]:
+         started: float, peak_memory_mb: float | None = None, peak_processes: int | None = None) -> dict[str, Any]:
     note = message
     if submission.duplicates:
-        note = (note + "; " if note else "") + f"older submissions ignored: {', '.join(submission.duplicates)}"
+        note = _sentences(note, f"older submissions ignored: {', '.join(submission.duplicates)}")
     return {"student": submission.student, "status": status, "points": points, "points_possible": possible,
             "message": note, "submission": str(submission.path), "digest": submission.digest,
-            "seconds": round(time.monotonic() - started, 2)}
+            "seconds": round(time.monotonic() - started, 2), "peak_memory_mb": peak_memory_mb,
+            "peak_processes": peak_processes}
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -286,6 +392,8 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
         else:
             todo.append(submission)
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    if limits.memory_mb is None:
+        limits = replace(limits, memory_mb=default_memory_mb(assignment, submissions))
     shared = _prepare_shared_data(assignment, submissions)
     (out / "feedback").mkdir(exist_ok=True)
     sandbox = make_sandbox([out, folder, *_code_folders(), *shared], out / "feedback")
@@ -307,7 +415,9 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
             for future in as_completed(futures):
                 record(future.result())
     ordered = [rows[s.student] for s in submissions]
-    write_reports(out, ordered, skipped, assignment, sandbox.describe())
+    limits_line = (f"limits per submission: {limits.memory_mb:g} MB, {limits.max_processes} processes and threads, "
+                   f"{limits.cpu_seconds} CPU s, {limits.wall_seconds:g} s wall; enforcement {describe_confinement()}")
+    write_reports(out, ordered, skipped, assignment, sandbox.describe() + "\n" + limits_line)
     return ordered
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from grader.confinement import DEFAULT_MAX_PROCESSES
 from grader.errors import GraderError
 
 BANKS_HELP = "folder of question banks (default: the banks shipped with the grader)"
@@ -232,9 +233,16 @@ def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
               help="seconds one submission may take in all")
 @click.option("--cpu-limit", type=click.IntRange(min=1), default=7200, show_default=True,
               help="CPU seconds one submission may use")
+@click.option("--memory-limit", type=click.FloatRange(min=64), default=None,
+              help="MB that everything one submission starts may hold together "
+                   "[default: the assignment's kernel limit plus room for the grading processes; "
+                   "1 GB for answer sheets]")
+@click.option("--max-processes", type=click.IntRange(min=16), default=DEFAULT_MAX_PROCESSES, show_default=True,
+              help="processes and threads one submission may run at once (stops fork bombs)")
 @click.option("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run the batch on")
 def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, regrade: bool,
-          wall_limit: float, cpu_limit: int, scheduler: str | None) -> None:
+          wall_limit: float, cpu_limit: int, memory_limit: float | None, max_processes: int,
+          scheduler: str | None) -> None:
     """Grade a class: SUBMISSIONS is a folder (one file or folder per student) or an LMS zip."""
     from pathlib import Path
 
@@ -255,7 +263,7 @@ def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, 
 
         try:
             run_batch(Path(submissions), assignment, Path(out), jobs=jobs, pattern=pattern, regrade=regrade,
-                      limits=Limits(wall_limit, cpu_limit), on_result=on_result,
+                      limits=Limits(wall_limit, cpu_limit, memory_limit, max_processes), on_result=on_result,
                       on_start=lambda total: progress.update(task, total=total), scheduler=scheduler)
         except GraderError as exc:
             _fail(exc)

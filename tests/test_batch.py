@@ -19,6 +19,23 @@ import pytest
 from conftest import ROOT
 
 SHEETS = ROOT / "examples" / "quiz"
+BOMB_MARKER = "grader-batch-test-bomb"
+FORK_BOMB = """
+import os, time
+for _ in range(10):  # up to 1,024 processes, each in its own session
+    try:
+        if os.fork() == 0:
+            os.setsid()
+    except OSError:
+        pass
+time.sleep(600)
+"""
+
+
+def bomb_processes() -> list:
+    import psutil
+
+    return [p for p in psutil.process_iter(["cmdline"]) if BOMB_MARKER in (p.info["cmdline"] or [])]
 
 
 def gradebook(out: Path) -> dict[str, dict[str, str]]:
@@ -137,7 +154,21 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
     vandal.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (subs / "vandal").mkdir()
     nbformat.write(vandal, str(subs / "vandal" / "submission.ipynb"))
-    result = batch(subs, "--assignment", ROOT / "tests" / "data" / "mnist-timeout.yaml", "--out", out, "-j", "2")
+    # A fork bomb whose processes leave their session (so killing a process group would miss them).
+    bomber = nbformat.v4.new_notebook()
+    bomber.cells = [nbformat.v4.new_code_cell(
+        f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {FORK_BOMB!r}, {BOMB_MARKER!r}])\n"
+        "time.sleep(5)")]
+    bomber.metadata["kernelspec"] = vandal.metadata["kernelspec"]
+    (subs / "bomber").mkdir()
+    nbformat.write(bomber, str(subs / "bomber" / "submission.ipynb"))
+    # 2,500 MB for everything one submission starts: "hungry" meets it before its kernel's 3,000 MB.
+    result = batch(subs, "--assignment", ROOT / "tests" / "data" / "mnist-timeout.yaml", "--out", out, "-j", "2",
+                   "--memory-limit", 2500, "--max-processes", 300)
+    bombs_left = bomb_processes()
+    for process in bombs_left:
+        process.kill()
+    assert not bombs_left, f"{len(bombs_left)} processes of the fork bomb outlived its grading"
     probe_file = targets[1]
     if probe_file.exists():
         probe_file.unlink()
@@ -150,7 +181,12 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
         # Only a loopback interface inside the batch's sandbox: the probe raises otherwise.
         "probe": "no_model",
         # Its writes outside its own folder all failed (read-only): it raises otherwise.
-        "vandal": "no_model"}
+        "vandal": "no_model",
+        "bomber": "no_model"}
+    assert "its processes used more than 2500 MB together" in book["hungry"]["message"]
+    assert "tried to run more than 300 processes and threads at once" in book["bomber"]["message"]
+    assert "processes and threads" not in book["good"]["message"]
+    assert 0 < json.loads((out / "results" / "good.json").read_text())["peak_memory_mb"] < 2500
     assert json.loads((out / "results" / "good.json").read_text())["status"] == "graded"
     assert float(book["good"]["points"]) > 0
     assert (out / "feedback" / "good" / "feedback.html").exists()

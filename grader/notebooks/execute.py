@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,8 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+from grader.confinement import MemoryWatch
 
 OK, ERROR, TIMEOUT, DEAD_KERNEL, OUT_OF_MEMORY, INVALID = (
     "ok", "error", "timeout", "dead_kernel", "out_of_memory", "invalid_notebook")
@@ -84,40 +85,6 @@ def _error_line(cell: Any, traceback: list[str]) -> tuple[str, int | None]:
     return (lines[number - 1].strip() if 0 < number <= len(lines) else ""), number
 
 
-class _MemoryWatch(threading.Thread):
-    """Kills the kernel when it (with its children) holds more than ``limit_mb``."""
-
-    def __init__(self, pid: int, limit_mb: float) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.limit_mb = pid, limit_mb
-        self.peak_mb = 0.0
-        self.killed = False
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        import psutil
-
-        try:
-            process = psutil.Process(self.pid)
-        except psutil.Error:
-            return
-        while not self.stopped.wait(0.25):
-            try:
-                family = [process] + process.children(recursive=True)
-                rss = sum(p.memory_info().rss for p in family) / 2**20
-            except psutil.Error:
-                return
-            self.peak_mb = max(self.peak_mb, rss)
-            if rss > self.limit_mb:
-                self.killed = True
-                for p in family:
-                    try:
-                        p.kill()
-                    except psutil.Error:
-                        pass
-                return
-
-
 @dataclass(frozen=True)
 class RunLimits:
     cell_timeout: float
@@ -134,13 +101,13 @@ def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: R
     )
     execution = Execution(status=OK, notebook=nb)
     start = time.monotonic()
-    watch: list[_MemoryWatch] = []
+    watch: list[MemoryWatch] = []
 
     async def run_all() -> None:
         async with client.async_setup_kernel(env=env) if env else client.async_setup_kernel():
             pid = getattr(client.km.provisioner, "pid", None) if client.km else None
             if pid:
-                watch.append(_MemoryWatch(pid, limits.memory_mb))
+                watch.append(MemoryWatch(pid, limits.memory_mb))
                 watch[0].start()
             await _hidden(client, setup_code, execution, "setup")
             current = -1
@@ -192,7 +159,7 @@ def _running_cell(nb: Any) -> int:
     return (started[-1] + 1) if started else 1
 
 
-def _dead(execution: Execution, index: int, watch: list[_MemoryWatch], limits: RunLimits) -> None:
+def _dead(execution: Execution, index: int, watch: list[MemoryWatch], limits: RunLimits) -> None:
     killed = bool(watch and watch[0].killed)
     execution.status = OUT_OF_MEMORY if killed else DEAD_KERNEL
     message = (f"the kernel used more than {limits.memory_mb:g} MB and was stopped" if killed

@@ -1,0 +1,143 @@
+"""Process and memory limits that cover everything a child starts: control groups where
+the machine allows them, RLIMIT_NPROC and a resident-memory watch elsewhere."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from grader.confinement import MemoryWatch, TreeLimits, create_group, fallback_process_limit, group_parents
+
+# A bounded fork bomb: every process forks again, 10 generations (up to 1,024 processes), then
+# each one leaves its session and sleeps. The marker lets the test find survivors.
+MARKER = "grader-test-bomb-marker"
+BOMB = """
+import os, sys, time
+made = refused = 0
+for _ in range(10):
+    try:
+        if os.fork() == 0:
+            made = refused = 0
+            os.setsid()
+        else:
+            made += 1
+    except OSError:
+        refused += 1
+if os.getpid() == int(sys.argv[1]):
+    print(made, refused, flush=True)
+time.sleep(120)
+"""
+HOG = "block = bytearray(600 * 2**20)\nblock[::4096] = b'1' * len(block[::4096])\nprint('survived')"
+
+
+def survivors() -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if MARKER in " ".join(process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+def bomb_command(python: str = sys.executable) -> list[str]:
+    return [python, "-c", f"import os, sys; sys.argv[1:] = [str(os.getpid())]\n{BOMB}", MARKER]
+
+
+@pytest.fixture
+def control_groups():
+    group = create_group("probe", TreeLimits(64, 64))
+    if group is None:
+        pytest.skip("this machine does not let the tests create control groups (needs root or a delegated subtree)")
+    group.remove()
+
+
+def test_v1_groups_nest_under_this_process_groups():
+    mounts = ("cgroup /sys/fs/cgroup/pids cgroup rw,relatime,pids 0 0\n"
+              "cgroup /sys/fs/cgroup/memory cgroup rw,relatime,memory 0 0\n")
+    membership = "8:pids:/\n4:memory:/jobs/42\n0::/\n"
+    assert group_parents(mounts, membership) == (1, {"pids": Path("/sys/fs/cgroup/pids"),
+                                                     "memory": Path("/sys/fs/cgroup/memory/jobs/42")})
+
+
+def test_v2_groups_need_both_controllers_offered(tmp_path):
+    own = tmp_path / "user.slice" / "grading"
+    own.mkdir(parents=True)
+    mounts = f"cgroup2 {tmp_path} cgroup2 rw,nosuid 0 0\n"
+    (own / "cgroup.controllers").write_text("cpu memory pids\n")
+    assert group_parents(mounts, "0::/user.slice/grading\n") == (2, {"pids": own, "memory": own})
+    (own / "cgroup.controllers").write_text("cpu memory\n")
+    assert group_parents(mounts, "0::/user.slice/grading\n") is None
+    assert group_parents("proc /proc proc rw 0 0\n", "0::/\n") is None
+
+
+def test_a_fork_bomb_is_capped_and_every_process_is_stopped(control_groups):
+    group = create_group("bomb", TreeLimits(max_processes=100, memory_mb=2048))
+    try:
+        proc = subprocess.Popen(bomb_command(), stdout=subprocess.PIPE, text=True, preexec_fn=group.enter)
+        first_line = proc.stdout.readline().split()
+        assert first_line, "the bomb printed nothing"
+        made, refused = map(int, first_line)
+        assert refused > 0, f"the first process made all {made} forks: the process limit did not hold"
+        assert len(group.processes()) <= 100
+        assert group.refused_processes() > 0
+        assert len(survivors()) > 1  # the bomb's processes are there (they left their session)
+    finally:
+        group.remove()
+    proc.wait(timeout=10)
+    assert survivors() == [], "processes of the bomb survived the group's removal"
+    assert not group.folders["pids"].exists()
+
+
+def test_the_memory_limit_covers_the_child(control_groups):
+    group = create_group("hog", TreeLimits(max_processes=100, memory_mb=200))
+    try:
+        proc = subprocess.run([sys.executable, "-c", HOG], capture_output=True, text=True, preexec_fn=group.enter,
+                              check=False)
+        assert proc.returncode == -9 and "survived" not in proc.stdout
+        assert group.out_of_memory_kills() >= 1
+        assert 150 <= group.peak_memory_mb() <= 201
+    finally:
+        group.remove()
+
+
+def test_without_groups_a_user_process_limit_caps_the_bomb():
+    """RLIMIT_NPROC binds users other than root: the bomb runs as 'nobody' here."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to start the bomb as another user")
+    nobody = 65534
+    python = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.access(p, os.X_OK)), None)
+    if python is None:
+        pytest.skip("no Python that user nobody may run")
+    if any(p.uids().real == nobody for p in psutil.process_iter()):
+        pytest.skip("user nobody already runs processes here")
+    proc = subprocess.Popen(bomb_command(python), stdout=subprocess.PIPE, text=True, user=nobody, group=nobody,
+                            extra_groups=[], preexec_fn=lambda: fallback_process_limit(50), cwd="/")
+    try:
+        made, refused = map(int, proc.stdout.readline().split())
+        assert refused > 0
+        assert len([p for p in psutil.process_iter() if p.uids().real == nobody]) <= 50
+    finally:
+        for _ in range(50):  # they may still be forking while we stop them
+            left = survivors()
+            if not left:
+                break
+            for process in left:
+                process.kill()
+            time.sleep(0.05)
+        proc.wait(timeout=10)
+
+
+def test_without_groups_a_memory_watch_stops_the_child():
+    proc = subprocess.Popen([sys.executable, "-c", HOG + "\nimport time; time.sleep(30)"], stdout=subprocess.PIPE,
+                            text=True)
+    watch = MemoryWatch(proc.pid, 200)
+    watch.start()
+    started = time.monotonic()
+    assert proc.wait(timeout=30) == -9
+    assert watch.killed and watch.peak_mb > 200
+    assert time.monotonic() - started < 30
