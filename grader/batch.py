@@ -2,8 +2,10 @@
 
 SUBMISSIONS is a folder (one file or folder per student) or a zip as a learning-management
 system exports it. Each submission is graded by a child ``grader`` process with a scrubbed
-environment, its own scratch folder as HOME, CPU-time and wall-time limits, TensorFlow
-thread limits, and no network where the machine allows it (``unshare --net``). Each
+environment, its own work folder as HOME, CPU-time and wall-time limits, TensorFlow thread
+limits, a control group capping the processes and memory of all it starts
+(:mod:`grader.confinement`), and, where bubblewrap works, no network and a read-only file
+system outside its own folders. Each
 result is written atomically as soon as it is known, with the submission's content hash:
 a batch killed at any moment and started again grades only what is missing or changed.
 """
@@ -15,7 +17,6 @@ import hashlib
 import json
 import os
 import re
-import shlex
 import shutil
 import statistics
 import subprocess
@@ -111,14 +112,15 @@ def discover(folder: Path, pattern: str = DEFAULT_PATTERN) -> tuple[list[Submiss
     return submissions, skipped
 
 
-def worker_env(home: Path, threads: int) -> dict[str, str]:
-    """A scrubbed environment: no credentials or proxies of the instructor's, a private HOME."""
+def worker_env(work: Path, threads: int) -> dict[str, str]:
+    """A scrubbed environment: no credentials or proxies of the instructor's; HOME and
+    temporary files in the child's own folder (on disk: a student's data can be large)."""
     keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ", "XDG_CACHE_HOME") if k in os.environ}
     keep.setdefault("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))  # shared data cache
     keep.update({
-        "HOME": str(home), "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
-        "OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1",
-        "KERAS_HOME": str(Path(os.path.expanduser("~")) / ".keras"),
+        "HOME": str(work / "home"), "TMPDIR": str(work / "tmp"), "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg",
+        "TF_CPP_MIN_LOG_LEVEL": "2", "OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads),
+        "TF_NUM_INTEROP_THREADS": "1", "KERAS_HOME": str(Path(os.path.expanduser("~")) / ".keras"),
     })
     return keep
 
@@ -128,41 +130,39 @@ _LOOPBACK_PROBE = "import socket; socket.socket().bind(('127.0.0.1', 0))"
 
 @dataclass(frozen=True)
 class Sandbox:
-    """How children are isolated: their own network namespace (loopback only) and a mount
-    namespace in which everything shared -- the output folder, the submissions, the grader's
-    code and data -- is read-only except the child's own feedback folder."""
+    """How children are isolated, by bubblewrap: the whole file system read-only except the
+    child's own folders (its work folder, with HOME and TMPDIR, and its feedback folder), a
+    private /dev and /proc, its own network namespace with loopback only, and no
+    capabilities, so that it can neither remount nor change the control groups that limit it."""
 
-    unshare: str | None
-    ip: str | None
-    protected: tuple[str, ...]
+    bwrap: str | None
 
-    def prefix(self, writable: Path) -> list[str]:
-        if not self.unshare or not self.ip:
+    def prefix(self, work: Path, feedback: Path) -> list[str]:
+        if not self.bwrap:
             return []
-        steps = [f"{self.ip} link set lo up", "mount --make-rprivate /"]
-        for path in map(shlex.quote, self.protected):
-            steps += [f"mount --bind {path} {path}", f"mount -o remount,bind,ro {path}"]
-        own = shlex.quote(str(writable))
-        steps += [f"mount --bind {own} {own}", f"mount -o remount,bind,rw {own}"]
-        script = " && ".join(steps) + ' && exec "$@"'
-        return [self.unshare, "--net", "--mount", "sh", "-c", script, "grader-sandbox"]
+        return [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                "--bind", str(work), str(work), "--bind", str(feedback), str(feedback), "--chdir", str(work),
+                "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+                "--cap-drop", "ALL", "--"]
 
     def describe(self) -> str:
-        if not self.unshare:
-            return "NOT available on this machine: submissions could reach the network and shared files"
-        return "on (own network namespace with loopback only; shared folders read-only)"
+        if not self.bwrap:
+            return ("NOT available on this machine (install bubblewrap): submissions could reach the network "
+                    "and write to shared files")
+        return ("on (bubblewrap: own network namespace with loopback only; file system read-only except the "
+                "submission's own folders; no capabilities)")
 
 
-def make_sandbox(protected: Iterable[Path], scratch: Path) -> Sandbox:
-    """A sandbox if this machine allows namespaces (tried once), else one that isolates nothing."""
-    unshare, ip = shutil.which("unshare"), shutil.which("ip")
-    paths = tuple(str(p.resolve()) for p in protected if p.exists())
-    if unshare and ip:
-        sandbox = Sandbox(unshare, ip, paths)
-        probe = subprocess.run(sandbox.prefix(scratch) + [sys.executable, "-c", _LOOPBACK_PROBE], capture_output=True)
+def make_sandbox(scratch: Path) -> Sandbox:
+    """A sandbox if bubblewrap works on this machine (tried once), else one that isolates nothing."""
+    bwrap = shutil.which("bwrap")
+    if bwrap:
+        sandbox = Sandbox(bwrap)
+        probe = subprocess.run(sandbox.prefix(scratch, scratch) + [sys.executable, "-c", _LOOPBACK_PROBE],
+                               capture_output=True, check=False)
         if probe.returncode == 0:
             return sandbox
-    return Sandbox(None, None, paths)
+    return Sandbox(None)
 
 
 @dataclass(frozen=True)
@@ -215,25 +215,16 @@ def _stop_tree(proc: subprocess.Popen, group: ControlGroup | None) -> None:
             pass
 
 
-def _code_folders() -> list[Path]:
-    """The grader's own code and banks: a submission must not be able to change them."""
-    from grader.quiz.bank import packaged_bank_dir
-
-    return [Path(__file__).resolve().parent, packaged_bank_dir()]
-
-
-def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> list[Path]:
-    """Prepare the served data before any child runs (children then only read it)."""
+def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> None:
+    """Prepare the served data before any child runs: in the sandbox children can only read it."""
     if not any(s.path.suffix.lower() == ".ipynb" for s in submissions):
-        return []
+        return
     from grader.notebooks.assignment import load_assignment
     from grader.notebooks.data_cache import prepare_data
 
     spec = load_assignment(assignment)
-    if spec.data != "mnist":
-        return []
-    data = prepare_data(spec)
-    return [data.served.parent]
+    if spec.data == "mnist":
+        prepare_data(spec)
 
 
 @dataclass(frozen=True)
@@ -250,16 +241,19 @@ class ChildRun:
     peak_processes: int | None
 
 
-def run_confined(command: list[str], name: str, limits: Limits, threads: int) -> ChildRun:
-    """Run ``command`` with every limit on it and on all it starts; leave nothing running."""
+def run_confined(command: Callable[[Path], list[str]], name: str, limits: Limits, threads: int) -> ChildRun:
+    """Run ``command(work folder)`` with every limit on it and on all it starts; leave nothing running."""
     assert limits.memory_mb is not None
     group = create_group(name, TreeLimits(limits.max_processes, limits.memory_mb))
     watch = None
     timed_out = False
     try:
-        with tempfile.TemporaryDirectory(prefix=f"grader-{name}-") as home:
-            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    env=worker_env(Path(home), threads), cwd=home,
+        with tempfile.TemporaryDirectory(prefix=f"grader-{name}-") as work_name:
+            work = Path(work_name)
+            (work / "home").mkdir()
+            (work / "tmp").mkdir()
+            proc = subprocess.Popen(command(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    env=worker_env(work, threads), cwd=work,
                                     preexec_fn=_child_setup(limits, group))
             if group is None:
                 watch = MemoryWatch(proc.pid, limits.memory_mb)
@@ -297,7 +291,7 @@ def grade_one(submission: Submission, assignment: str, out: Path, limits: Limits
     if limits.memory_mb is None:
         limits = replace(limits, memory_mb=default_memory_mb(assignment, [submission]))
     started = time.monotonic()
-    run = run_confined(sandbox.prefix(feedback) + command, submission.student, limits, threads)
+    run = run_confined(lambda work: sandbox.prefix(work, feedback) + command, submission.student, limits, threads)
     (feedback / "grader.log").write_text(run.stderr[-20000:])
     usage = {"peak_memory_mb": run.peak_memory_mb, "peak_processes": run.peak_processes}
     notes = []
@@ -394,9 +388,9 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     if limits.memory_mb is None:
         limits = replace(limits, memory_mb=default_memory_mb(assignment, submissions))
-    shared = _prepare_shared_data(assignment, submissions)
+    _prepare_shared_data(assignment, submissions)
     (out / "feedback").mkdir(exist_ok=True)
-    sandbox = make_sandbox([out, folder, *_code_folders(), *shared], out / "feedback")
+    sandbox = make_sandbox(out / "feedback")
 
     def record(row: dict[str, Any]) -> None:
         write_atomically(out / "results" / f"{row['student']}.json", json.dumps(row, indent=1))

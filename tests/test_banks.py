@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from grader.errors import BankError
-from grader.quiz.bank import Catalog, load_bank
+from grader.quiz.bank import load_bank
 
 GOOD_QUESTION = """\
   - id: q1

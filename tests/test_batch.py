@@ -131,6 +131,8 @@ def test_killed_batch_resumes_without_losing_or_regrading(tmp_path):
 
 @pytest.mark.notebooks
 def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissions(tmp_path):
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed (scripts/install-sandbox.sh): isolation cannot be tested")
     data = ROOT / "tests" / "data" / "notebooks"
     students = ROOT / "examples" / "notebooks" / "mnist"
     subs = tmp_path / "subs"
@@ -144,13 +146,19 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
     out = tmp_path / "out"
     import grader
 
-    # A submission that tries to overwrite another student's result and to add a file to the grader.
-    targets = [out / "results" / "good.json", Path(grader.__file__).parent / "_sandbox_probe.txt"]
+    # A submission that tries to overwrite another student's result, to add files to the grader
+    # and to the instructor's data cache, to leave its control group (as root, that is a write
+    # of its process id) and to remount the file system writable.
+    cgroup_procs = next(Path("/sys/fs/cgroup").glob("pids*/cgroup.procs"), Path("/sys/fs/cgroup/cgroup.procs"))
+    targets = [out / "results" / "good.json", Path(grader.__file__).parent / "_sandbox_probe.txt",
+               Path.home() / ".cache" / "_sandbox_probe.txt", cgroup_procs]
     vandal = nbformat.v4.new_notebook()
     vandal.cells = [nbformat.v4.new_code_cell(
-        f"written = []\nfor target in {[str(t) for t in targets]!r}:\n"
-        "    try:\n        open(target, 'w').write('vandalised')\n        written.append(target)\n"
-        "    except OSError:\n        pass\nassert not written, f'wrote outside its folder: {written}'")]
+        f"import os, subprocess\nwritten = []\nfor target in {[str(t) for t in targets]!r}:\n"
+        "    try:\n        open(target, 'w').write(str(os.getpid()))\n        written.append(target)\n"
+        "    except OSError:\n        pass\nassert not written, f'wrote outside its folder: {written}'\n"
+        "remount = subprocess.run(['mount', '-o', 'remount,rw', '/'], capture_output=True)\n"
+        "assert remount.returncode != 0, 'remounted the file system writable'")]
     vandal.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (subs / "vandal").mkdir()
     nbformat.write(vandal, str(subs / "vandal" / "submission.ipynb"))
@@ -169,10 +177,10 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
     for process in bombs_left:
         process.kill()
     assert not bombs_left, f"{len(bombs_left)} processes of the fork bomb outlived its grading"
-    probe_file = targets[1]
-    if probe_file.exists():
-        probe_file.unlink()
-        pytest.fail("a submission could write into the grader's package")
+    written = [probe for probe in targets[1:3] if probe.exists()]
+    for probe in written:
+        probe.unlink()
+    assert not written, f"a submission could write {written}"
     assert result.returncode == 0, result.stderr
     book = gradebook(out)
     assert {k: v["status"] for k, v in book.items()} == {

@@ -13,7 +13,6 @@ This module must only use the standard library and what the notebook itself impo
 """
 
 import json
-import sys
 import time
 
 CONFIG = {}
