@@ -248,7 +248,7 @@ def run_confined(command: Callable[[Path], list[str]], name: str, limits: Limits
     watch = None
     timed_out = False
     try:
-        with tempfile.TemporaryDirectory(prefix=f"grader-{name}-") as work_name:
+        with tempfile.TemporaryDirectory(prefix=f"grader-{name}-", ignore_cleanup_errors=True) as work_name:
             work = Path(work_name)
             (work / "home").mkdir()
             (work / "tmp").mkdir()
