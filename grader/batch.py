@@ -252,9 +252,12 @@ def run_confined(command: Callable[[Path], list[str]], name: str, limits: Limits
             work = Path(work_name)
             (work / "home").mkdir()
             (work / "tmp").mkdir()
-            proc = subprocess.Popen(command(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    env=worker_env(work, threads), cwd=work,
-                                    preexec_fn=_child_setup(limits, group))
+            try:
+                proc = subprocess.Popen(command(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        env=worker_env(work, threads), cwd=work,
+                                        preexec_fn=_child_setup(limits, group))
+            except (OSError, subprocess.SubprocessError) as exc:  # a grader-side failure: still a row
+                return ChildRun(None, "", f"the grading process could not start: {exc}", False, False, 0, None, None)
             if group is None:
                 watch = MemoryWatch(proc.pid, limits.memory_mb)
                 watch.start()

@@ -161,8 +161,9 @@ def create_group(name: str, limits: TreeLimits) -> ControlGroup | None:
     if not found:
         return None
     version, parents = found
+    _remove_orphans(version, parents)
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60] + "-" + uuid.uuid4().hex[:8]
-    folders = {c: parent / f"grader-{safe}" for c, parent in parents.items()}
+    folders = {c: parent / f"grader-{os.getpid()}-{safe}" for c, parent in parents.items()}
     made: list[Path] = []
     try:
         for folder in dict.fromkeys(folders.values()):
@@ -186,6 +187,25 @@ def create_group(name: str, limits: TreeLimits) -> ControlGroup | None:
             except OSError:
                 pass
         return None
+
+
+def _remove_orphans(version: int, parents: dict[str, Path]) -> None:
+    """Remove groups whose maker is gone (a batch killed with SIGKILL cannot remove its own)."""
+    for controller, parent in parents.items():
+        for folder in parent.glob("grader-*-*"):
+            maker = folder.name.split("-")[1]
+            if maker.isdigit() and not _alive(int(maker)):
+                ControlGroup(version, {c: folder for c in CONTROLLERS}, TreeLimits(0, 0)).remove()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _enable_controllers(parent: Path) -> None:

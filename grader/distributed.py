@@ -15,9 +15,12 @@ from typing import Any, Iterator
 
 def run_on_cluster(address: str, submissions: list[Any], assignment: str, out: Path, limits: Any,
                    threads: int, sandbox: Any) -> Iterator[dict[str, Any]]:
-    from dask.distributed import Client, as_completed
+    from grader.batch import BatchError, grade_one
 
-    from grader.batch import grade_one
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise BatchError("--scheduler needs Dask distributed: pip install 'cnn-homework-grader[cluster]'") from None
 
     with Client(address, timeout="30s") as client:
         futures = [client.submit(grade_one, s, assignment, out, limits, threads, sandbox, pure=False,

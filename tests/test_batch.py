@@ -201,7 +201,7 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
 
 
 def test_a_batch_runs_on_a_local_dask_cluster_and_resumes_there(class_folder, tmp_path):
-    distributed = pytest.importorskip("dask.distributed")
+    from dask import distributed
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         out = tmp_path / "out"

@@ -151,3 +151,20 @@ def test_without_groups_a_memory_watch_stops_the_child():
     assert proc.wait(timeout=30) == -9
     assert watch.killed and watch.peak_mb > 200
     assert time.monotonic() - started < 30
+
+
+def test_groups_left_by_a_killed_grader_are_removed(control_groups):
+    """A batch killed with SIGKILL cannot remove its groups; the next one does."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    group = create_group("alive", TreeLimits(64, 64))
+    try:
+        orphan = group.folders["pids"].parent / f"grader-{dead.stdout.strip()}-student-0000"
+        orphan.mkdir()
+        sleeper = subprocess.Popen(["sleep", "60"])
+        (orphan / "cgroup.procs").write_text(str(sleeper.pid))
+        second = create_group("next", TreeLimits(64, 64))
+        second.remove()
+        assert not orphan.exists() and sleeper.wait(timeout=10) == -9
+        assert group.folders["pids"].exists()  # its maker (this process) still runs
+    finally:
+        group.remove()
