@@ -18,7 +18,7 @@ import signal
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 CONTROLLERS = ("pids", "memory")
@@ -82,22 +82,17 @@ def group_parents(mounts: str | None = None, membership: str | None = None) -> t
     return None
 
 
-@dataclass
+@dataclass(frozen=True)
 class ControlGroup:
     """A control group made for one child: limits set, entered by the child before exec."""
 
     version: int
     folders: dict[str, Path]  # controller -> this group's folder (the same folder twice in v2)
-    limits: TreeLimits
-    _procs: list[str] = field(default_factory=list)
-
-    def _folder(self, controller: str) -> Path:
-        return self.folders[controller]
 
     def enter(self) -> None:
         """Move the calling process into the group (runs in the child between fork and exec)."""
-        for path in self._procs:
-            fd = os.open(path, os.O_WRONLY)
+        for folder in dict.fromkeys(self.folders.values()):
+            fd = os.open(folder / "cgroup.procs", os.O_WRONLY)
             try:
                 os.write(fd, str(os.getpid()).encode())
             finally:
@@ -111,23 +106,23 @@ class ControlGroup:
 
     def refused_processes(self) -> int:
         """How many times a new process was refused because of the process limit."""
-        return _counter(_read(self._folder("pids") / "pids.events"), "max")
+        return _counter(_read(self.folders["pids"] / "pids.events"), "max")
 
     def out_of_memory_kills(self) -> int:
-        return _counter(_read(self._folder("memory") / _OOM_EVENT_FILES[self.version]), "oom_kill")
+        return _counter(_read(self.folders["memory"] / _OOM_EVENT_FILES[self.version]), "oom_kill")
 
     def peak_memory_mb(self) -> float | None:
-        text = _read(self._folder("memory") / _PEAK_FILES[self.version]).strip()
+        text = _read(self.folders["memory"] / _PEAK_FILES[self.version]).strip()
         return round(int(text) / 2**20, 1) if text.isdigit() else None
 
     def peak_processes(self) -> int | None:
         """Most processes and threads at once (kernels since 6.1 keep this count)."""
-        text = _read(self._folder("pids") / "pids.peak").strip()
+        text = _read(self.folders["pids"] / "pids.peak").strip()
         return int(text) if text.isdigit() else None
 
     def kill_all(self) -> None:
         """Stop every process left in the group, including ones that left their process group."""
-        kill_file = self._folder("pids") / "cgroup.kill"
+        kill_file = self.folders["pids"] / "cgroup.kill"
         if self.version == 2 and kill_file.exists():
             kill_file.write_text("1")
         for _ in range(200):  # v1: processes may still be forking while we kill; repeat until empty
@@ -171,14 +166,13 @@ def create_group(name: str, limits: TreeLimits) -> ControlGroup | None:
                 _enable_controllers(folder.parent)
             folder.mkdir()
             made.append(folder)
-        group = ControlGroup(version, folders, limits)
+        group = ControlGroup(version, folders)
         memory = int(limits.memory_mb * 2**20)
         (folders["pids"] / "pids.max").write_text(str(limits.max_processes))
         (folders["memory"] / _MEMORY_LIMIT_FILES[version]).write_text(str(memory))
         swap = folders["memory"] / _SWAP_LIMIT_FILES[version]
         if swap.exists():  # no escape into swap: v1 counts memory+swap, v2 counts swap alone
             swap.write_text(str(memory) if version == 1 else "0")
-        group._procs = [str(folder / "cgroup.procs") for folder in dict.fromkeys(folders.values())]
         return group
     except OSError:
         for folder in made:
@@ -195,7 +189,7 @@ def _remove_orphans(version: int, parents: dict[str, Path]) -> None:
         for folder in parent.glob("grader-*-*"):
             maker = folder.name.split("-")[1]
             if maker.isdigit() and not _alive(int(maker)):
-                ControlGroup(version, {c: folder for c in CONTROLLERS}, TreeLimits(0, 0)).remove()
+                ControlGroup(version, {c: folder for c in CONTROLLERS}).remove()
 
 
 def _alive(pid: int) -> bool:

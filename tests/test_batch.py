@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -59,8 +60,6 @@ def class_folder(tmp_path):
     older = subs / "ben_1002_first.yaml"
     shutil.copy(SHEETS / "ana.yaml", older)
     shutil.copy(SHEETS / "ben.yaml", subs / "ben_1002_second.yaml")
-    import os
-
     os.utime(older, (time.time() - 3600, time.time() - 3600))
     (subs / "notes.txt").write_text("not a submission")
     return subs
@@ -143,6 +142,10 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
         folder = subs / name
         folder.mkdir()
         shutil.copy(source, folder / "submission.ipynb")
+    # An older submission of the same student "good": only the newest is graded.
+    older = subs / "good_first_try.ipynb"
+    shutil.copy(students / "raises_midway.ipynb", older)
+    os.utime(older, (time.time() - 3600, time.time() - 3600))
     out = tmp_path / "out"
     import grader
 
@@ -193,7 +196,7 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
         "bomber": "no_model"}
     assert "its processes used more than 2500 MB together" in book["hungry"]["message"]
     assert "tried to run more than 300 processes and threads at once" in book["bomber"]["message"]
-    assert "processes and threads" not in book["good"]["message"]
+    assert book["good"]["message"] == "older submissions ignored: good_first_try.ipynb"
     assert 0 < json.loads((out / "results" / "good.json").read_text())["peak_memory_mb"] < 2500
     assert json.loads((out / "results" / "good.json").read_text())["status"] == "graded"
     assert float(book["good"]["points"]) > 0
