@@ -23,7 +23,7 @@ grade_notebook() {  # NOTEBOOK ASSIGNMENT
     echo "== notebook: $1 ($2)"
     grader grade "$1" --assignment "$2" --cell-timeout 180 --out "out/notebooks/$name" --json \
         --html "out/notebooks/$name/feedback.html" > "out/notebooks/$name.json" 2> "out/notebooks/$name.log" || status=1
-    python -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"{d['status']:<18} {d['points']:>5g}/{d['points_possible']:g}  \" + '; '.join(d['messages'][:1] + [c['message'] for c in d['checks'] if c['fraction'] < 1][:2]))" "out/notebooks/$name.json" || status=1
+    python -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"{d['status']:<18} {d['points']:>5g}/{d['points_possible']:g}  \" + '; '.join(m.rstrip('.') for m in d['messages'][:1] + [c['message'] for c in d['checks'] if c['fraction'] < 1][:2]))" "out/notebooks/$name.json" || status=1
 }
 for notebook in reference/mnist_cnn.ipynb examples/notebooks/mnist/*.ipynb; do
     grade_notebook "$notebook" mnist-cnn
