@@ -28,7 +28,7 @@ grade_notebook() {  # NOTEBOOK ASSIGNMENT
 for notebook in reference/mnist_cnn.ipynb examples/notebooks/mnist/*.ipynb; do
     grade_notebook "$notebook" mnist-cnn
 done
-for notebook in reference/transfer_learning.ipynb examples/notebooks/transfer/{never_freezes,never_unfreezes,test_overlaps_train,too_few_images}.ipynb; do
+for notebook in reference/transfer_learning.ipynb examples/notebooks/transfer/{tf_data_pipeline,never_freezes,never_unfreezes,test_overlaps_train,too_few_images}.ipynb; do
     grade_notebook "$notebook" transfer-learning
 done
 echo "results in out/"

@@ -41,6 +41,15 @@ def test_reference_transfer_notebook_gets_full_marks(graded):
     assert "digits 5, 6, 7, 8, 9" in check(doc, "accuracy")["message"]
 
 
+def test_a_tf_data_pipeline_gets_full_marks(graded):
+    doc = graded(TRANSFER / "tf_data_pipeline.ipynb")
+    assert doc["points"] == doc["points_possible"] == 10, [(c["check"], c["message"]) for c in doc["checks"]]
+    assert "Training (750), validation (250) and test (250)" in check(doc, "disjoint_splits")["message"]
+    assert "fewest: 150" in check(doc, "images_per_class")["message"]
+    assert doc["preprocessing"].startswith("raw pixels") and "NOT verified" not in doc["preprocessing"]
+    assert doc["training"]["samples"] == 750
+
+
 def test_a_base_never_frozen(graded):
     result = check(graded(TRANSFER / "never_freezes.ipynb"), "frozen_then_unfrozen")
     assert result["points"] == 0 and "base.trainable = False" in result["message"]

@@ -4,7 +4,9 @@ Its source is sent to the kernel as a hidden cell (never added to the notebook).
 serves ``keras.datasets.mnist.load_data()`` from the grader's file, and records what the
 notebook really did: each ``fit`` (epochs, time, data shapes, parameters) and the inputs
 given to ``evaluate``/``predict`` (their shape and value range, so the grader can apply
-the student's own preprocessing to its held-out images). At the end it saves the chosen
+the student's own preprocessing to its held-out images). Arrays are read directly; a
+``tf.data`` pipeline or a Keras ``PyDataset`` is read once more after the call, batch by
+batch, so that pipelines are checked like arrays. At the end it saves the chosen
 model to a file and writes the record as JSON. Nothing here decides a grade: the
 student's code could tamper with this module, so the grader only trusts the saved model,
 measured in a separate process, and uses the record as information.
@@ -23,6 +25,10 @@ LOADED = []  # models and weights loaded from files: candidates for a pretrained
 IN_FIT = []  # non-empty while a fit call runs
 
 
+SAMPLE_LIMIT = 200_000  # more samples than this are not hashed
+SCANNED = {}  # id(pipeline) -> (pipeline, what was seen), so each pipeline is read once
+
+
 def _summary(x):
     """Shape, range and the first sample of an array-like, JSON-ready; None if not an array."""
     try:
@@ -39,22 +45,30 @@ def _summary(x):
             "min": float(arr.min()), "max": float(arr.max()),
             "first": [round(float(v), 7) for v in first[:4096]],
         }
-    except Exception:  # a tf.data pipeline or a generator: nothing to summarise
+    except Exception:  # a generator or something else that is not an array
         return None
 
 
-def _sample_hashes(x, limit=200_000):
+def _hashes_of(arr):
+    """Short content hashes of each sample of an array (float32 bytes, whatever the dtype)."""
+    import hashlib
+
+    import numpy as np
+
+    arr = np.ascontiguousarray(np.asarray(arr, dtype="float32"))
+    return [hashlib.sha1(sample.tobytes()).hexdigest()[:12] for sample in arr]
+
+
+def _sample_hashes(x, limit=SAMPLE_LIMIT):
     """Short content hashes of each sample (after the student's preprocessing), so that the
     grader can tell whether training, validation and test sets share images."""
     try:
-        import hashlib
-
         import numpy as np
 
-        arr = np.ascontiguousarray(np.asarray(x, dtype="float32"))
+        arr = np.asarray(x, dtype="float32")
         if arr.ndim < 2 or len(arr) > limit:
             return None
-        return [hashlib.sha1(sample.tobytes()).hexdigest()[:12] for sample in arr]
+        return _hashes_of(arr)
     except Exception:
         return None
 
@@ -75,6 +89,79 @@ def _label_counts(y):
         return None
 
 
+def _pipeline_batches(data):
+    """The (images, labels) batches of a tf.data pipeline or a Keras PyDataset as NumPy
+    arrays (labels None when there are none); None for anything else, or a pipeline that
+    repeats forever."""
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(data, tf.data.Dataset):
+        if int(data.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
+            return None
+        batches = data.as_numpy_iterator()
+    else:
+        keras = sys.modules.get("keras")
+        py_dataset = getattr(getattr(keras, "utils", None), "PyDataset", None)
+        if py_dataset is None or not isinstance(data, py_dataset):
+            return None
+        batches = (data[i] for i in range(len(data)))
+    return ((batch[0], batch[1] if len(batch) > 1 else None) if isinstance(batch, tuple) else (batch, None)
+            for batch in batches)
+
+
+def _scan_pipeline(data):
+    """Read a pipeline once, batch by batch: the same summary, hashes and label counts as
+    an array would give, without holding all its images in memory."""
+    key = id(data)
+    if key in SCANNED and SCANNED[key][0] is data:
+        return SCANNED[key][1]
+    seen = None
+    try:
+        batches = _pipeline_batches(data)
+        if batches is not None:
+            seen = {"samples": 0, "input": None, "hashes": [], "label_counts": {}}
+            for images, labels in batches:
+                images = images[0] if isinstance(images, (list, tuple)) else images
+                summary = _summary(images)
+                if summary is None:
+                    seen = None
+                    break
+                if seen["input"] is None:
+                    seen["input"] = summary
+                else:
+                    seen["input"]["min"] = min(seen["input"]["min"], summary["min"])
+                    seen["input"]["max"] = max(seen["input"]["max"], summary["max"])
+                seen["samples"] += len(images)
+                if seen["samples"] > SAMPLE_LIMIT:
+                    seen["hashes"] = None
+                elif seen["hashes"] is not None:
+                    seen["hashes"].extend(_hashes_of(images))
+                counts = _label_counts(labels) if labels is not None else None
+                if counts is None:
+                    seen["label_counts"] = None
+                elif seen["label_counts"] is not None:
+                    for label, n in counts.items():
+                        seen["label_counts"][label] = seen["label_counts"].get(label, 0) + n
+            if seen is not None and seen["input"] is not None:
+                seen["input"]["shape"][0] = seen["samples"]
+            else:
+                seen = None
+    except Exception:
+        seen = None
+    SCANNED[key] = (data, seen)
+    return seen
+
+
+def _observe(x, y=None):
+    """What fit, evaluate or predict received: summary, hashes, label counts and size."""
+    seen = _scan_pipeline(x)
+    if seen is not None:
+        return dict(seen)
+    return {"samples": _data_size(x), "input": _summary(x), "hashes": _sample_hashes(x),
+            "label_counts": _label_counts(y) if y is not None else None}
+
+
 def _frozen_params(model):
     """Learnable weights that are frozen: a BatchNormalization layer's moving statistics are
     never learnable, so they do not count; a layer set ``trainable = False`` does."""
@@ -91,18 +178,27 @@ def _data_size(x):
 
 
 def _quick_slice(args, kwargs):
-    """--quick: one short epoch on the first samples, to find errors fast."""
+    """--quick: one short epoch on the first samples (or batches of a pipeline), to find
+    errors fast."""
+    import sys
+
     limit = CONFIG.get("quick_samples", 256)
-    args = list(args)
-    for i, value in enumerate(args[:2]):
+    tf = sys.modules.get("tensorflow")
+
+    def first(value):
         if hasattr(value, "__getitem__") and hasattr(value, "shape"):
-            args[i] = value[:limit]
+            return value[:limit]
+        if tf is not None and isinstance(value, tf.data.Dataset):
+            return value.take(max(1, limit // 32))
+        return value
+
+    args = [first(v) if i < 2 else v for i, v in enumerate(args)]
     for key in ("x", "y"):
-        if hasattr(kwargs.get(key), "shape"):
-            kwargs[key] = kwargs[key][:limit]
+        if key in kwargs:
+            kwargs[key] = first(kwargs[key])
     vd = kwargs.get("validation_data")
-    if isinstance(vd, (tuple, list)):
-        kwargs["validation_data"] = tuple(v[:limit] if hasattr(v, "shape") else v for v in vd)
+    if vd is not None:
+        kwargs["validation_data"] = tuple(first(v) for v in vd) if isinstance(vd, (tuple, list)) else first(vd)
     kwargs["epochs"] = 1
     return args, kwargs
 
@@ -120,17 +216,7 @@ def _install_keras_hooks():
         x = args[0] if args else kwargs.get("x")
         y = args[1] if len(args) > 1 else kwargs.get("y")
         validation = kwargs.get("validation_data")
-        val_x = validation[0] if isinstance(validation, (tuple, list)) and validation else None
         split = float(kwargs.get("validation_split") or 0.0)
-        hashes = _sample_hashes(x)
-        labels = _label_counts(y) if y is not None else None
-        if split and hashes is not None:  # Keras takes the validation split from the end
-            cut = int(len(hashes) * (1 - split))
-            val_hashes, hashes = hashes[cut:], hashes[:cut]
-            if y is not None:
-                labels = _label_counts(y[:cut])
-        else:
-            val_hashes = _sample_hashes(val_x) if val_x is not None else None
         start = time.time()
         trainable = sum(int(w.numpy().size) for w in self.trainable_weights)
         frozen = _frozen_params(self)
@@ -139,12 +225,25 @@ def _install_keras_hooks():
             history = original_fit(self, *args, **kwargs)
         finally:
             IN_FIT.pop()
+        seconds = time.time() - start
+        # Read after training, so that a pipeline's shuffling is the student's own during fit.
+        train = _observe(x, y)
+        hashes, labels = train["hashes"], train["label_counts"]
+        if split and hashes is not None:  # Keras takes the validation split from the end
+            cut = int(len(hashes) * (1 - split))
+            val_hashes, hashes = hashes[cut:], hashes[:cut]
+            if y is not None:
+                labels = _label_counts(y[:cut])
+        elif isinstance(validation, (tuple, list)) and validation:
+            val_hashes = _observe(validation[0])["hashes"]
+        else:
+            val_hashes = _observe(validation)["hashes"] if validation is not None else None
         FITS.append({
             "model": id(self), "model_name": self.name,
             "epochs_requested": kwargs.get("epochs", args[3] if len(args) > 3 else 1),
             "epochs_run": len(getattr(history, "epoch", []) or []),
-            "seconds": round(time.time() - start, 3),
-            "samples": _data_size(x), "input": _summary(x),
+            "seconds": round(seconds, 3),
+            "samples": train["samples"], "input": train["input"],
             "trainable_params": trainable, "frozen_params": frozen, "total_params": int(self.count_params()),
             "label_counts": labels, "train_hashes": hashes, "validation_hashes": val_hashes,
             "validation_split": split, "data_kind": type(x).__name__,
@@ -159,14 +258,20 @@ def _install_keras_hooks():
             return original_evaluate(self, *args, **kwargs)
         x = args[0] if args else kwargs.get("x")
         y = args[1] if len(args) > 1 else kwargs.get("y")
-        INPUTS.append({"call": "evaluate", "model": id(self), "input": _summary(x),
-                       "hashes": _sample_hashes(x), "label_counts": _label_counts(y) if y is not None else None})
-        return original_evaluate(self, *args, **kwargs)
+        try:
+            return original_evaluate(self, *args, **kwargs)
+        finally:
+            seen = _observe(x, y)
+            INPUTS.append({"call": "evaluate", "model": id(self), "input": seen["input"],
+                           "hashes": seen["hashes"], "label_counts": seen["label_counts"]})
 
     def predict(self, *args, **kwargs):
-        INPUTS.append({"call": "predict", "model": id(self),
-                       "input": _summary(args[0] if args else kwargs.get("x"))})
-        return original_predict(self, *args, **kwargs)
+        try:
+            return original_predict(self, *args, **kwargs)
+        finally:
+            seen = _scan_pipeline(args[0] if args else kwargs.get("x"))
+            INPUTS.append({"call": "predict", "model": id(self),
+                           "input": seen["input"] if seen else _summary(args[0] if args else kwargs.get("x"))})
 
     keras.Model.fit, keras.Model.evaluate, keras.Model.predict = fit, evaluate, predict
 
