@@ -59,6 +59,8 @@ class Assignment:
     memory_mb: float = 8000
     measure_timeout: float = 300
     claimed_gap: float = 0.03
+    budget_seconds: float | None = None  # training budget: seconds for all fit calls together
+    budget_epochs: int | None = None  # training budget: epochs per fit call
     tiers_full: tuple[Tier, ...] = ()
     tiers_bundled: tuple[Tier, ...] = ()
 
@@ -100,6 +102,7 @@ def load_assignment(name_or_path: str) -> Assignment:
         raise AssignmentError(f"{path}:{line}: field {describe_path(error.absolute_path)}: {error.message}")
     data: dict[str, Any] = doc.data
     data_opts, limits, tiers = data.get("data", {}), data.get("limits", {}), data.get("tiers", {})
+    budget = data.get("training_budget", {})
     checks = tuple(
         CheckSpec(c["check"], c["points"], tuple(sorted((k, v) for k, v in c.items() if k not in ("check", "points"))))
         for c in data["checks"])
@@ -118,6 +121,7 @@ def load_assignment(name_or_path: str) -> Assignment:
         cell_timeout=limits.get("cell_timeout", 900), notebook_timeout=limits.get("notebook_timeout", 3600),
         memory_mb=limits.get("memory_mb", 8000), measure_timeout=limits.get("measure_timeout", 300),
         claimed_gap=data.get("claimed_gap", 0.03),
+        budget_seconds=budget.get("seconds"), budget_epochs=budget.get("epochs"),
         tiers_full=tuple(Tier(**t) for t in tiers.get("full_data", [])),
         tiers_bundled=tuple(Tier(**t) for t in tiers.get("bundled_data", [])),
     )

@@ -46,6 +46,7 @@ class Observed:
     accuracy_note: str
     full_data: bool
     preprocessing_scale: float | None  # the affine scale the student applied before the model
+    heldout_leak: int = 0  # held-out images the notebook gave to fit: its accuracy means nothing
 
     @property
     def model_id(self) -> int | None:
@@ -62,6 +63,9 @@ class Observed:
 def _accuracy(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
     if seen.accuracy is None:
         return 0.0, f"No accuracy could be measured: {seen.accuracy_note}"
+    if seen.heldout_leak:
+        return 0.0, (f"Measured {seen.accuracy:.2%}, but the notebook trained on {seen.heldout_leak:,} of the images "
+                     "it is measured on, so the accuracy says nothing: train only on what load_data() returns.")
     fraction, tier = seen.assignment.score(seen.accuracy, seen.full_data)
     best = max(seen.assignment.tiers(seen.full_data), key=lambda t: t.min_accuracy)
     text = f"Measured accuracy {seen.accuracy:.2%} on {seen.accuracy_note}"

