@@ -136,11 +136,13 @@ class Sandbox:
     capabilities, so that it can neither remount nor change the control groups that limit it."""
 
     bwrap: str | None
+    hidden: tuple[str, ...] = ()  # files replaced by an empty one: where the held-out digits come from
 
     def prefix(self, work: Path, feedback: Path) -> list[str]:
         if not self.bwrap:
             return []
-        return [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+        hide = [arg for path in self.hidden for arg in ("--ro-bind", "/dev/null", path)]
+        return [self.bwrap, "--ro-bind", "/", "/", *hide, "--dev", "/dev", "--proc", "/proc",
                 "--bind", str(work), str(work), "--bind", str(feedback), str(feedback), "--chdir", str(work),
                 "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
                 "--cap-drop", "ALL", "--"]
@@ -150,19 +152,30 @@ class Sandbox:
             return ("NOT available on this machine (install bubblewrap): submissions could reach the network "
                     "and write to shared files")
         return ("on (bubblewrap: own network namespace with loopback only; file system read-only except the "
-                "submission's own folders; no capabilities)")
+                "submission's own folders; no capabilities"
+                + (f"; MNIST source files hidden: {', '.join(self.hidden)}" if self.hidden else "") + ")")
 
 
 def make_sandbox(scratch: Path) -> Sandbox:
     """A sandbox if bubblewrap works on this machine (tried once), else one that isolates nothing."""
     bwrap = shutil.which("bwrap")
     if bwrap:
-        sandbox = Sandbox(bwrap)
+        sandbox = Sandbox(bwrap, _heldout_sources())
         probe = subprocess.run(sandbox.prefix(scratch, scratch) + [sys.executable, "-c", _LOOPBACK_PROBE],
                                capture_output=True, check=False)
         if probe.returncode == 0:
             return sandbox
     return Sandbox(None)
+
+
+def _heldout_sources() -> tuple[str, ...]:
+    """MNIST files the held-out digits are drawn from, to hide from submissions (the grader's
+    prepared data are made before any child starts, so children never need them)."""
+    try:
+        from grader.notebooks.mnist_data import source_files
+    except ImportError:  # answer sheets only: the notebook extra is not installed
+        return ()
+    return tuple(str(path) for path in source_files())
 
 
 @dataclass(frozen=True)
