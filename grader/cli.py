@@ -147,11 +147,10 @@ def quiz_check(ctx: click.Context, answers: str, seed: str | None, grades: str |
     except GraderError as exc:
         _fail(exc)
     if html_file:
-        import html
+        from grader.quiz.render import report_html
 
         with open(html_file, "w", encoding="utf-8") as handle:
-            handle.write(f"<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{html.escape(answers)}</title>"
-                         f"<pre>{html.escape(click.unstyle(report_text(result, reveal)))}</pre></html>\n")
+            handle.write(report_html(result, reveal))
     if as_json:
         _print_json(result_document(result, reveal))
     else:
@@ -197,7 +196,9 @@ def grade(notebook: str, assignment: str, out: str | None, as_json: bool, html_f
     document = report.document(result)
     if html_file:
         with open(html_file, "w", encoding="utf-8") as handle:
-            handle.write(report.html_page(result))
+            from grader.notebooks.assignment import load_assignment
+
+            handle.write(report.html_page(result, load_assignment(assignment)))
     if as_json:
         _print_json(document)
     else:

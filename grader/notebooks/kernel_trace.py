@@ -203,6 +203,17 @@ def _rank_hashes_or_none(x):
         return None
 
 
+def _history(history):
+    """Per-epoch metrics Keras reported (loss, accuracy, val_...), for training curves."""
+    out = {}
+    for name, values in (getattr(history, "history", None) or {}).items():
+        try:
+            out[str(name)] = [round(float(v), 6) for v in list(values)[:10_000]]
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
 def _frozen_params(model):
     """Learnable weights that are frozen: a BatchNormalization layer's moving statistics are
     never learnable, so they do not count; a layer set ``trainable = False`` does."""
@@ -341,6 +352,7 @@ def _install_keras_hooks():
             "rank_hashes": (ranks or []) + (val_ranks or []),
             "validation_split": split, "data_kind": type(x).__name__,
             "stopped_by_budget": budget.get("stopped_by_budget"), "epochs_done": budget.get("epochs_done"),
+            "history": _history(history),
             "layers": [[layer.name, type(layer).__name__, bool(layer.trainable)] for layer in self.layers],
         })
         if not any(m is self for m in MODELS):

@@ -22,6 +22,7 @@ from typing import Any
 
 from grader.notebooks.execute import kernel_env
 from grader.notebooks.preprocessing import Transform
+from grader.notebooks.trace import Measurement
 
 
 class Measurer:
@@ -34,9 +35,9 @@ class Measurer:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kernel_env())
 
     def measure(self, model: Path, heldout: Path, transform: Transform, timeout: float,
-                workdir: Path, classes: tuple[int, ...] | None = None) -> dict[str, Any]:
+                workdir: Path, classes: tuple[int, ...] | None = None) -> Measurement:
         """Accuracy of the saved model on the held-out digits (only ``classes``, if given),
-        or ``{"error": ...}``."""
+        or the reason it could not be measured."""
         spec, out = workdir / "transform.json", workdir / "measured.json"
         spec.write_text(json.dumps({**asdict(transform), "classes": list(classes) if classes else None}))
         job = json.dumps([str(model), str(heldout), str(spec), str(out)]) + "\n"
@@ -44,15 +45,40 @@ class Measurer:
             _, stderr = self.process.communicate(job, timeout=timeout)
         except subprocess.TimeoutExpired:
             self.close()
-            return {"error": f"measuring the model took longer than {timeout:g} s"}
+            return Measurement.failed(f"measuring the model took longer than {timeout:g} s")
         if not out.exists():
-            return {"error": f"the measuring process failed (exit {self.process.returncode}): {stderr.strip()[-300:]}"}
-        return json.loads(out.read_text())
+            return Measurement.failed(f"the measuring process failed (exit {self.process.returncode}): "
+                                      f"{stderr.strip()[-300:]}")
+        return Measurement.read(out)
 
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
             self.process.communicate()
+
+
+MISTAKES_SHOWN = 24
+
+
+def errors_made(labels: Any, predicted: Any, confidence: Any, index: Any, images: Any) -> dict[str, Any]:
+    """Confusion matrix (rows: true digit, columns: predicted digit) and the most confident
+    mistakes, with their positions in the held-out file and their raw pixels (base64 of
+    28×28 bytes), so the student's feedback page can show them without the held-out file."""
+    import base64
+
+    import numpy as np
+
+    digits = sorted(set(labels.tolist()) | set(predicted.tolist()))
+    position = {d: i for i, d in enumerate(digits)}
+    confusion = np.zeros((len(digits), len(digits)), dtype=int)
+    np.add.at(confusion, ([position[d] for d in labels.tolist()], [position[d] for d in predicted.tolist()]), 1)
+    wrong = np.flatnonzero(predicted != labels)
+    wrong = wrong[np.argsort(-confidence[wrong], kind="stable")][:MISTAKES_SHOWN]
+    return {"labels": [int(d) for d in digits], "confusion": confusion.tolist(),
+            "mistakes": [{"index": int(index[i]), "true": int(labels[i]), "predicted": int(predicted[i]),
+                          "confidence": round(float(confidence[i]), 4),
+                          "pixels": base64.b64encode(np.ascontiguousarray(images[i], dtype=np.uint8).tobytes()).decode()}
+                         for i in wrong]}
 
 
 def main(argv: list[str]) -> int:
@@ -73,21 +99,23 @@ def main(argv: list[str]) -> int:
     with np.load(heldout_path) as data:
         images, labels = data["x"], data["y"].astype("int64")
     classes = spec.get("classes")
+    index = np.arange(len(labels))  # positions in the held-out file, for the feedback page's thumbnails
     if classes:
         keep = np.isin(labels, classes)
-        images, labels = images[keep], labels[keep]
+        images, labels, index = images[keep], labels[keep], index[keep]
     result: dict[str, object] = {}
     try:
         model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
         x = transform.apply(images)
         scores = np.asarray(model.predict(x, batch_size=256, verbose=0))
         if classes and scores.ndim == 2 and scores.shape[1] == len(classes):
-            position = {digit: i for i, digit in enumerate(classes)}  # one output per listed digit
-            labels = np.array([position[int(label)] for label in labels])
+            predicted = np.asarray(classes)[scores.argmax(axis=1)]  # one output per listed digit, in order
         elif scores.ndim != 2 or scores.shape[1] <= int(labels.max()):
             raise ValueError(f"the model outputs shape {tuple(scores.shape[1:])}, not one score per class")
-        predicted = scores.argmax(axis=1)
-        result = {"accuracy": float((predicted == labels).mean()), "images": int(len(labels))}
+        else:
+            predicted = scores.argmax(axis=1)
+        result = {"accuracy": float((predicted == labels).mean()), "images": int(len(labels)),
+                  **errors_made(labels, predicted, scores.max(axis=1), index, images)}
     except Exception as exc:  # reported to the grader, which turns it into a status
         result = {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
     with open(out_path, "w") as handle:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from grader.notebooks.mnist_data import fingerprint
+from grader.notebooks.trace import InputSummary, KernelTrace
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,13 @@ class Transform:
             "" if self.verified else "; NOT verified against the served images")
 
 
-def infer(trace: dict[str, Any], served_fingerprints: set[str], model_id: int | None,
+def infer(trace: KernelTrace | dict[str, Any], served_fingerprints: set[str], model_id: int | None,
           model_input_shape: list[Any] | None) -> Transform:
     """The student's transformation, from the record of the kernel's calls."""
-    candidates = [(c["call"], c["input"]) for c in trace.get("inputs", []) if c.get("input")
-                  and (model_id is None or c.get("model") == model_id)]
-    candidates += [("fit", f["input"]) for f in trace.get("fits", []) if f.get("input")
-                   and (model_id is None or f.get("model") == model_id)]
+    if isinstance(trace, dict):
+        trace = KernelTrace.from_dict(trace)
+    candidates = [(c.call, c.input) for c in trace.inputs if c.input and (model_id is None or c.model == model_id)]
+    candidates += [("fit", f.input) for f in trace.fits if f.input and (model_id is None or f.model == model_id)]
     for call, summary in candidates:
         transform = _from_summary(summary, served_fingerprints, call)
         if transform is not None:
@@ -59,13 +60,13 @@ def infer(trace: dict[str, Any], served_fingerprints: set[str], model_id: int | 
     return Transform(1 / 255, 0.0, shape, False, "nowhere: assumed pixels divided by 255")
 
 
-def _from_summary(summary: dict[str, Any], served: set[str], call: str) -> Transform | None:
-    low, high = summary["min"], summary["max"]
-    sample_shape = tuple(summary["shape"][1:])
+def _from_summary(summary: InputSummary, served: set[str], call: str) -> Transform | None:
+    low, high = summary.min, summary.max
+    sample_shape = tuple(summary.shape[1:])
     if high <= low or int(np.prod(sample_shape)) != 784:
         return None
     scale, offset = (high - low) / 255.0, low
-    first = np.asarray(summary["first"], dtype="float64")
+    first = np.asarray(summary.first, dtype="float64")
     pixels = (first - offset) / scale
     whole = np.abs(pixels - np.round(pixels)).max() < 0.02 and pixels.min() > -0.5 and pixels.max() < 255.5
     verified = bool(whole and fingerprint(np.round(pixels).astype(np.uint8).reshape(28, 28)) in served)

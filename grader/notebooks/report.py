@@ -3,7 +3,6 @@ schema, and an HTML page in which everything from the notebook is escaped."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import click
@@ -63,29 +62,60 @@ def text(result: NotebookResult) -> str:
     return "\n".join(lines)
 
 
-def html_page(result: NotebookResult) -> str:
-    """A self-contained feedback page; every value is escaped (it may come from the notebook)."""
-    e = html.escape
-    rows = "".join(f"<li>{e(m)}</li>" for m in result.messages)
-    rows += "".join(f"<li><b>{e(c.check)}</b> {c.points:g}/{c.points_possible:g}: {e(c.message)}</li>" for c in result.checks)
-    layers = ""
-    if result.model:
-        layers = "<table><tr><th>layer</th><th>output</th><th>parameters</th></tr>" + "".join(
-            f"<tr><td>{e(l['class'])}</td><td>{e(str(tuple(l['output_shape'] or ())))}</td>"
-            f"<td>{l['params']:,}</td></tr>" for l in result.model["layers"]) + "</table>"
-    measured = f"{result.measured_accuracy:.2%}" if result.measured_accuracy is not None else "not measured"
-    claimed = f"{result.claimed_accuracy:.2%}" if result.claimed_accuracy is not None else "none printed"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(result.assignment)}: {e(result.notebook)}</title>
-<style>body{{font-family:sans-serif;max-width:50em;margin:2em auto}}td,th{{padding:2px 8px;text-align:left}}</style>
-</head><body>
-<h1>{e(result.assignment)}</h1>
-<p><b>{e(result.notebook)}</b>: {e(STATUS_TEXT[result.status])},
-score <b>{result.points:g} / {result.points_possible:g}</b></p>
-<p>Measured accuracy: <b>{e(measured)}</b>; printed by the notebook: {e(claimed)}</p>
-<ul>{rows}</ul>
-<p>Preprocessing applied to the held-out digits: {e(result.preprocessing or "n/a")}</p>
-{layers}
-<p>{e(result.data)}</p>
-</body></html>
-"""
+def _check_views(result: NotebookResult) -> list[dict[str, Any]]:
+    views = []
+    for c in result.checks:
+        css, symbol = ("ok", "✓") if c.fraction == 1 else (("bad", "✗") if c.fraction == 0 else ("warn", "~"))
+        views.append({"name": c.check.replace("_", " "), "message": c.message, "points": c.points,
+                      "points_possible": c.points_possible, "css": css, "symbol": symbol})
+    return views
+
+
+def _figures(result: NotebookResult, minimum_per_class: int | None) -> list[dict[str, str]]:
+    from grader.pages import figures
+
+    shown = []
+
+    def add(key: str, uri: str | None, caption: str, alt: str) -> None:
+        if uri:
+            shown.append({"id": key, "uri": uri, "caption": caption, "alt": alt, "wide": key == "curves"})
+
+    if result.confusion:
+        add("confusion", figures.confusion(result.confusion["labels"], result.confusion["matrix"]),
+            "Each row is a true digit, each column what your model answered: off the diagonal are its mistakes.",
+            "confusion matrix")
+    add("mistakes", figures.mistakes(result.mistakes),
+        "The held-out digits your model got wrong, most confident first (true → predicted, confidence).",
+        "misclassified digits")
+    add("curves", figures.training_curves(result.fits),
+        "Loss and accuracy per epoch, one colour per fit call (dashed: validation).", "training curves")
+    if len(result.fits) > 1 or any(f.get("frozen_params") for f in result.fits):
+        add("parameters", figures.parameters_per_fit(result.fits),
+            "Frozen and trainable parameters at each fit call.", "parameters per fit")
+    counts: dict[str, int] = {}
+    for fit in result.fits:
+        for label, n in (fit.get("label_counts") or {}).items():
+            counts[label] = max(counts.get(label, 0), n)
+    if counts and any(c.check == "images_per_class" for c in result.checks):
+        add("per-class", figures.images_per_class(counts, minimum_per_class),
+            "Training images per class.", "images per class")
+    return shown
+
+
+def html_page(result: NotebookResult, assignment: Any = None) -> str:
+    """A self-contained feedback page with the student's figures; everything from the
+    notebook is escaped by the template."""
+    from pathlib import PurePath
+
+    from grader.pages import render
+
+    minimum = None
+    if assignment is not None:
+        spec = next((c for c in assignment.checks if c.check == "images_per_class"), None)
+        minimum = int(spec.option("min", 100)) if spec else None
+    status_class = "ok" if result.status == GRADED and result.fraction == 1 else (
+        "warn" if result.status == GRADED else "bad")
+    return render("notebook.html.j2", r=result, notebook_name=PurePath(result.notebook).name,
+                  title=getattr(assignment, "title", None) or result.assignment,
+                  status_text=STATUS_TEXT[result.status], status_class=status_class,
+                  checks=_check_views(result), figures=_figures(result, minimum))

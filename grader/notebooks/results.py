@@ -28,6 +28,9 @@ class NotebookResult:
     seconds: float = 0.0
     executed_notebook: str | None = None
     flags: tuple[str, ...] = field(default_factory=tuple)
+    confusion: dict[str, Any] | None = None  # {"labels": digits, "matrix": [true][predicted] counts}
+    mistakes: tuple[dict[str, Any], ...] = ()  # the most confident wrong answers, with their pixels
+    fits: tuple[dict[str, Any], ...] = ()  # the graded model's fit calls: parameters, labels, per-epoch metrics
 
     @property
     def points(self) -> float:
@@ -45,5 +48,6 @@ class NotebookResult:
         doc = asdict(self)
         doc.update(kind="notebook-result", points=self.points, points_possible=self.points_possible,
                    fraction=round(self.fraction, 4), messages=list(self.messages), flags=list(self.flags),
+                   mistakes=list(self.mistakes), fits=list(self.fits),
                    checks=[{**asdict(c), "points": c.points} for c in self.checks])
         return doc

@@ -176,3 +176,56 @@ def result_document(result: R.SheetResult, reveal: bool = False) -> dict[str, An
     if errors:  # a bug of the grader's, never the student's
         raise AssertionError(f"quiz result breaks its schema: {errors[0].message}")
     return document
+
+
+_PAGE_STATUS = {R.CORRECT: "ok", R.PARTIAL: "warn", R.INCORRECT: "bad", R.INVALID: "bad",
+                R.NEEDS_REVIEW: "warn", R.REVIEWED: "ok"}
+
+
+def _grid_cells(answer: Any, expected: Any, reveal: bool) -> tuple[list[list[dict[str, Any]]], int] | None:
+    """The student's grid, cell by cell, with the wrong cells marked (expected values only
+    shown when revealed)."""
+    def is_grid(value: Any) -> bool:
+        return isinstance(value, list) and bool(value) and all(isinstance(r, list) for r in value)
+
+    if not is_grid(answer):
+        return None
+    wrong = 0
+    rows = []
+    for i, row in enumerate(answer):
+        cells = []
+        for j, value in enumerate(row):
+            want = expected[i][j] if is_grid(expected) and i < len(expected) and j < len(expected[i]) else None
+            bad = want is not None and value != want
+            wrong += bad
+            cells.append({"value": _show(value), "css": "wrong" if bad else ("right" if want is not None else ""),
+                          "title": f"expected {_show(want)}" if bad and reveal else ""})
+        rows.append(cells)
+    return rows, wrong
+
+
+def report_html(result: R.SheetResult, reveal: bool = False) -> str:
+    """The feedback page of one sheet: each question with its verdict, grids drawn as grids
+    with wrong cells marked, slips named, written answers with their key points."""
+    from pathlib import PurePath
+
+    from grader.pages import render
+
+    questions = []
+    for r in result.results:
+        if r.status in (R.ELSEWHERE, R.UNANSWERED):
+            continue
+        label, _ = _STATUS_STYLE[r.status]
+        grid = _grid_cells(r.answer, r.expected, reveal) if r.type == "grid" else None
+        feedback = [f for f in r.feedback if reveal or not (r.status == R.NEEDS_REVIEW and f.startswith("Model answer"))]
+        questions.append({
+            "id": r.id, "type": r.type, "status": r.status, "label": label, "css": _PAGE_STATUS.get(r.status, ""),
+            "points": r.points, "points_possible": r.points_possible, "answer": r.answer,
+            "answer_text": _show(r.answer) if r.answer is not None else "",
+            "expected_text": _show(r.expected) if r.expected is not None else "",
+            "grid": grid[0] if grid else None, "wrong_cells": grid[1] if grid else 0,
+            "misconceptions": list(r.misconceptions), "feedback": feedback})
+    return render("quiz.html.j2", sheet_name=PurePath(result.source).name, seed=result.seed,
+                  banks=list(result.banks), points=result.points, possible=result.points_possible,
+                  pending=result.pending_review, problems=list(result.problems), questions=questions,
+                  unanswered=[r.id for r in result.with_status(R.UNANSWERED)], reveal=reveal)
