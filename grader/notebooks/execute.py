@@ -23,9 +23,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from grader.confinement import MemoryWatch
+from grader.notebooks.status import RunStatus
 
-OK, ERROR, TIMEOUT, DEAD_KERNEL, OUT_OF_MEMORY, INVALID = (
-    "ok", "error", "timeout", "dead_kernel", "out_of_memory", "invalid_notebook")
+OK, ERROR, TIMEOUT = RunStatus.OK, RunStatus.ERROR, RunStatus.TIMEOUT
+DEAD_KERNEL, OUT_OF_MEMORY, INVALID = RunStatus.DEAD_KERNEL, RunStatus.OUT_OF_MEMORY, RunStatus.INVALID_NOTEBOOK
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -43,7 +44,7 @@ class CellProblem:
 
 @dataclass
 class Execution:
-    status: str
+    status: RunStatus
     notebook: Any = None  # the executed notebook (outputs included), when it could be read
     problem: CellProblem | None = None
     seconds: float = 0.0

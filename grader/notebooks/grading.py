@@ -26,7 +26,8 @@ from grader.notebooks.assignment import Assignment
 from grader.notebooks.data_cache import PreparedData, prepare_data
 from grader.notebooks.measure import Measurer
 from grader.notebooks.trace import FitRecord, KernelTrace, TraceError
-from grader.notebooks.results import GRADED, MEASURE_FAILED, MISSING_RESOURCE, NO_MODEL, NotebookResult
+from grader.notebooks.results import NotebookResult
+from grader.notebooks.status import Status
 
 QUICK_SAMPLES = 256  # images per fit call in a quick check
 _CLAIM = re.compile(r"acc(?:uracy)?[^0-9\n]{0,40}?(\d{1,3}(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
@@ -158,22 +159,22 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
                            "problem": asdict(run.problem) if run.problem else None,
                            "training": _training_summary(trace),
                            "fits": tuple(_fit_view(f) for f in trace.fits_of(model.id if model else None))}
-    status = GRADED
+    status = Status.GRADED
     if run.status != ex.OK:
-        status = run.status
+        status = Status(run.status)
         missing = missing_resource(run)
         if missing:
-            status = MISSING_RESOURCE
+            status = Status.MISSING_RESOURCE
             messages.append(missing)
         messages.append(_problem_text(run))
-        if run.status in (ex.TIMEOUT, ex.DEAD_KERNEL, ex.OUT_OF_MEMORY) or not model_path.exists():
+        if run.status.stopped_everything or not model_path.exists():
             return {**out, "status": status, "messages": tuple(messages), "flags": (),
                     "checks": checks.not_run(assignment, "the notebook did not run to the end")}
     if not model_path.exists():
         why = trace.model_found or "the notebook never created a Keras model"
         messages.append(f"No model to grade: {why}. Build and train a Keras model"
                         + (f" and keep it in the variable '{assignment.model_variable}'." if assignment.model_variable else "."))
-        return {**out, "status": NO_MODEL, "messages": tuple(messages), "flags": (),
+        return {**out, "status": Status.NO_MODEL, "messages": tuple(messages), "flags": (),
                 "checks": checks.not_run(assignment, "no model")}
     budget = budget_message(out["training"], assignment)
     if budget:
@@ -196,7 +197,7 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
                 messages.append(advice[1])
             else:
                 messages.append(f"The saved model could not be measured: {measured.error}")
-            return {**out, "status": MEASURE_FAILED, "messages": tuple(messages), "flags": tuple(flags),
+            return {**out, "status": Status.MEASURE_FAILED, "messages": tuple(messages), "flags": tuple(flags),
                     "checks": checks.not_run(assignment, "the model could not be measured")}
         accuracy = measured.accuracy
         out["measured_accuracy"] = round(accuracy, 4)

@@ -7,15 +7,10 @@ from typing import Any
 
 import click
 
-from grader.notebooks.results import GRADED, NotebookResult
+from grader.notebooks.results import NotebookResult
+from grader.notebooks.status import Status
 from grader.schemas import schema_errors
 
-STATUS_TEXT = {
-    "graded": "graded", "error": "stopped by an error", "timeout": "timed out",
-    "dead_kernel": "kernel died", "out_of_memory": "out of memory",
-    "invalid_notebook": "not a notebook", "no_model": "no model to grade",
-    "measure_failed": "model could not be measured", "missing_resource": "needs data or weights not available here",
-}
 
 
 def document(result: NotebookResult) -> dict[str, Any]:
@@ -33,11 +28,11 @@ def _architecture(model: dict[str, Any]) -> list[str]:
 
 
 def text(result: NotebookResult) -> str:
-    colour = "green" if result.status == GRADED and result.fraction == 1 else (
-        "yellow" if result.status == GRADED else "red")
+    colour = "green" if result.status is Status.GRADED and result.fraction == 1 else (
+        "yellow" if result.status is Status.GRADED else "red")
     lines = [click.style(f"{result.notebook}", bold=True) + f"  [{result.assignment}]"
              + ("  (quick check: one short epoch on a slice of the data)" if result.quick else ""),
-             "Status: " + click.style(STATUS_TEXT[result.status], fg=colour)
+             "Status: " + click.style(result.status.text, fg=colour)
              + ("" if result.quick else f"   Score: {result.points:g} / {result.points_possible:g}")]
     if result.measured_accuracy is not None:
         claimed = f"   (the notebook printed {result.claimed_accuracy:.2%})" if result.claimed_accuracy is not None else ""
@@ -113,9 +108,9 @@ def html_page(result: NotebookResult, assignment: Any = None) -> str:
     if assignment is not None:
         spec = next((c for c in assignment.checks if c.check == "images_per_class"), None)
         minimum = int(spec.option("min", 100)) if spec else None
-    status_class = "ok" if result.status == GRADED and result.fraction == 1 else (
-        "warn" if result.status == GRADED else "bad")
+    status_class = "ok" if result.status is Status.GRADED and result.fraction == 1 else (
+        "warn" if result.status is Status.GRADED else "bad")
     return render("notebook.html.j2", r=result, notebook_name=PurePath(result.notebook).name,
                   title=getattr(assignment, "title", None) or result.assignment,
-                  status_text=STATUS_TEXT[result.status], status_class=status_class,
+                  status_text=result.status.text, status_class=status_class,
                   checks=_check_views(result), figures=_figures(result, minimum))

@@ -6,15 +6,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from grader.notebooks.checks import CheckResult
-
-GRADED, NO_MODEL, MEASURE_FAILED, MISSING_RESOURCE = "graded", "no_model", "measure_failed", "missing_resource"
+from grader.notebooks.status import Status
 
 
 @dataclass(frozen=True)
 class NotebookResult:
     notebook: str
     assignment: str
-    status: str
+    status: Status
     messages: tuple[str, ...]
     data: str
     checks: tuple[CheckResult, ...] = ()
@@ -44,8 +43,12 @@ class NotebookResult:
     def fraction(self) -> float:
         return self.points / self.points_possible if self.points_possible else 0.0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))
+
     def document(self) -> dict[str, Any]:
         doc = asdict(self)
+        doc["status"] = str(self.status)
         doc.update(kind="notebook-result", points=self.points, points_possible=self.points_possible,
                    fraction=round(self.fraction, 4), messages=list(self.messages), flags=list(self.flags),
                    mistakes=list(self.mistakes), fits=list(self.fits),

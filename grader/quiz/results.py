@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-# A question's status, from the student's point of view.
-CORRECT = "correct"
-PARTIAL = "partial"
-INCORRECT = "incorrect"
-UNANSWERED = "unanswered"
-INVALID = "invalid"  # the answer could not be read (wrong type, NaN, bad unit, ...)
-NEEDS_REVIEW = "needs_review"  # free text not yet scored by an instructor
-REVIEWED = "reviewed"  # free text scored from the instructor's grades file
-ELSEWHERE = "graded_elsewhere"  # notebooks and ungraded items: not part of the quiz total
 
-STATUSES = (CORRECT, PARTIAL, INCORRECT, UNANSWERED, INVALID, NEEDS_REVIEW, REVIEWED, ELSEWHERE)
+class QuestionStatus(StrEnum):
+    """A question's status, from the student's point of view."""
+
+    CORRECT = "correct"
+    PARTIAL = "partial"
+    INCORRECT = "incorrect"
+    UNANSWERED = "unanswered"
+    INVALID = "invalid"  # the answer could not be read (wrong type, NaN, bad unit, ...)
+    NEEDS_REVIEW = "needs_review"  # free text not yet scored by an instructor
+    REVIEWED = "reviewed"  # free text scored from the instructor's grades file
+    ELSEWHERE = "graded_elsewhere"  # notebooks and ungraded items: not part of the quiz total
+
+    @property
+    def counted(self) -> bool:
+        """Whether a question with this status belongs to the quiz total."""
+        return self is not QuestionStatus.ELSEWHERE
+
+
+CORRECT, PARTIAL, INCORRECT, UNANSWERED = (QuestionStatus.CORRECT, QuestionStatus.PARTIAL, QuestionStatus.INCORRECT,
+                                           QuestionStatus.UNANSWERED)
+INVALID, NEEDS_REVIEW, REVIEWED, ELSEWHERE = (QuestionStatus.INVALID, QuestionStatus.NEEDS_REVIEW,
+                                              QuestionStatus.REVIEWED, QuestionStatus.ELSEWHERE)
+STATUSES = tuple(QuestionStatus)
 
 
 @dataclass(frozen=True)
 class QuestionResult:
     id: str
     type: str
-    status: str
+    status: QuestionStatus
     points_possible: float
     fraction: float = 0.0
     feedback: tuple[str, ...] = ()
@@ -38,7 +52,7 @@ class QuestionResult:
     @property
     def counted(self) -> bool:
         """Whether the question belongs to the quiz total."""
-        return self.status != ELSEWHERE
+        return QuestionStatus(self.status).counted
 
 
 @dataclass(frozen=True)

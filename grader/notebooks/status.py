@@ -1,0 +1,59 @@
+"""What happened to a notebook, as enumerations: the run's outcome and the result's status.
+
+The values are the strings of the result documents and of ``notebook-result.schema.json``
+(a test checks that they match); the properties answer what code used to test by
+comparing strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    """How running the cells ended."""
+
+    OK = "ok"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    DEAD_KERNEL = "dead_kernel"
+    OUT_OF_MEMORY = "out_of_memory"
+    INVALID_NOTEBOOK = "invalid_notebook"
+
+    @property
+    def stopped_everything(self) -> bool:
+        """The kernel stopped before the hidden finish cell: nothing is left to grade."""
+        return self in (RunStatus.TIMEOUT, RunStatus.DEAD_KERNEL, RunStatus.OUT_OF_MEMORY)
+
+
+class Status(StrEnum):
+    """A graded notebook's status."""
+
+    GRADED = "graded"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    DEAD_KERNEL = "dead_kernel"
+    OUT_OF_MEMORY = "out_of_memory"
+    INVALID_NOTEBOOK = "invalid_notebook"
+    NO_MODEL = "no_model"
+    MEASURE_FAILED = "measure_failed"
+    MISSING_RESOURCE = "missing_resource"
+
+    @property
+    def is_failure(self) -> bool:
+        """Anything but a notebook that ran and whose model was measured."""
+        return self is not Status.GRADED
+
+    @property
+    def text(self) -> str:
+        """The status in words, for reports."""
+        return _TEXT[self]
+
+
+_TEXT = {
+    Status.GRADED: "graded", Status.ERROR: "stopped by an error", Status.TIMEOUT: "timed out",
+    Status.DEAD_KERNEL: "kernel died", Status.OUT_OF_MEMORY: "out of memory",
+    Status.INVALID_NOTEBOOK: "not a notebook", Status.NO_MODEL: "no model to grade",
+    Status.MEASURE_FAILED: "model could not be measured",
+    Status.MISSING_RESOURCE: "needs data or weights not available here",
+}

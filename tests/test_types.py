@@ -1,0 +1,28 @@
+"""The enumerations in the code and the JSON Schemas of the documents agree, so a status
+added on one side cannot be forgotten on the other."""
+
+from __future__ import annotations
+
+from grader.notebooks.status import RunStatus, Status
+from grader.quiz.results import QuestionStatus
+from grader.schemas import load_schema
+
+
+def test_notebook_statuses_match_the_result_schema():
+    schema = load_schema("notebook-result")
+    assert set(schema["properties"]["status"]["enum"]) == {s.value for s in Status}
+    assert {s.value for s in RunStatus} - {"ok"} <= {s.value for s in Status}, "every run failure is a result status"
+
+
+def test_question_statuses_match_the_quiz_result_schema():
+    schema = load_schema("quiz-result")
+    question = schema["properties"]["questions"]["items"]
+    assert set(question["properties"]["status"]["enum"]) == {s.value for s in QuestionStatus}
+
+
+def test_status_properties_replace_string_tests():
+    assert [s for s in Status if not s.is_failure] == [Status.GRADED]
+    assert {s for s in RunStatus if s.stopped_everything} == {RunStatus.TIMEOUT, RunStatus.DEAD_KERNEL,
+                                                             RunStatus.OUT_OF_MEMORY}
+    assert [s for s in QuestionStatus if not s.counted] == [QuestionStatus.ELSEWHERE]
+    assert all(s.text for s in Status)
