@@ -1,0 +1,139 @@
+"""The class report an instructor looks at after a batch: distributions, the questions the
+class found hard, the slips many students made, and the students to look at.
+
+It is computed only from what a batch stored (each student's row and result document),
+so it can be written again at any time (after a review, by ``grader export``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+FLAGS_TO_LOOK_AT = ("claimed_accuracy_gap", "trained_on_heldout", "never_trained", "preprocessing_not_recognised",
+                    "unsafe_layer", "custom_object", "trace_contradicted")
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    """How the class did on one quiz question."""
+
+    id: str
+    type: str
+    points_possible: float
+    answered: int
+    students: int
+    share_correct: float
+    mean_points: float
+    discrimination: float | None  # correlation of this question's score with the rest of the total
+    slips: tuple[tuple[str, int], ...]  # misconception -> number of students, most common first
+    awaiting_review: int = 0  # written answers no instructor has scored yet
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    assignment: str
+    students: int
+    scores: tuple[float, ...]
+    points_possible: float
+    statuses: dict[str, int]
+    questions: tuple[QuestionStats, ...] = ()
+    common_slips: tuple[tuple[str, str, int], ...] = ()  # (question, slip, students)
+    accuracies: tuple[float, ...] = ()
+    gaps: tuple[float, ...] = ()  # printed minus measured accuracy, where both are known
+    training_seconds: tuple[float, ...] = ()
+    look_at: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def mean(self) -> float | None:
+        return statistics.mean(self.scores) if self.scores else None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.scores) if self.scores else None
+
+
+def correlation(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Pearson's r; None when either side does not vary (every student scored the same)."""
+    if len(xs) < 3 or len(set(xs)) < 2 or len(set(ys)) < 2:
+        return None
+    return statistics.correlation(xs, ys)
+
+
+def question_stats(documents: Sequence[dict[str, Any]]) -> tuple[tuple[QuestionStats, ...], tuple[tuple[str, str, int], ...]]:
+    """Per-question statistics over the quiz result documents of a class."""
+    totals = [d["score"]["points"] for d in documents]
+    by_id: dict[str, list[dict[str, Any] | None]] = {}
+    for index, document in enumerate(documents):
+        for q in document["questions"]:
+            if q["status"] == "graded_elsewhere":
+                continue
+            by_id.setdefault(q["id"], [None] * len(documents))[index] = q
+    stats, slips_all = [], []
+    for qid, answers in by_id.items():
+        present = [a for a in answers if a is not None]
+        scores = [a["points"] if a else 0.0 for a in answers]
+        rest = [total - score for total, score in zip(totals, scores)]
+        slips = Counter(s for a in present for s in set(a.get("misconceptions") or ()))
+        ranked = tuple(slips.most_common())
+        slips_all += [(qid, slip, n) for slip, n in ranked]
+        stats.append(QuestionStats(
+            id=qid, type=present[0]["type"], points_possible=present[0]["points_possible"],
+            answered=sum(a["status"] != "unanswered" for a in present), students=len(answers),
+            share_correct=sum(a["status"] == "correct" for a in present) / len(answers),
+            mean_points=statistics.mean(scores), discrimination=correlation(scores, rest), slips=ranked,
+            awaiting_review=sum(a["status"] == "needs_review" for a in present)))
+    common = tuple(sorted(slips_all, key=lambda t: (-t[2], t[0], t[1])))
+    return tuple(stats), common
+
+
+def build(rows: Sequence[dict[str, Any]], documents: dict[str, dict[str, Any]], assignment: str) -> ClassReport:
+    """The report from the batch's rows and each student's stored result document."""
+    statuses = Counter(r["status"] for r in rows)
+    quiz_docs = [documents[r["student"]] for r in rows
+                 if documents.get(r["student"], {}).get("kind") == "quiz-result"]
+    questions, common = question_stats(quiz_docs) if quiz_docs else ((), ())
+    notebooks = [(r, documents[r["student"]]) for r in rows
+                 if documents.get(r["student"], {}).get("kind") == "notebook-result"]
+    accuracies = tuple(d["measured_accuracy"] for _, d in notebooks if d.get("measured_accuracy") is not None)
+    gaps = tuple(d["claimed_accuracy"] - d["measured_accuracy"] for _, d in notebooks
+                 if d.get("measured_accuracy") is not None and d.get("claimed_accuracy") is not None)
+    seconds = tuple(d["training"]["seconds"] for _, d in notebooks if d.get("training"))
+    look_at = []
+    for row, document in notebooks:
+        flags = [f for f in document.get("flags", []) if f in FLAGS_TO_LOOK_AT]
+        if flags or row["status"] not in ("graded",):
+            look_at.append({"student": row["student"], "status": row["status"], "flags": flags,
+                            "measured": document.get("measured_accuracy"), "claimed": document.get("claimed_accuracy"),
+                            "message": row.get("message", "")})
+    return ClassReport(assignment=assignment, students=len(rows), scores=tuple(r["points"] for r in rows),
+                       points_possible=max((r["points_possible"] for r in rows), default=0),
+                       statuses=dict(statuses.most_common()), questions=questions, common_slips=common[:15],
+                       accuracies=accuracies, gaps=gaps, training_seconds=seconds, look_at=tuple(look_at))
+
+
+def render(report: ClassReport) -> str:
+    """The class report page (one file: figures inline)."""
+    from grader.pages import figures, render as render_page
+
+    charts = [
+        ("Scores", figures.histogram(report.scores, "Score distribution", "points",
+                                     value_range=(0, report.points_possible or 1))),
+        ("Statuses", figures.bars(report.statuses, "Results by status")),
+    ]
+    if report.accuracies:
+        charts.append(("Measured accuracy", figures.histogram(
+            [100 * a for a in report.accuracies], "Measured accuracy on held-out data", "accuracy (%)")))
+    if report.gaps:
+        charts.append(("Printed minus measured", figures.histogram(
+            [100 * g for g in report.gaps], "Printed minus measured accuracy", "percentage points")))
+    if report.training_seconds:
+        charts.append(("Training time", figures.histogram(report.training_seconds, "Training time", "seconds")))
+    return render_page("class_report.html.j2", report=report, hardest=hardest_first(report.questions),
+                       charts=[{"title": t, "uri": uri} for t, uri in charts if uri])
+
+
+def hardest_first(stats: Iterable[QuestionStats]) -> list[QuestionStats]:
+    return sorted(stats, key=lambda q: (q.mean_points / q.points_possible if q.points_possible else 1, q.id))
