@@ -99,7 +99,7 @@ def training_curves(fits: Sequence[dict[str, Any]]) -> str | None:
         colour = PHASE_COLOURS[(number - 1) % len(PHASE_COLOURS)]
         epochs = max((len(v) for v in history.values()), default=0)
         xs = list(range(start + 1, start + epochs + 1))
-        phase = f"fit {number}" + (" (base frozen)" if fit.get("frozen_params") else "")
+        phase = f"fit {number}" + (f" ({fit['frozen_params']:,} parameters frozen)" if fit.get("frozen_params") else "")
         for ax, metric in zip(axes.flat, metrics):
             if history.get(metric):
                 ax.plot(xs[:len(history[metric])], history[metric], color=colour, marker="o", ms=3,
@@ -115,7 +115,9 @@ def training_curves(fits: Sequence[dict[str, Any]]) -> str | None:
         ax.xaxis.get_major_locator().set_params(integer=True)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, -0.12))
+        rows = (len(handles) + 1) // 2
+        fig.tight_layout(rect=(0, 0.07 * rows + 0.02, 1, 1))
+        fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
     return _data_uri(fig)
 
 
