@@ -1,0 +1,12 @@
+"""The instructor's review workspace (``grader review OUT``): written answers grouped and
+graded once per group with suggested points, notebook checks overridden with a comment,
+every decision saved at once beside the batch output and the gradebook regenerated from it.
+
+    workspace.py    what a batch output folder holds: students, written answers, notebook results
+    decisions.py    the instructor's decisions: grades files (the ``--grades`` format) and who/when
+    groups.py       identical and near-identical answers grouped
+    suggest.py      key points covered and suggested points (lexical, WordLlama, hybrid)
+    calibration.py  agreement with labelled answers; thresholds search
+    regenerate.py   results, feedback pages and exports recomputed from the decisions
+    app.py          the Starlette application (token, CSRF, pages)
+"""

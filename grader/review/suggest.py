@@ -1,0 +1,294 @@
+"""Suggested points for written answers: which key points an answer seems to cover, which
+known wrong statements it seems to make, and the points that follow. Only a suggestion:
+the instructor decides, and nothing here is ever written into a grade by itself.
+
+An answer is cut into clauses; a key point is covered when some clause is similar enough
+to it (``cover`` threshold) and that clause does not negate what the key point says
+(a negation word on one side only). Each known wrong statement the answer makes (a clause
+at least ``wrong`` similar to it, and ``margin`` closer to it than to any key point) takes
+a key point's worth off, so that an answer with the right words that states something wrong is
+not suggested full marks (one key point's worth, however many it makes). Points are the
+covered share of the question's points, up to the next half point.
+
+Two similarity models, compared by ``benchmarks/suggestions.py`` on labelled answers:
+
+- ``lexical``: TF-IDF cosine of crudely stemmed words plus character 4-grams, pure Python;
+- ``wordllama``: WordLlama's static embeddings (the ``review`` extra; its wheel carries the
+  weights, loaded offline), cosine of mean-pooled token vectors;
+- ``hybrid`` (the default): the mean of the two, since static embeddings blur the few words
+  that make a statement wrong ("added" or "concatenated") and the lexical model misses paraphrase.
+
+Thresholds were calibrated on ``tests/data/written_answers.yaml`` by that benchmark.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+import yaml
+
+from grader.errors import GraderError
+
+
+class SuggestionError(GraderError):
+    """A model cannot be used here (its extra is not installed), or a wrong model name."""
+
+
+NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "neither", "nor", "none", "nothing", "instead"})
+STOPWORDS = frozenset(
+    "a an the of to in on for and or is are be been it its this that these those with as by at from so "
+    "which what when how why can could would will into than then there their they them we our you your "
+    "each every also only more most much many very just do does did has have had was were one".split())
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_CLAUSE = re.compile(r"[.;:!?\n]+|,\s+|\s+(?:and|but|so|because|whereas|while|which|since)\s+|\s+-+\s+")
+
+
+def normalise(text: str) -> str:
+    """Lower case, compatibility characters folded (× → x), punctuation and spacing collapsed."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("×", "x")
+    return " ".join(re.sub(r"[^\w\s']", " ", text).split())
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(unicodedata.normalize("NFKC", text).lower().replace("×", "x"))
+
+
+def clauses(text: str) -> list[str]:
+    """The answer's sentences and clauses, plus the whole answer (some key points span clauses)."""
+    sentences = [s.strip() for s in re.split(r"[.;!?\n]+", text) if len(words(s)) >= 2]
+    parts = [p.strip() for p in _CLAUSE.split(text) if len(words(p)) >= 2]
+    whole = " ".join(text.split())
+    seen: dict[str, None] = {}
+    for chunk in parts + sentences + ([whole] if words(whole) else []):
+        seen.setdefault(chunk, None)
+    return list(seen)
+
+
+def negated(text: str) -> bool:
+    return any(w in NEGATIONS or w.endswith("n't") for w in words(text))
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ations", "ation", "ings", "ing", "ities", "ity", "ness", "ies", "ers", "er", "ed", "es", "ly", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+class Similarity(Protocol):
+    name: str
+
+    def matrix(self, left: Sequence[str], right: Sequence[str]) -> list[list[float]]:
+        """Similarity of every text on the left with every text on the right, from -1 to 1."""
+
+
+class Lexical:
+    """TF-IDF over stems and character 4-grams; IDF from the banks' key points and model answers."""
+
+    name = "lexical"
+
+    def __init__(self, corpus: Sequence[str]) -> None:
+        documents = [set(self._features(text)) for text in corpus]
+        counts = Counter(f for doc in documents for f in doc)
+        self.idf = {f: math.log((1 + len(documents)) / (1 + n)) + 1 for f, n in counts.items()}
+        self.unseen = math.log(1 + len(documents)) + 1
+
+    @staticmethod
+    def _features(text: str) -> list[str]:
+        stems = [_stem(w) for w in words(text) if w not in STOPWORDS]
+        grams = [f"#{s[i:i + 4]}" for s in stems for i in range(max(1, len(s) - 3))]
+        return stems + grams
+
+    def _vector(self, text: str) -> dict[str, float]:
+        counts = Counter(self._features(text))
+        vector = {f: (1 + math.log(n)) * self.idf.get(f, self.unseen) for f, n in counts.items()}
+        norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+        return {f: v / norm for f, v in vector.items()}
+
+    def matrix(self, left: Sequence[str], right: Sequence[str]) -> list[list[float]]:
+        right_vectors = [self._vector(t) for t in right]
+        rows = []
+        for text in left:
+            vector = self._vector(text)
+            rows.append([sum(w * other.get(f, 0.0) for f, w in vector.items()) for other in right_vectors])
+        return rows
+
+
+class WordLlamaSimilarity:
+    """WordLlama's 256-dimension static embeddings: its wheel ships the weights and tokenizer."""
+
+    name = "wordllama"
+
+    def __init__(self) -> None:
+        try:
+            import wordllama
+            from wordllama import WordLlama
+        except ImportError:
+            raise SuggestionError("the wordllama model needs the review extra: pip install -e '.[review]'") from None
+        # The package's own folder is the cache: weights/ and tokenizers/ are in the wheel.
+        self.model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+
+    def matrix(self, left: Sequence[str], right: Sequence[str]) -> list[list[float]]:
+        if not left or not right:
+            return [[] for _ in left]
+        a = self.model.embed(list(left), norm=True)
+        b = self.model.embed(list(right), norm=True)
+        return (a @ b.T).tolist()
+
+
+class Hybrid:
+    """The mean of the lexical and the WordLlama similarities: words that must be there, and meaning."""
+
+    name = "hybrid"
+
+    def __init__(self, corpus: Sequence[str]) -> None:
+        self.parts = (Lexical(corpus), WordLlamaSimilarity())
+
+    def matrix(self, left: Sequence[str], right: Sequence[str]) -> list[list[float]]:
+        a, b = (part.matrix(left, right) for part in self.parts)
+        return [[(x + y) / 2 for x, y in zip(row_a, row_b)] for row_a, row_b in zip(a, b)]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    cover: float  # a clause this similar to a key point covers it
+    wrong: float  # a clause this similar to a known wrong statement makes it...
+    margin: float = 0.05  # ...if it is also this much closer to it than to every key point
+
+
+# Calibrated by ``python benchmarks/suggestions.py --calibrate`` on tests/data/written_answers.yaml.
+THRESHOLDS = {"lexical": Thresholds(cover=0.225, wrong=0.65, margin=0.15),
+              "wordllama": Thresholds(cover=0.45, wrong=0.85, margin=0.1),
+              "hybrid": Thresholds(cover=0.3, wrong=0.55, margin=0.15)}
+MODELS = tuple(THRESHOLDS)
+DEFAULT_MODEL = "hybrid"  # best kappa with no wrong-but-fluent answer at full marks (README)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    key_point: str
+    similarity: float
+    covered: bool
+    evidence: str  # the answer's clause closest to the key point
+    negated: bool = False  # the closest clause says the opposite (a negation on one side only)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What the model thinks of one answer; ``points`` is a suggestion, never a grade."""
+
+    points: float
+    points_possible: float
+    coverage: tuple[Coverage, ...]
+    wrong: tuple[str, ...]  # known wrong statements the answer seems to make
+    model: str
+
+    @property
+    def covered(self) -> list[str]:
+        return [c.key_point for c in self.coverage if c.covered]
+
+    @property
+    def missed(self) -> list[str]:
+        return [c.key_point for c in self.coverage if not c.covered]
+
+    def document(self) -> dict[str, Any]:
+        return {"points": self.points, "points_possible": self.points_possible, "model": self.model,
+                "covered": self.covered, "missed": self.missed, "wrong_statements": list(self.wrong),
+                "key_points": [{"key_point": c.key_point, "covered": c.covered, "similarity": round(c.similarity, 3),
+                                "evidence": c.evidence, "negated": c.negated} for c in self.coverage]}
+
+
+@lru_cache(maxsize=1)
+def wrong_statements() -> dict[str, tuple[str, ...]]:
+    """Known wrong statements per question id (``wrong_statements.yaml`` beside this module)."""
+    text = resources.files(__package__).joinpath("wrong_statements.yaml").read_text("utf-8")
+    return {qid: tuple(items) for qid, items in (yaml.safe_load(text) or {}).items()}
+
+
+def _half_up(value: float) -> float:
+    """Up to the next half point: instructors credit a key point stated as a whole point's part."""
+    return math.ceil(value * 2 - 1e-9) / 2
+
+
+class Suggester:
+    """Suggestions for the answers to one catalog's written questions, with one similarity model."""
+
+    def __init__(self, similarity: Similarity, thresholds: Thresholds | None = None, use_wrong: bool = True) -> None:
+        self.similarity = similarity
+        self.thresholds = thresholds or THRESHOLDS[similarity.name]
+        self.use_wrong = use_wrong
+
+    def suggest(self, spec: dict[str, Any], question_id: str, texts: Sequence[str]) -> list[Suggestion]:
+        """One suggestion per answer text, for the free-text question ``spec``."""
+        key_points = list(spec["key_points"])
+        wrong = list(wrong_statements().get(question_id, ())) if self.use_wrong else []
+        chunks_per_answer = [clauses(t) for t in texts]
+        flat = [c for chunks in chunks_per_answer for c in chunks]
+        scores = self.similarity.matrix(flat, key_points + wrong) if flat else []
+        suggestions, row = [], 0
+        for chunks in chunks_per_answer:
+            block = scores[row:row + len(chunks)]
+            row += len(chunks)
+            suggestions.append(self._one(spec["points"], key_points, wrong, chunks, block))
+        return suggestions
+
+    def _one(self, points: float, key_points: list[str], wrong: list[str], chunks: list[str],
+             scores: list[list[float]]) -> Suggestion:
+        coverage = []
+        for k, key_point in enumerate(key_points):
+            best = max(range(len(chunks)), key=lambda c: scores[c][k], default=None)
+            if best is None:
+                coverage.append(Coverage(key_point, 0.0, False, ""))
+                continue
+            similarity = scores[best][k]
+            opposite = negated(chunks[best]) != negated(key_point)
+            covered = similarity >= self.thresholds.cover and not opposite
+            coverage.append(Coverage(key_point, similarity, covered, chunks[best], opposite and similarity >= self.thresholds.cover))
+        made = []
+        for w, statement in enumerate(wrong, start=len(key_points)):
+            if any(row[w] >= self.thresholds.wrong and row[w] - max(row[:len(key_points)], default=0) >= self.thresholds.margin
+                   for row in scores):
+                made.append(statement)
+        covered = sum(c.covered for c in coverage) - (1 if made else 0)
+        share = max(0, covered) / len(key_points) if key_points else 0.0
+        return Suggestion(_half_up(points * share), points, tuple(coverage), tuple(made), self.similarity.name)
+
+
+def bank_corpus(catalog: Any) -> list[str]:
+    """Every key point, model answer sentence and wrong statement: the lexical model's IDF."""
+    corpus = []
+    for bank in catalog.banks:
+        for question in bank.questions:
+            if question.type == "free_text":
+                corpus += list(question.spec["key_points"])
+                corpus += [s for s in re.split(r"[.;]\s+", question.spec["model_answer"]) if s.strip()]
+                corpus += list(wrong_statements().get(question.id, ()))
+    return corpus
+
+
+def make_similarity(name: str, catalog: Any) -> Similarity:
+    if name == "lexical":
+        return Lexical(bank_corpus(catalog))
+    if name == "wordllama":
+        return WordLlamaSimilarity()
+    if name == "hybrid":
+        return Hybrid(bank_corpus(catalog))
+    raise SuggestionError(f"no suggestion model {name!r}; models: {', '.join(MODELS)}")
+
+
+def default_suggester(catalog: Any, model: str | None = None) -> tuple[Suggester, str]:
+    """The calibrated default model; without the review extra, the lexical one and a note saying so."""
+    try:
+        return Suggester(make_similarity(model or DEFAULT_MODEL, catalog)), ""
+    except SuggestionError as exc:
+        if model:
+            raise
+        return Suggester(make_similarity("lexical", catalog)), f"{exc}; using the lexical model instead"
