@@ -157,6 +157,28 @@ def quiz_check(ctx: click.Context, answers: str, seed: str | None, grades: str |
         click.echo(report_text(result, reveal))
 
 
+@quiz.command("suggest")
+@click.argument("answers", type=click.Path(dir_okay=False))
+@click.option("--model", type=click.Choice(["hybrid", "wordllama", "lexical"]),
+              help="similarity model (default: hybrid; lexical without the review extra)")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.pass_context
+def quiz_suggest(ctx: click.Context, answers: str, model: str | None, as_json: bool) -> None:
+    """Suggest points for the written answers on a sheet: key points covered and missed."""
+    from grader.review.suggest import sheet_text, suggest_sheet
+
+    try:
+        found, note = suggest_sheet(_catalog(ctx), answers, model)
+    except GraderError as exc:
+        _fail(exc)
+    if note:
+        click.echo(f"note: {note}", err=True)
+    if as_json:
+        _print_json([{"id": f.question, "answer": f.answer, **f.suggestion.document()} for f in found])
+    else:
+        click.echo(sheet_text(found))
+
+
 def _grade_notebook(notebook: str, assignment: str, out: str | None, quick: bool,
                     cell_timeout: float | None = None) -> Any:
     from dataclasses import replace
@@ -271,3 +293,29 @@ def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, 
     click.echo((Path(out) / "summary.txt").read_text())
     click.echo(f"gradebook: {Path(out) / 'gradebook.csv'}  canvas: {Path(out) / 'canvas.csv'}  "
                f"gradescope: {Path(out) / 'gradescope'}/STUDENT/results.json  feedback: {Path(out) / 'feedback'}")
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to listen on (anything but 127.0.0.1 lets other machines try the token)")
+@click.option("--who", help="name recorded with each decision (default: your user name)")
+@click.option("--model", type=click.Choice(["hybrid", "wordllama", "lexical"]),
+              help="similarity model for suggested points (default: hybrid)")
+@click.option("--banks", type=click.Path(file_okay=False), envvar="GRADER_BANKS", help=BANKS_HELP)
+def review(out: str, port: int, host: str, who: str | None, model: str | None, banks: str | None) -> None:
+    """Grade a batch's written answers and check notebook checks in the browser (OUT: grader batch --out)."""
+    import getpass
+    from pathlib import Path
+
+    from grader.quiz.bank import Catalog
+    from grader.review.app import serve
+
+    try:
+        serve(Path(out), host=host, port=port, who=who or getpass.getuser(), model=model,
+              catalog=Catalog.load(banks), echo=click.echo)
+    except GraderError as exc:
+        _fail(exc)
+    except ImportError as exc:
+        _fail(GraderError(f"grader review needs the review extra ({exc.name} is missing): pip install -e '.[review]'"))

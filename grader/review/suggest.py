@@ -292,3 +292,44 @@ def default_suggester(catalog: Any, model: str | None = None) -> tuple[Suggester
         if model:
             raise
         return Suggester(make_similarity("lexical", catalog)), f"{exc}; using the lexical model instead"
+
+
+@dataclass(frozen=True)
+class SheetSuggestion:
+    question: str
+    answer: str
+    suggestion: Suggestion
+
+
+def suggest_sheet(catalog: Any, path: str | Path, model: str | None = None) -> tuple[list[SheetSuggestion], str]:
+    """Suggestions for every written answer on an answer sheet (and a note if the default
+    model could not be used); the sheet's other answers are left to ``grader quiz check``."""
+    from grader.quiz.sheets import read_sheet
+
+    sheet = read_sheet(path, catalog)
+    suggester, note = default_suggester(catalog, model)
+    found = []
+    for qid, answer in sheet.answers.items():
+        question = catalog.by_id[qid][1]
+        if question.type == "free_text" and isinstance(answer.raw, str) and answer.raw.strip() \
+                and qid not in sheet.duplicated:
+            suggestion = suggester.suggest(question.spec, qid, [answer.raw.strip()])[0]
+            found.append(SheetSuggestion(qid, answer.raw.strip(), suggestion))
+    return found, note
+
+
+def sheet_text(found: Sequence[SheetSuggestion]) -> str:
+    """The terminal report of ``grader quiz suggest``."""
+    if not found:
+        return "No written answers on this sheet."
+    lines = []
+    for item in found:
+        s = item.suggestion
+        lines.append(f"{item.question:<26} suggested {s.points:g}/{s.points_possible:g}  ({s.model} model)")
+        lines += [f"    {'✓' if c.covered else '✗'} {c.key_point}" + ("  (your answer seems to say the opposite)"
+                                                                       if c.negated else "") for c in s.coverage]
+        lines += [f"    ! seems to state something wrong: {w}" for w in s.wrong]
+    total = sum(i.suggestion.points for i in found)
+    possible = sum(i.suggestion.points_possible for i in found)
+    lines.append(f"Suggested for written answers: {total:g} / {possible:g} (a suggestion: your instructor grades them)")
+    return "\n".join(lines)

@@ -1,0 +1,118 @@
+"""The instructor's decisions, saved beside the batch output the moment they are made.
+
+``OUT/review/grades/STUDENT.yaml`` holds the points and comments in the grades format that
+``grader quiz check --grades`` reads (``question id: {points, comment}``; for a notebook, the
+check's name instead of a question id). ``OUT/review/decisions/STUDENT.json`` says who decided
+each one, when, and how (for a whole group or for one answer), and which notebooks were
+looked at. Both are written to a temporary file and moved into place, so a server stopped at
+any moment leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grader.errors import InputFileError
+
+NOTEBOOK_REVIEWED = "_notebook"  # the sidecar's entry for "the instructor looked at this notebook"
+HEADER = ("# Written by `grader review`: the instructor's points and comments, in the format of\n"
+          "# `grader quiz check SHEET --grades THIS_FILE`. Who decided and when: ../decisions/.\n")
+
+
+@dataclass(frozen=True)
+class Grade:
+    points: float
+    comment: str = ""
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file in the same folder, flush it to disk, then move it in place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+class Decisions:
+    """Read and record decisions; one lock makes each read-change-write whole."""
+
+    def __init__(self, out: Path, who: str) -> None:
+        self.grades_dir = out / "review" / "grades"
+        self.meta_dir = out / "review" / "decisions"
+        self.who = who
+        self.lock = threading.Lock()
+
+    def grades_path(self, student: str) -> Path:
+        return self.grades_dir / f"{student}.yaml"
+
+    def grades(self, student: str) -> dict[str, Grade]:
+        path = self.grades_path(student)
+        if not path.exists():
+            return {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise InputFileError(f"{path}: not readable YAML ({exc}); fix or remove it") from None
+        if not isinstance(data, dict):
+            raise InputFileError(f"{path}: expected a mapping from question id to points")
+        grades = {}
+        for key, value in data.items():
+            if isinstance(value, dict):
+                grades[str(key)] = Grade(float(value.get("points", 0)), str(value.get("comment") or ""))
+            else:
+                grades[str(key)] = Grade(float(value))
+        return grades
+
+    def meta(self, student: str) -> dict[str, dict[str, Any]]:
+        path = self.meta_dir / f"{student}.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except ValueError as exc:
+            raise InputFileError(f"{path}: not readable JSON ({exc}); fix or remove it") from None
+
+    def record(self, student: str, key: str, grade: Grade, via: str, suggested: float | None = None) -> None:
+        """Save one decision: points and comment in the grades file, who/when/how in the sidecar."""
+        with self.lock:
+            grades = self.grades(student)
+            grades[key] = grade
+            document = {k: {"points": _number(g.points), "comment": g.comment} if g.comment else _number(g.points)
+                        for k, g in sorted(grades.items())}
+            write_atomically(self.grades_path(student),
+                             HEADER + yaml.safe_dump(document, sort_keys=True, allow_unicode=True, width=100))
+            self._note(student, key, {"via": via, "suggested": suggested})
+
+    def mark_reviewed(self, student: str) -> None:
+        with self.lock:
+            self._note(student, NOTEBOOK_REVIEWED, {})
+
+    def _note(self, student: str, key: str, extra: dict[str, Any]) -> None:
+        meta = self.meta(student)
+        meta[key] = {"by": self.who, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **extra}
+        write_atomically(self.meta_dir / f"{student}.json", json.dumps(meta, indent=1, sort_keys=True))
+
+    def reviewed_students(self) -> list[str]:
+        """Students with a grades file or a sidecar: those ``regenerate`` recomputes."""
+        names = {p.stem for p in self.grades_dir.glob("*.yaml")} | {p.stem for p in self.meta_dir.glob("*.json")}
+        return sorted(names)

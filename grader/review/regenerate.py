@@ -1,0 +1,160 @@
+"""Results, feedback pages and exports recomputed from the instructor's decisions.
+
+For an answer sheet the sheet is graded again in-process with the student's grades file
+(exactly what ``grader quiz check SHEET --grades FILE`` does); for a notebook the batch's
+result document has the overridden checks' points replaced. The batch's own result
+(``feedback/STUDENT/result.json``) is kept as it was; the reviewed one is written beside it
+(``reviewed.json``) and the feedback page is rewritten to show it. The student's row in
+``results/`` gets the reviewed points (the automatic ones stay in ``auto_points``), so a
+resumed ``grader batch`` keeps them, and the gradebook and exports are written again.
+Recomputing from the decisions each time makes this safe to run any number of times.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+from grader.errors import AnswerSheetError, GraderError
+from grader.quiz.bank import Catalog
+from grader.review.decisions import Decisions, Grade, write_atomically
+from grader.review.workspace import WorkspaceError, is_notebook, is_sheet, read_rows
+
+
+def regenerate(out: Path, students: Iterable[str] | None = None, catalog: Catalog | None = None) -> list[dict[str, Any]]:
+    """Recompute the reviewed students' results (all of them, or ``students``) and rewrite
+    the gradebook and exports; returns every row, in the gradebook's order."""
+    catalog = catalog or Catalog.load()
+    rows = read_rows(out)
+    decisions = Decisions(out, who="")
+    todo = decisions.reviewed_students() if students is None else list(students)
+    for student in todo:
+        if student not in rows:
+            raise WorkspaceError(f"{out}: decisions for {student!r}, who has no result in results/")
+        row = rows[student]
+        grades = decisions.grades(student)
+        feedback = out / "feedback" / student
+        if is_sheet(row) and row.get("status") == "graded":
+            update = _sheet(catalog, row, decisions.grades_path(student) if grades else None, feedback)
+        elif is_notebook(row) and (feedback / "result.json").is_file():
+            update = _notebook(row, grades, feedback, reviewed=bool(decisions.meta(student)))
+        else:
+            continue
+        row.setdefault("auto_points", row["points"])
+        row.setdefault("auto_message", row.get("message", ""))
+        row.update(update)
+        write_atomically(out / "results" / f"{student}.json", json.dumps(row, indent=1))
+    ordered = [rows[s] for s in sorted(rows)]
+    write_exports(out, ordered)
+    return ordered
+
+
+def _sentences(*parts: str) -> str:
+    return "; ".join(p.rstrip(" .;") for p in parts if p)
+
+
+def _sheet(catalog: Catalog, row: dict[str, Any], grades_path: Path | None, feedback: Path) -> dict[str, Any]:
+    from grader.quiz.render import report_html, result_document
+    from grader.quiz.sheets import grade_sheet, read_grades
+
+    try:
+        grades = read_grades(grades_path, catalog) if grades_path else None
+        result = grade_sheet(catalog, row["submission"], None, grades)
+    except AnswerSheetError as exc:
+        raise WorkspaceError(f"cannot regrade {row['student']}: {exc}") from None
+    write_atomically(feedback / "reviewed.json", json.dumps(result_document(result), indent=1))
+    write_atomically(feedback / "feedback.html", report_html(result))
+    written = [r for r in result.results if r.type == "free_text" and r.status in ("reviewed", "needs_review")]
+    done = sum(r.status == "reviewed" for r in written)
+    note = f"written answers reviewed: {done} of {len(written)}" if written else ""
+    if result.pending_review:
+        note = _sentences(note, f"{result.pending_review:g} points await review")
+    return {"points": result.points, "points_possible": result.points_possible,
+            "message": _sentences(row.get("auto_message", row.get("message", "")), note),
+            "reviewed": {"written": done, "of": len(written)}}
+
+
+def reviewed_document(document: dict[str, Any], grades: dict[str, Grade]) -> dict[str, Any]:
+    """The notebook result with the instructor's points for the overridden checks."""
+    checks = []
+    for check in document["checks"]:
+        grade = grades.get(check["check"])
+        if grade is not None:
+            possible = check["points_possible"]
+            if not 0 <= grade.points <= possible:
+                raise WorkspaceError(f"{check['check']}: points must be from 0 to {possible:g}, got {grade.points:g}")
+            note = f"Instructor: {grade.points:g}/{possible:g}" + (f" ({grade.comment})" if grade.comment else "")
+            check = {**check, "points": grade.points, "fraction": round(grade.points / possible, 4) if possible else 0.0,
+                     "message": _sentences(check["message"], note) + "."}
+        checks.append(check)
+    points = round(sum(c["points"] for c in checks), 4)
+    possible = document["points_possible"]
+    return {**document, "checks": checks, "points": points,
+            "fraction": round(points / possible, 4) if possible else 0.0}
+
+
+def _notebook(row: dict[str, Any], grades: dict[str, Grade], feedback: Path, reviewed: bool) -> dict[str, Any]:
+    original = json.loads((feedback / "result.json").read_text(encoding="utf-8"))
+    document = reviewed_document(original, grades)
+    write_atomically(feedback / "reviewed.json", json.dumps(document, indent=1))
+    _notebook_page(document, feedback)
+    changed = sum(1 for c in original["checks"] if c["check"] in grades)
+    note = (f"instructor changed {changed} check(s)" if changed else "") or ("reviewed" if reviewed else "")
+    return {"points": document["points"], "points_possible": document["points_possible"],
+            "message": _sentences(row.get("auto_message", row.get("message", "")), note),
+            "reviewed": {"checks_changed": changed}}
+
+
+def _notebook_page(document: dict[str, Any], feedback: Path) -> None:
+    """Rewrite the notebook's feedback page from the reviewed document (figures need the
+    notebooks extra, which graded the notebook in the first place; without it the page stays)."""
+    try:
+        from grader.notebooks.checks import CheckResult
+        from grader.notebooks.report import html_page
+        from grader.notebooks.results import NotebookResult
+    except ImportError:
+        return
+    names = NotebookResult.__dataclass_fields__
+    fields = {k: v for k, v in document.items() if k in names}
+    for name in ("messages", "flags", "mistakes", "fits"):
+        fields[name] = tuple(fields.get(name) or ())
+    fields["checks"] = tuple(CheckResult(c["check"], c["points_possible"], c["fraction"], c["message"])
+                             for c in document["checks"])
+    try:
+        page = html_page(NotebookResult(**fields))
+    except (GraderError, ImportError, TypeError, ValueError, KeyError):
+        return  # an older document the page cannot show: the reviewed.json still says it all
+    write_atomically(feedback / "feedback.html", page)
+
+
+def _batch_context(out: Path, rows: list[dict[str, Any]]) -> tuple[str, list[str], str]:
+    """The assignment name, skipped entries and isolation line the batch wrote its reports
+    with, read back from those reports (the batch keeps no other record of them)."""
+    assignment = ""
+    for row in rows:
+        try:
+            tests = json.loads((out / "gradescope" / row["student"] / "results.json").read_text())["tests"]
+            assignment = tests[0]["name"]
+            break
+        except (OSError, ValueError, KeyError, IndexError):
+            continue
+    skipped, isolation = [], "not recorded"
+    try:
+        summary = (out / "summary.txt").read_text(encoding="utf-8")
+    except OSError:
+        summary = ""
+    if match := re.search(r"^skipped entries: (.*)$", summary, re.M):
+        skipped = match.group(1).split("; ")
+    if match := re.search(r"^isolation: (.*)", summary, re.M | re.S):
+        isolation = match.group(1).rstrip("\n")
+    return assignment or "quiz", skipped, isolation
+
+
+def write_exports(out: Path, rows: list[dict[str, Any]]) -> None:
+    """The one place that writes the gradebook and exports: through the batch's own writers."""
+    from grader.batch import write_reports
+
+    assignment, skipped, isolation = _batch_context(out, rows)
+    write_reports(out, rows, skipped, assignment, isolation)

@@ -1,0 +1,101 @@
+"""What a batch output folder (``grader batch ... --out OUT``) holds, read for review: one
+row per student (``results/STUDENT.json``), the written answers of the answer sheets they
+name, and the graded notebooks' result documents (``feedback/STUDENT/result.json``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.errors import AnswerSheetError, GraderError, InputFileError
+from grader.quiz.bank import Catalog, Question
+from grader.quiz.sheets import read_sheet
+
+
+class WorkspaceError(GraderError):
+    """OUT is not a batch output folder, or a file in it cannot be read."""
+
+
+def is_sheet(row: dict[str, Any]) -> bool:
+    return Path(row.get("submission", "")).suffix.lower() in (".yaml", ".yml")
+
+
+def is_notebook(row: dict[str, Any]) -> bool:
+    return Path(row.get("submission", "")).suffix.lower() == ".ipynb"
+
+
+def read_rows(out: Path) -> dict[str, dict[str, Any]]:
+    """Every student's result row, by student id (the file name), in the gradebook's order."""
+    if not out.is_dir():
+        raise WorkspaceError(f"{out}: no such folder (give the --out folder of a `grader batch` run)")
+    results = out / "results"
+    if not results.is_dir():
+        raise WorkspaceError(f"{out}: no results/ folder in it; is it the --out folder of a `grader batch` run?")
+    rows = {}
+    for path in sorted(results.glob("*.json")):
+        try:
+            row = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise WorkspaceError(f"{path}: not a readable result ({exc})") from None
+        if not isinstance(row, dict) or "points" not in row:
+            raise WorkspaceError(f"{path}: not a result row of `grader batch` (no points)")
+        rows[path.stem] = row
+    if not rows:
+        raise WorkspaceError(f"{results}: no results yet; run `grader batch ... --out {out}` first")
+    return rows
+
+
+@dataclass
+class WrittenQuestion:
+    question: Question
+    answers: list[tuple[str, str]] = field(default_factory=list)  # (student, text), students in order
+
+    @property
+    def id(self) -> str:
+        return self.question.id
+
+
+@dataclass
+class Workspace:
+    out: Path
+    catalog: Catalog
+    rows: dict[str, dict[str, Any]]
+    questions: dict[str, WrittenQuestion]  # written questions someone answered, in bank order
+    notebooks: dict[str, dict[str, Any]]  # student -> notebook result document
+    problems: list[str]  # what could not be read (shown on the overview page)
+
+    @classmethod
+    def load(cls, out: Path, catalog: Catalog) -> "Workspace":
+        rows = read_rows(out)
+        questions = {q.id: WrittenQuestion(q) for b in catalog.banks for q in b.questions if q.type == "free_text"}
+        notebooks, problems = {}, []
+        for student, row in rows.items():
+            if is_sheet(row) and row.get("status") == "graded":
+                try:
+                    sheet = read_sheet(row["submission"], catalog)
+                except (AnswerSheetError, InputFileError) as exc:
+                    problems.append(f"{student}: {exc}")
+                    continue
+                for qid, answer in sheet.answers.items():
+                    if qid in questions and qid not in sheet.duplicated and isinstance(answer.raw, str) \
+                            and answer.raw.strip():
+                        questions[qid].answers.append((student, answer.raw.strip()))
+            elif is_notebook(row):
+                path = out / "feedback" / student / "result.json"
+                try:
+                    notebooks[student] = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    problems.append(f"{student}: no notebook result to review ({path}: {exc.__class__.__name__})")
+        answered = {qid: q for qid, q in questions.items() if q.answers}
+        return cls(out, catalog, rows, answered, notebooks, problems)
+
+    def executed_notebook(self, student: str) -> Path | None:
+        """The executed notebook the batch kept for ``student``, if it is still there."""
+        name = self.notebooks.get(student, {}).get("executed_notebook")
+        path = Path(name) if name else None
+        if path is None or not path.is_file():
+            candidates = sorted((self.out / "feedback" / student).glob("*.executed.ipynb"))
+            path = candidates[0] if candidates else None
+        return path
