@@ -332,7 +332,7 @@ def serve(out: Path, host: str = "127.0.0.1", port: int = 8765, who: str = "inst
     done, total = review.overall()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     echo(f"reviewing {out}: {len(review.workspace.rows)} students, {len(review.workspace.questions)} written "
-         f"questions, {len(review.workspace.notebooks)} notebooks; reviewed {done} of {total}")
+         f"questions, {len(review.workspace.notebooks)} notebook(s); reviewed {done} of {total}")
     if review.model_note:
         echo(f"suggestions: {review.model_note}")
     echo(f"open http://{shown}:{port}/?token={app.state.token}")

@@ -3,8 +3,8 @@ known wrong statements it seems to make, and the points that follow. Only a sugg
 the instructor decides, and nothing here is ever written into a grade by itself.
 
 An answer is cut into clauses; a key point is covered when some clause is similar enough
-to it (``cover`` threshold) and that clause does not negate what the key point says
-(a negation word on one side only). Each known wrong statement the answer makes (a clause
+to it (``cover`` threshold) and does not negate what the key point says (a negation word on
+one side only: such a clause is flagged "says the opposite?" instead). Each known wrong statement the answer makes (a clause
 at least ``wrong`` similar to it, and ``margin`` closer to it than to any key point) takes
 a key point's worth off, so that an answer with the right words that states something wrong is
 not suggested full marks (one key point's worth, however many it makes). Points are the
@@ -244,14 +244,18 @@ class Suggester:
              scores: list[list[float]]) -> Suggestion:
         coverage = []
         for k, key_point in enumerate(key_points):
-            best = max(range(len(chunks)), key=lambda c: scores[c][k], default=None)
-            if best is None:
+            # Only a clause that negates as the key point does (both or neither) can cover it;
+            # a close clause that negates it on one side only is flagged instead.
+            agree = [c for c in range(len(chunks)) if negated(chunks[c]) == negated(key_point)]
+            best = max(agree, key=lambda c: scores[c][k], default=None)
+            closest = max(range(len(chunks)), key=lambda c: scores[c][k], default=None)
+            if closest is None:
                 coverage.append(Coverage(key_point, 0.0, False, ""))
                 continue
-            similarity = scores[best][k]
-            opposite = negated(chunks[best]) != negated(key_point)
-            covered = similarity >= self.thresholds.cover and not opposite
-            coverage.append(Coverage(key_point, similarity, covered, chunks[best], opposite and similarity >= self.thresholds.cover))
+            covered = best is not None and scores[best][k] >= self.thresholds.cover
+            shown = best if covered else closest
+            opposite = not covered and closest not in agree and scores[closest][k] >= self.thresholds.cover
+            coverage.append(Coverage(key_point, scores[shown][k], covered, chunks[shown], opposite))
         made = []
         for w, statement in enumerate(wrong, start=len(key_points)):
             if any(row[w] >= self.thresholds.wrong and row[w] - max(row[:len(key_points)], default=0) >= self.thresholds.margin
