@@ -31,5 +31,14 @@ done
 for notebook in reference/transfer_learning.ipynb examples/notebooks/transfer/{tf_data_pipeline,never_freezes,never_unfreezes,test_overlaps_train,too_few_images}.ipynb; do
     grade_notebook "$notebook" transfer-learning
 done
+# The example sheets as a class (one batch): its written answers are graded in the browser
+# with `grader review out/quiz-batch` (README: the review workspace).
+echo "== batch of answer sheets: examples/quiz -> out/quiz-batch"
+if grader batch examples/quiz --assignment quiz --out out/quiz-batch > out/quiz-batch.log 2>&1; then
+    head -n 2 out/quiz-batch/summary.txt
+    echo "grade the written answers: pip install -e '.[review]' && grader review out/quiz-batch"
+else
+    status=1; tail -n 3 out/quiz-batch.log
+fi
 echo "results in out/"
 exit $status

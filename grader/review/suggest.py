@@ -48,7 +48,7 @@ STOPWORDS = frozenset(
     "which what when how why can could would will into than then there their they them we our you your "
     "each every also only more most much many very just do does did has have had was were one".split())
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_CLAUSE = re.compile(r"[.;:!?\n]+|,\s+|\s+(?:and|but|so|because|whereas|while|which|since)\s+|\s+-+\s+")
+_CLAUSE = re.compile(r"[.;:!?\n]+|,?\s+(?:and|but|so|because|whereas|while|which|since)\s+|,\s+|\s+-+\s+")
 
 
 def normalise(text: str) -> str:
