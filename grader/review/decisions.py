@@ -35,7 +35,8 @@ class Grade:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file in the same folder, flush it to disk, then move it in place."""
+    """Write ``text`` to a temporary file in the same folder, flush it to disk, then move it in place
+    (a unique temporary name, unlike the batch's, since the server's threads may write at once)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
