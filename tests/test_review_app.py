@@ -149,3 +149,18 @@ def test_regenerate_is_idempotent_and_restores_without_decisions(out, catalog):
     second = regenerate(out, catalog=catalog)
     assert first == second
     assert (out / "gradebook.csv").exists() and (out / "canvas.csv").exists()
+
+
+def test_bad_folders_and_grades_files_get_clear_messages(out, catalog, tmp_path, grader):
+    from grader.errors import GraderError
+
+    result = grader("review", tmp_path / "missing")
+    assert result.exit_code == 1 and "no such folder" in result.stderr
+    (tmp_path / "empty").mkdir()
+    result = grader("review", tmp_path / "empty")
+    assert result.exit_code == 1 and "no results/ folder" in result.stderr
+    grades = out / "review" / "grades" / "dev.yaml"
+    grades.parent.mkdir(parents=True)
+    grades.write_text(f"{Q12}: {{points: lots}}\n")
+    with pytest.raises(GraderError, match=r"dev.yaml: conv-arithmetic/q12: points must be a number"):
+        create_app(out, token="t", model="lexical", catalog=catalog)

@@ -62,14 +62,27 @@ class Decisions:
         self.meta_dir = out / "review" / "decisions"
         self.who = who
         self.lock = threading.Lock()
+        self._cache: dict[str, tuple[tuple[int, int, int], dict[str, Grade]]] = {}
 
     def grades_path(self, student: str) -> Path:
         return self.grades_dir / f"{student}.yaml"
 
     def grades(self, student: str) -> dict[str, Grade]:
+        """The student's decisions, read again only when the file changed (pages ask often)."""
         path = self.grades_path(student)
-        if not path.exists():
+        try:
+            status = path.stat()
+        except FileNotFoundError:
             return {}
+        stamp = (status.st_mtime_ns, status.st_ino, status.st_size)  # a replaced file is a new inode
+        cached = self._cache.get(student)
+        if cached and cached[0] == stamp:
+            return dict(cached[1])
+        grades = self._read(path)
+        self._cache[student] = (stamp, grades)
+        return dict(grades)
+
+    def _read(self, path: Path) -> dict[str, Grade]:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
@@ -78,10 +91,11 @@ class Decisions:
             raise InputFileError(f"{path}: expected a mapping from question id to points")
         grades = {}
         for key, value in data.items():
-            if isinstance(value, dict):
-                grades[str(key)] = Grade(float(value.get("points", 0)), str(value.get("comment") or ""))
-            else:
-                grades[str(key)] = Grade(float(value))
+            comment = str(value.get("comment") or "") if isinstance(value, dict) else ""
+            points = value.get("points") if isinstance(value, dict) else value
+            if not isinstance(points, (int, float)) or isinstance(points, bool):
+                raise InputFileError(f"{path}: {key}: points must be a number, got {points!r}")
+            grades[str(key)] = Grade(float(points), comment)
         return grades
 
     def meta(self, student: str) -> dict[str, dict[str, Any]]:

@@ -82,6 +82,8 @@ class Workspace:
                     if qid in questions and qid not in sheet.duplicated and isinstance(answer.raw, str) \
                             and answer.raw.strip():
                         questions[qid].answers.append((student, answer.raw.strip()))
+            elif is_sheet(row):
+                problems.append(f"{student}: {row.get('status')}: {row.get('message') or 'not graded'}")
             elif is_notebook(row):
                 path = out / "feedback" / student / "result.json"
                 try:
