@@ -28,6 +28,11 @@ def _known(cls: type, doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k in names}
 
 
+def _with_input(cls: type, doc: dict[str, Any]) -> Any:
+    """A fit or call record, its input summary typed too."""
+    return cls(**{**_known(cls, doc), "input": InputSummary.read(doc.get("input"))})
+
+
 @dataclass(frozen=True)
 class InputSummary:
     """Shape, value range and first sample of what a call received."""
@@ -68,11 +73,6 @@ class FitRecord:
     layers: list[Any] = field(default_factory=list)
     history: dict[str, list[float]] = field(default_factory=dict)  # per-epoch metrics Keras reported
 
-    @classmethod
-    def read(cls, doc: dict[str, Any]) -> FitRecord:
-        values = _known(cls, doc)
-        values["input"] = InputSummary.read(doc.get("input"))
-        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -85,11 +85,6 @@ class CallRecord:
     hashes: list[str] | None = None
     label_counts: dict[str, int] | None = None
 
-    @classmethod
-    def read(cls, doc: dict[str, Any]) -> CallRecord:
-        values = _known(cls, doc)
-        values["input"] = InputSummary.read(doc.get("input"))
-        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -138,8 +133,8 @@ class KernelTrace:
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> KernelTrace:
-        return cls(fits=tuple(FitRecord.read(f) for f in doc.get("fits", [])),
-                   inputs=tuple(CallRecord.read(c) for c in doc.get("inputs", [])),
+        return cls(fits=tuple(_with_input(FitRecord, f) for f in doc.get("fits", [])),
+                   inputs=tuple(_with_input(CallRecord, c) for c in doc.get("inputs", [])),
                    loaded=tuple(LoadedRecord(**_known(LoadedRecord, d)) for d in doc.get("loaded", [])),
                    model=ModelRecord.read(doc.get("model")), model_found=doc.get("model_found") or "")
 
