@@ -90,3 +90,10 @@ def test_pages_render_in_chromium(catalog, tmp_path):
     sheet.write_text("conv-arithmetic/q1: [[0, 0], [2, 4]]\ncnn-exercises/q2b: \"9 MB\"\n")
     shot = screenshot(report_html(grade_sheet(catalog, sheet)), tmp_path, "quiz")
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_stored_result_gives_the_same_page_again():
+    result = notebook_result()
+    again = NotebookResult.from_document(result.document())
+    assert again == result
+    assert html_page(again) == html_page(result)

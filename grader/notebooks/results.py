@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from grader.notebooks.checks import CheckResult
@@ -45,6 +45,18 @@ class NotebookResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> NotebookResult:
+        """The result again from its stored JSON document (to write its pages and exports
+        anew); computed fields (points, fraction) are computed again, not read."""
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in doc.items() if k in names}
+        values["checks"] = tuple(CheckResult(c["check"], c["points_possible"], c["fraction"], c["message"])
+                                 for c in doc.get("checks", []))
+        for name in ("messages", "flags", "mistakes", "fits"):
+            values[name] = tuple(doc.get(name) or ())
+        return cls(**values)
 
     def document(self) -> dict[str, Any]:
         doc = asdict(self)

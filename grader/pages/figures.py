@@ -132,7 +132,9 @@ def images_per_class(counts: dict[str, int], minimum: int | None = None) -> str 
     ax.bar(labels, [counts[k] for k in labels], color=["#b3261e" if bad else "#2f5fb3" for bad in low])
     if minimum:
         ax.axhline(minimum, color="#a86400", ls="--", lw=1)
-        ax.text(len(labels) - 0.5, minimum, f" minimum {minimum}", va="bottom", ha="right", fontsize=8, color="#a86400")
+        ax.annotate(f"minimum {minimum}", (0, minimum), xycoords=("axes fraction", "data"), xytext=(2, 2),
+                    textcoords="offset points", va="bottom", ha="left", fontsize=8, color="#a86400",
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     ax.set_xlabel("class (label given to fit)")
     ax.set_ylabel("training images")
     ax.set_title("Images per class", fontsize=10)
