@@ -8,6 +8,10 @@ limits, a control group capping the processes and memory of all it starts
 system outside its own folders. Each
 result is written atomically as soon as it is known, with the submission's content hash:
 a batch killed at any moment and started again grades only what is missing or changed.
+
+Everything in SUBMISSIONS is untrusted: a zip is extracted entry by entry within size and
+compression limits (a zip bomb or a path leaving the folder is refused for its student
+only), and file names are escaped where shown. A zip is extracted once per content.
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ import json
 import os
 import re
 import shutil
+import stat
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, BinaryIO, Callable, Iterable
 
 from grader.confinement import DEFAULT_MAX_PROCESSES, ControlGroup, MemoryWatch, TreeLimits, create_group, fallback_process_limit
 from grader.confinement import describe as describe_confinement
@@ -37,8 +43,16 @@ DEFAULT_PATTERN = r"^(?P<student>[^_.]+)"
 SUBMISSION_SUFFIXES = (".ipynb", ".yaml", ".yml")
 FAILED = "failed"  # the child process itself failed (crash, wall-time limit): a grader-side status
 OUT_OF_MEMORY = "out_of_memory"
+REJECTED = "rejected"  # part of the submission was refused at extraction (zip bomb, unsafe path): not graded
 QUIZ_MEMORY_MB = 1024
 GRADING_PROCESSES_MB = 4096  # the grading process and the process that measures the saved model
+# What extracting a zip may write (--zip-entry-limit, --zip-total-limit, --zip-ratio-limit):
+ZIP_ENTRY_MB = 200  # one entry, uncompressed (a notebook with its outputs is a few MB)
+ZIP_TOTAL_MB = 4096  # the whole zip, uncompressed
+ZIP_RATIO = 100  # compression ratio refused for entries bigger than ZIP_RATIO_ABOVE_MB (zip bombs: 1000:1)
+ZIP_RATIO_ABOVE_MB = 10
+MB = 1 << 20
+CHUNK = 1 << 20  # bytes read, hashed or written at once: memory stays flat whatever a file's size
 
 
 class BatchError(GraderError):
@@ -48,14 +62,207 @@ class BatchError(GraderError):
 @dataclass(frozen=True)
 class Submission:
     student: str
-    path: Path  # the notebook or answer sheet to grade
+    path: Path  # the notebook or answer sheet to grade (for a rejected one: the refused zip entry)
     digest: str  # sha256 of its content: a changed submission is graded again
     duplicates: tuple[str, ...] = ()  # other files that named the same student (older ones)
+    refused: tuple[str, ...] = ()  # why entries of the student's were not extracted: not graded
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """What extracting one zip may write: beyond these an entry is refused, never expanded."""
+
+    entry_mb: float = ZIP_ENTRY_MB
+    total_mb: float = ZIP_TOTAL_MB
+    ratio: float = ZIP_RATIO
+    ratio_above_mb: float = ZIP_RATIO_ABOVE_MB
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    """Where the submissions are, and the zip entries that were not extracted (name, why)."""
+
+    folder: Path
+    refused: tuple[tuple[str, str], ...] = ()
+    note: str = ""  # for the summary: which zip, its hash, where it was extracted, with which limits
 
 
 def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of a file, read in chunks (a student's file can be as large as the zip limits allow)."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            sha.update(chunk)
+    return sha.hexdigest()
 
+
+def _shown(text: str) -> str:
+    """A name from a student's files as it may be printed: control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _hidden(name: str) -> bool:
+    """Files no student handed in: dot files (.ipynb_checkpoints) and macOS zip metadata."""
+    return name.startswith(".") or name == "__MACOSX"
+
+
+# ---- extracting a zip: entry by entry, streamed, within limits ----
+
+class _Refused(Exception):
+    """One zip entry not extracted; the message names it and says why."""
+
+
+def _entry_parts(member: zipfile.ZipInfo, name: str) -> list[str]:
+    """The path components an entry is written to, or _Refused if it would leave the folder,
+    is a link or a device, or is not a plain name."""
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        raise _Refused(f"{_shown(name)}: its path is absolute; it was not extracted")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise _Refused(f"{_shown(name)}: its path leaves the folder it is extracted to; it was not extracted")
+    if "\0" in name:
+        raise _Refused(f"{_shown(name)}: its name holds a NUL character; it was not extracted")
+    mode = member.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise _Refused(f"{_shown(name)} is a symbolic link; it was not extracted")
+    if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise _Refused(f"{_shown(name)} is not a regular file; it was not extracted")
+    return parts
+
+
+def _bounded_copy(source: BinaryIO, sink: BinaryIO, check: Callable[[int], None]) -> int:
+    """Copy in chunks, checking the bytes really written so far (a header's size can lie)."""
+    written = 0
+    while chunk := source.read(CHUNK):
+        written += len(chunk)
+        check(written)
+        sink.write(chunk)
+    return written
+
+
+def _extract_entry(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str, dest: Path,
+                   limits: ZipLimits, budget: int, archive_size: int) -> int:
+    """Write one entry to ``dest`` within the limits; returns its size. A refused entry leaves nothing."""
+    # Compressed bytes cannot exceed the archive, whatever the header claims.
+    compressed = max(1, min(member.compress_size, archive_size))
+
+    def check(size: int) -> None:
+        ratio = size / compressed
+        if size > limits.entry_mb * MB:
+            raise _Refused(f"{_shown(name)} expands to more than {limits.entry_mb:g} MB "
+                           f"(compression {ratio:.0f}:1); it was not extracted")
+        if size > limits.ratio_above_mb * MB and ratio > limits.ratio:
+            raise _Refused(f"{_shown(name)} expands to {size / MB:.0f} MB or more from {compressed / MB:.2f} MB "
+                           f"(compression {ratio:.0f}:1, more than the {limits.ratio:g}:1 allowed above "
+                           f"{limits.ratio_above_mb:g} MB); it was not extracted")
+        if size > budget:
+            raise _Refused(f"{_shown(name)} would take the extracted zip past {limits.total_mb:g} MB in all; "
+                           "it was not extracted")
+
+    check(member.file_size)  # what the header declares: refused before anything is written
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(member) as source, open(dest, "wb") as sink:
+            size = _bounded_copy(source, sink, check)
+    except BaseException as exc:
+        dest.unlink(missing_ok=True)
+        if isinstance(exc, _Refused):
+            raise
+        if isinstance(exc, (zipfile.BadZipFile, zlib.error, EOFError)):
+            raise _Refused(f"{_shown(name)} is damaged in the zip ({exc}); it was not extracted") from None
+        if isinstance(exc, (RuntimeError, NotImplementedError)):  # encrypted, unknown compression
+            raise _Refused(f"{_shown(name)} cannot be read ({exc}); it was not extracted") from None
+        if isinstance(exc, OSError):
+            raise _Refused(f"{_shown(name)} could not be written ({exc.strerror or exc}); "
+                           "it was not extracted") from None
+        raise
+    try:
+        mtime = time.mktime((*member.date_time, 0, 0, -1))
+        os.utime(dest, (mtime, mtime))  # "the newest submission" means the one the student made last
+    except (ValueError, OverflowError, OSError):
+        pass
+    return size
+
+
+def extract_zip(source: Path, target: Path, limits: ZipLimits = ZipLimits()) -> list[tuple[str, str]]:
+    """Extract ``source`` into ``target`` entry by entry, each streamed to disk within
+    ``limits``; returns the refused entries as (name, message). The rest is extracted."""
+    refused = []
+    budget = int(limits.total_mb * MB)
+    archive_size = source.stat().st_size
+    target.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(source) as archive:
+        for member in archive.infolist():
+            name = member.filename.replace("\\", "/")
+            try:
+                parts = _entry_parts(member, name)
+                if not parts:
+                    continue
+                dest = target.joinpath(*parts)
+                if member.is_dir():
+                    dest.mkdir(parents=True, exist_ok=True)
+                    continue
+                budget -= _extract_entry(archive, member, name, dest, limits, budget, archive_size)
+            except _Refused as exc:
+                refused.append((name, str(exc)))
+            except OSError as exc:  # a folder that cannot be made
+                refused.append((name, f"{_shown(name)} could not be written ({exc.strerror or exc}); "
+                                      "it was not extracted"))
+    return refused
+
+
+def _remove_abandoned(folder: Path) -> None:
+    """Partial extractions of batches that were killed (their process is gone)."""
+    for tmp in folder.glob(".tmp-*"):
+        try:
+            os.kill(int(tmp.name.split("-")[1]), 0)
+        except (ValueError, IndexError, ProcessLookupError):
+            shutil.rmtree(tmp, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
+def unpack(source: Path, out: Path, limits: ZipLimits = ZipLimits()) -> Unpacked:
+    """The folder of submissions: ``source`` itself, or the zip extracted once per content into
+    OUT/unzipped/SHA256/ (a second, different zip into the same OUT gets its own folder; each
+    appears only complete: extracted beside it, then renamed). Earlier extractions are kept:
+    results of earlier batches name files in them."""
+    if source.is_dir():
+        return Unpacked(source)
+    if not zipfile.is_zipfile(source):
+        raise BatchError(f"{source}: neither a folder nor a zip file")
+    digest = _digest(source)
+    home = out / "unzipped"
+    home.mkdir(exist_ok=True)
+    _remove_abandoned(home)
+    done, record = home / digest, home / digest / "extraction.json"
+    try:
+        previous = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = None
+    if not previous or previous.get("limits") != asdict(limits):
+        tmp = Path(tempfile.mkdtemp(dir=home, prefix=f".tmp-{os.getpid()}-"))
+        try:
+            refused = extract_zip(source, tmp / "submissions", limits)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise BatchError(f"{source}: the zip cannot be read ({exc})") from None
+        previous = {"zip": str(source), "zip_sha256": digest, "limits": asdict(limits), "refused": refused}
+        (tmp / "extraction.json").write_text(json.dumps(previous, indent=1), encoding="utf-8")
+        if done.exists():  # extracted before with other limits: replaced whole
+            old = home / f".tmp-{os.getpid()}-old-{digest[:12]}"
+            os.rename(done, old)
+            os.rename(tmp, done)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, done)
+    note = (f"submissions: {source} (sha256 {digest[:16]}...), extracted to {done / 'submissions'}; "
+            f"zip limits {limits.entry_mb:g} MB per entry, {limits.total_mb:g} MB in all, "
+            f"{limits.ratio:g}:1 compression above {limits.ratio_above_mb:g} MB")
+    return Unpacked(done / "submissions", tuple((n, m) for n, m in previous["refused"]), note)
+
+
+# ---- finding each student's submission ----
 
 def _main_file(entry: Path) -> Path | None:
     if entry.is_file():
@@ -65,49 +272,50 @@ def _main_file(entry: Path) -> Path | None:
     return candidates[0] if candidates else None
 
 
-def unpack(source: Path, out: Path) -> Path:
-    """The folder of submissions: ``source`` itself, or a zip extracted under ``out``."""
-    if source.is_dir():
-        return source
-    if not zipfile.is_zipfile(source):
-        raise BatchError(f"{source}: neither a folder nor a zip file")
-    target = out / "submissions"
-    if not target.exists():
-        tmp = Path(tempfile.mkdtemp(dir=out))
-        with zipfile.ZipFile(source) as archive:
-            for member in archive.infolist():
-                name = Path(member.filename)
-                if name.is_absolute() or ".." in name.parts:
-                    raise BatchError(f"{source}: unsafe path in the zip: {member.filename}")
-            archive.extractall(tmp)
-        tmp.rename(target)
-    return target
+def discover(folder: Path, pattern: str = DEFAULT_PATTERN,
+             refused: Iterable[tuple[str, str]] = ()) -> tuple[list[Submission], list[str]]:
+    """Submissions by student id (from the file or folder name), and entries that were skipped.
 
-
-def discover(folder: Path, pattern: str = DEFAULT_PATTERN) -> tuple[list[Submission], list[str]]:
-    """Submissions by student id (from the file or folder name), and entries that were skipped."""
+    ``refused`` are zip entries that were not extracted (name, message): the student named by an
+    entry's first folder is not graded and gets a row saying why; an entry naming no student is
+    a skipped entry."""
     try:
         regex = re.compile(pattern)
     except re.error as exc:
         raise BatchError(f"--pattern {pattern!r} is not a regular expression: {exc}") from None
     if "student" not in regex.groupindex:
         raise BatchError(f"--pattern {pattern!r} needs a named group (?P<student>...)")
-    found: dict[str, list[Path]] = {}
+    rejected: dict[str, list[tuple[str, str]]] = {}  # student -> (entry, message)
     skipped = []
+    for name, message in refused:
+        match = regex.search(name.split("/", 1)[0])
+        if match and match.group("student"):
+            rejected.setdefault(match.group("student"), []).append((name, message))
+        else:
+            skipped.append(message)
+    found: dict[str, list[Path]] = {}
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
+        if _hidden(entry.name):
             continue
         match = regex.search(entry.name)
+        if match and match.group("student") in rejected:
+            continue
         main = _main_file(entry)
         if not match or main is None:
-            skipped.append(f"{entry.name}: " + ("no student id in the name" if not match else
-                                                 "no notebook or answer sheet in it"))
+            skipped.append(f"{_shown(entry.name)}: " + ("no student id in the name" if not match else
+                                                          "no notebook or answer sheet in it"))
             continue
         found.setdefault(match.group("student"), []).append(main)
     submissions = []
-    for student, paths in sorted(found.items()):
+    for student in sorted(set(found) | set(rejected)):
+        if student in rejected:
+            messages = tuple(m for _, m in rejected[student])
+            digest = hashlib.sha256("\n".join(messages).encode()).hexdigest()
+            submissions.append(Submission(student, Path(_shown(rejected[student][0][0])), digest, refused=messages))
+            continue
+        paths = found[student]
         newest = max(paths, key=lambda p: (p.stat().st_mtime, p.name))
-        others = tuple(str(p.relative_to(folder)) for p in paths if p != newest)
+        others = tuple(_shown(str(p.relative_to(folder))) for p in paths if p != newest)
         submissions.append(Submission(student, newest, _digest(newest), others))
     return submissions, skipped
 
@@ -365,6 +573,12 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def rejected_row(submission: Submission) -> dict[str, Any]:
+    """The row of a student whose zip entries were refused: not graded, and why."""
+    return _row(submission, REJECTED, 0, 0, _sentences(*submission.refused, "the submission was not graded"),
+                time.monotonic())
+
+
 def finished(out: Path, submission: Submission) -> dict[str, Any] | None:
     """The stored result of this submission, if it was graded and has not changed since."""
     path = out / "results" / f"{submission.student}.json"
@@ -376,7 +590,7 @@ def finished(out: Path, submission: Submission) -> dict[str, Any] | None:
 
 
 def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, pattern: str = DEFAULT_PATTERN,
-              regrade: bool = False, limits: Limits = Limits(7200, 7200),
+              regrade: bool = False, limits: Limits = Limits(7200, 7200), zip_limits: ZipLimits = ZipLimits(),
               on_result: Callable[[dict[str, Any], bool], None] | None = None,
               on_start: Callable[[int], None] | None = None,
               scheduler: str | None = None) -> list[dict[str, Any]]:
@@ -387,11 +601,18 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
         assignment = str(Path(assignment).resolve())
     out.mkdir(parents=True, exist_ok=True)
     (out / "results").mkdir(exist_ok=True)
-    folder = unpack(source, out)
-    submissions, skipped = discover(folder, pattern)
+    unpacked = unpack(source, out, zip_limits)
+    submissions, skipped = discover(unpacked.folder, pattern, unpacked.refused)
     if on_start:
         on_start(len(submissions))
     rows: dict[str, dict[str, Any]] = {}
+
+    def record(row: dict[str, Any]) -> None:
+        write_atomically(out / "results" / f"{row['student']}.json", json.dumps(row, indent=1))
+        rows[row["student"]] = row
+        if on_result:
+            on_result(row, False)
+
     todo = []
     for submission in submissions:
         previous = None if regrade else finished(out, submission)
@@ -399,20 +620,17 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
             rows[submission.student] = previous
             if on_result:
                 on_result(previous, True)
+        elif submission.refused:
+            record(rejected_row(submission))
         else:
             todo.append(submission)
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    graded = [s for s in submissions if not s.refused]
     if limits.memory_mb is None:
-        limits = replace(limits, memory_mb=default_memory_mb(assignment, submissions))
-    _prepare_shared_data(assignment, submissions)
+        limits = replace(limits, memory_mb=default_memory_mb(assignment, graded))
+    _prepare_shared_data(assignment, todo)
     (out / "feedback").mkdir(exist_ok=True)
     sandbox = make_sandbox(out / "feedback")
-
-    def record(row: dict[str, Any]) -> None:
-        write_atomically(out / "results" / f"{row['student']}.json", json.dumps(row, indent=1))
-        rows[row["student"]] = row
-        if on_result:
-            on_result(row, False)
 
     if scheduler:
         from grader.distributed import run_on_cluster
@@ -427,7 +645,8 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
     ordered = [rows[s.student] for s in submissions]
     limits_line = (f"limits per submission: {limits.memory_mb:g} MB, {limits.max_processes} processes and threads, "
                    f"{limits.cpu_seconds} CPU s, {limits.wall_seconds:g} s wall; enforcement {describe_confinement()}")
-    write_reports(out, ordered, skipped, assignment, sandbox.describe() + "\n" + limits_line)
+    context = "\n".join(line for line in (sandbox.describe(), limits_line, unpacked.note) if line)
+    write_reports(out, ordered, skipped, assignment, context)
     return ordered
 
 

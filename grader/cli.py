@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from grader.batch import ZIP_ENTRY_MB, ZIP_RATIO, ZIP_RATIO_ABOVE_MB, ZIP_TOTAL_MB
 from grader.confinement import DEFAULT_MAX_PROCESSES
 from grader.errors import GraderError
 
@@ -263,19 +264,25 @@ def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
 @click.option("--max-processes", type=click.IntRange(min=16), default=DEFAULT_MAX_PROCESSES, show_default=True,
               help="processes and threads one submission may run at once (stops fork bombs)")
 @click.option("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run the batch on")
+@click.option("--zip-entry-limit", type=click.FloatRange(min=1), default=ZIP_ENTRY_MB, show_default=True,
+              help="MB one file of a zip may expand to; a bigger one is refused for its student")
+@click.option("--zip-total-limit", type=click.FloatRange(min=1), default=ZIP_TOTAL_MB, show_default=True,
+              help="MB a whole zip may expand to")
+@click.option("--zip-ratio-limit", type=click.FloatRange(min=2), default=ZIP_RATIO, show_default=True,
+              help=f"compression ratio refused for files of a zip over {ZIP_RATIO_ABOVE_MB} MB (zip bombs)")
 def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, regrade: bool,
           wall_limit: float, cpu_limit: int, memory_limit: float | None, max_processes: int,
-          scheduler: str | None) -> None:
+          scheduler: str | None, zip_entry_limit: float, zip_total_limit: float, zip_ratio_limit: float) -> None:
     """Grade a class: SUBMISSIONS is a folder (one file or folder per student) or an LMS zip."""
     from pathlib import Path
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from grader.batch import Limits, run_batch
+    from grader.batch import Limits, ZipLimits, run_batch
 
     counts = {"done": 0, "failed": 0}
     failing = {"failed", "invalid", "error", "timeout", "dead_kernel", "out_of_memory", "invalid_notebook",
-               "no_model", "measure_failed", "missing_resource"}
+               "no_model", "measure_failed", "missing_resource", "rejected"}
     with Progress(TextColumn("[bold]grading"), BarColumn(), TextColumn("{task.fields[status]}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as progress:
         task = progress.add_task("batch", total=None, status="")
@@ -286,7 +293,8 @@ def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, 
 
         try:
             run_batch(Path(submissions), assignment, Path(out), jobs=jobs, pattern=pattern, regrade=regrade,
-                      limits=Limits(wall_limit, cpu_limit, memory_limit, max_processes), on_result=on_result,
+                      limits=Limits(wall_limit, cpu_limit, memory_limit, max_processes),
+                      zip_limits=ZipLimits(zip_entry_limit, zip_total_limit, zip_ratio_limit), on_result=on_result,
                       on_start=lambda total: progress.update(task, total=total), scheduler=scheduler)
         except GraderError as exc:
             _fail(exc)

@@ -1,0 +1,185 @@
+"""``grader batch`` with hostile inputs: zip bombs and unsafe paths are refused for their
+student only, and the extraction's memory stays flat whatever the zip expands to."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import stat
+import struct
+import subprocess
+import sys
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+from conftest import ROOT
+
+from grader.batch import ZipLimits, discover, unpack
+
+SHEETS = ROOT / "examples" / "quiz"
+MB = 1 << 20
+
+
+def batch(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader", "batch", *map(str, args)], capture_output=True,
+                          text=True, check=False)
+
+
+def gradebook(out: Path) -> dict[str, dict[str, str]]:
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def make_zip(path: Path, entries: dict[str, bytes | int | zipfile.ZipInfo]) -> Path:
+    """A zip of ``entries``: bytes as they are, an int as that many MB of zeros written in
+    chunks (a zip bomb, made without holding it in memory)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries.items():
+            if isinstance(content, int):
+                with archive.open(name, "w", force_zip64=True) as handle:
+                    for _ in range(content):
+                        handle.write(bytes(MB))
+            else:
+                archive.writestr(name, content)
+    return path
+
+
+def sheet(name: str) -> bytes:
+    return (SHEETS / name).read_bytes()
+
+
+def sizes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+# ---- zip bombs ----
+
+def test_a_zip_bomb_is_refused_for_its_student_and_the_class_is_graded(tmp_path):
+    archive = make_zip(tmp_path / "export.zip", {
+        "ana_1/model.ipynb": 64, "ana_1/answers.yaml": sheet("ana.yaml"),
+        "ben_2.yaml": sheet("ben.yaml"), "carla_3/answers.yaml": sheet("carla.yaml")})
+    assert archive.stat().st_size < MB
+    out = tmp_path / "out"
+    result = batch(archive, "--assignment", "quiz", "--out", out, "--zip-entry-limit", 16)
+    assert result.returncode == 0, result.stderr
+    book = gradebook(out)
+    assert set(book) == {"ana", "ben", "carla"}
+    assert book["ana"]["status"] == "rejected" and book["ana"]["points"] == "0"
+    message = book["ana"]["message"]
+    assert message.startswith("ana_1/model.ipynb expands to more than 16 MB (compression ")
+    assert "it was not extracted" in message and "the submission was not graded" in message
+    assert int(message.split("compression ")[1].split(":")[0]) > 100
+    assert book["ben"]["status"] == "graded" and float(book["ben"]["points"]) > 0
+    assert book["carla"]["status"] == "graded" and float(book["carla"]["points"]) > 0
+    assert sizes(out) < 2 * MB, "the bomb was extracted"
+    assert "rejected 1" in (out / "summary.txt").read_text()
+
+
+def test_extraction_and_discovery_keep_memory_flat(tmp_path):
+    """A large entry within the limits is streamed to disk and hashed in chunks; a bomb past
+    them is refused before anything is written."""
+    archive = make_zip(tmp_path / "export.zip", {"ana_1/answers.yaml": 40, "ben_2.yaml": sheet("ben.yaml"),
+                                                 "carla_3/answers.yaml": 200})
+    out = tmp_path / "out"
+    out.mkdir()
+    tracemalloc.start()
+    try:
+        unpacked = unpack(archive, out, ZipLimits(entry_mb=64, total_mb=512, ratio=1e6))
+        submissions, _ = discover(unpacked.folder, refused=unpacked.refused)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * MB, f"extracting and hashing held {peak / MB:.0f} MB at once"
+    assert (unpacked.folder / "ana_1" / "answers.yaml").stat().st_size == 40 * MB
+    assert not (unpacked.folder / "carla_3" / "answers.yaml").exists()
+    assert {s.student: bool(s.refused) for s in submissions} == {"ana": False, "ben": False, "carla": True}
+
+
+def test_the_size_written_is_checked_not_only_the_header(tmp_path, monkeypatch):
+    """Headers can lie: an entry whose stream runs past its declared size is stopped at the limit."""
+    archive = make_zip(tmp_path / "export.zip", {"ana_1/answers.yaml": b"x" * 1000, "ben_2.yaml": b"y"})
+
+    class Endless(io.RawIOBase):  # what a decompressor that trusts the data would give: 64 MB, not 1 KB
+        left = 64 * MB
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int = -1) -> bytes:
+            size = min(self.left, size if size > 0 else MB)
+            self.left -= size
+            return bytes(size)
+
+    real_open = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, member, *a, **k: Endless() if getattr(
+        member, "filename", member).startswith("ana_1/") else real_open(self, member, *a, **k))
+    out = tmp_path / "out"
+    out.mkdir()
+    unpacked = unpack(archive, out, ZipLimits(entry_mb=4, total_mb=512, ratio=1e6))
+    assert [name for name, _ in unpacked.refused] == ["ana_1/answers.yaml"]
+    assert "expands to more than 4 MB" in unpacked.refused[0][1]
+    assert not (unpacked.folder / "ana_1" / "answers.yaml").exists() and sizes(out) < 8 * MB
+
+
+def test_a_header_smaller_than_the_data_is_a_damaged_entry(tmp_path):
+    archive = make_zip(tmp_path / "export.zip", {"ana_1/answers.yaml": bytes(8 * MB), "ben_2.yaml": sheet("ben.yaml")})
+    data = bytearray(archive.read_bytes())
+    # Declare 1,000 bytes uncompressed in both headers of the first entry.
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = data.index(signature)
+        assert struct.unpack_from("<I", data, at + size_at)[0] == 8 * MB
+        struct.pack_into("<I", data, at + size_at, 1000)
+    archive.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    out.mkdir()
+    unpacked = unpack(archive, out, ZipLimits(entry_mb=4, total_mb=512, ratio=1e6))
+    assert len(unpacked.refused) == 1 and "ana_1/answers.yaml is damaged in the zip" in unpacked.refused[0][1]
+    assert (unpacked.folder / "ben_2.yaml").exists() and sizes(out) < MB
+
+
+def test_the_whole_zip_is_bounded_and_only_entries_past_the_bound_are_refused(tmp_path):
+    archive = make_zip(tmp_path / "export.zip", {"ana_1.yaml": 6, "ben_2.yaml": 6, "carla_3.yaml": sheet("carla.yaml")})
+    out = tmp_path / "out"
+    out.mkdir()
+    unpacked = unpack(archive, out, ZipLimits(entry_mb=8, total_mb=10, ratio=1e6))
+    assert unpacked.refused == (("ben_2.yaml", "ben_2.yaml would take the extracted zip past 10 MB in all; "
+                                                "it was not extracted"),)
+    submissions, _ = discover(unpacked.folder, refused=unpacked.refused)
+    assert {s.student: bool(s.refused) for s in submissions} == {"ana": False, "ben": True, "carla": False}
+
+
+# ---- paths that leave the folder ----
+
+def test_an_unsafe_entry_is_refused_alone_and_the_rest_is_graded(tmp_path):
+    link = zipfile.ZipInfo("eve_5/answers.yaml")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("ana_1.yaml", sheet("ana.yaml"))
+        z.writestr("ben_2.yaml", sheet("ben.yaml"))
+        z.writestr("../evil.yaml", sheet("ben.yaml"))
+        z.writestr("/tmp/abs-evil.yaml", sheet("ben.yaml"))
+        z.writestr("../\x1b[2Jred.yaml", b"x")
+        z.writestr("dana_4/../../evil.yaml", sheet("ben.yaml"))
+        z.writestr("dana_4/answers.yaml", sheet("ana.yaml"))
+        z.writestr(link, str(ROOT / "examples" / "quiz" / "ana.yaml"))
+    out = tmp_path / "deep" / "out"
+    result = batch(archive, "--assignment", "quiz", "--out", out)
+    assert result.returncode == 0, result.stderr
+    book = gradebook(out)
+    assert set(book) == {"ana", "ben", "dana", "eve"}
+    assert book["ana"]["status"] == book["ben"]["status"] == "graded"
+    assert book["dana"]["status"] == "rejected"
+    assert book["dana"]["message"].startswith("dana_4/../../evil.yaml: its path leaves the folder")
+    assert book["eve"]["status"] == "rejected"
+    assert book["eve"]["message"].startswith("eve_5/answers.yaml is a symbolic link; it was not extracted")
+    summary = (out / "summary.txt").read_text()
+    assert "../evil.yaml: its path leaves the folder" in summary
+    assert "/tmp/abs-evil.yaml: its path is absolute" in summary
+    assert "\x1b" not in summary + result.stdout and "../\\x1b[2Jred.yaml" in summary
+    assert not any(p.is_symlink() for p in out.rglob("*"))
+    assert not (tmp_path / "deep" / "evil.yaml").exists() and not (tmp_path / "evil.yaml").exists()
+    assert not Path("/tmp/abs-evil.yaml").exists()
+
