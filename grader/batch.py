@@ -11,7 +11,9 @@ a batch killed at any moment and started again grades only what is missing or ch
 
 Everything in SUBMISSIONS is untrusted: a zip is extracted entry by entry within size and
 compression limits (a zip bomb or a path leaving the folder is refused for its student
-only), and file names are escaped where shown. A zip is extracted once per content.
+only), file names are escaped where shown and student ids neutralised in the CSV exports.
+Results are keyed by the submission's content and the assignment (name and file hash), a
+zip by its own hash: stale inputs are graded again or refused, never silently reused.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -40,7 +43,9 @@ from grader.confinement import describe as describe_confinement
 from grader.errors import GraderError
 
 DEFAULT_PATTERN = r"^(?P<student>[^_.]+)"
-SUBMISSION_SUFFIXES = (".ipynb", ".yaml", ".yml")
+NOTEBOOK_SUFFIXES = (".ipynb",)
+SHEET_SUFFIXES = (".yaml", ".yml")
+SUBMISSION_SUFFIXES = NOTEBOOK_SUFFIXES + SHEET_SUFFIXES
 FAILED = "failed"  # the child process itself failed (crash, wall-time limit): a grader-side status
 OUT_OF_MEMORY = "out_of_memory"
 REJECTED = "rejected"  # part of the submission was refused at extraction (zip bomb, unsafe path): not graded
@@ -53,10 +58,12 @@ ZIP_RATIO = 100  # compression ratio refused for entries bigger than ZIP_RATIO_A
 ZIP_RATIO_ABOVE_MB = 10
 MB = 1 << 20
 CHUNK = 1 << 20  # bytes read, hashed or written at once: memory stays flat whatever a file's size
+SHOWN_FILES = 5  # file names listed in a message before "and N more"
 
 
 class BatchError(GraderError):
-    """The batch cannot start: unreadable submissions folder or zip, bad pattern."""
+    """The batch cannot start: unreadable submissions folder or zip, bad pattern, an OUT
+    folder holding another assignment's results, no submission at all."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class Submission:
     path: Path  # the notebook or answer sheet to grade (for a rejected one: the refused zip entry)
     digest: str  # sha256 of its content: a changed submission is graded again
     duplicates: tuple[str, ...] = ()  # other files that named the same student (older ones)
+    notes: tuple[str, ...] = ()  # for its row: which file of a folder was graded, other forms of the id
     refused: tuple[str, ...] = ()  # why entries of the student's were not extracted: not graded
 
 
@@ -76,6 +84,16 @@ class ZipLimits:
     total_mb: float = ZIP_TOTAL_MB
     ratio: float = ZIP_RATIO
     ratio_above_mb: float = ZIP_RATIO_ABOVE_MB
+
+
+@dataclass(frozen=True)
+class AssignmentKey:
+    """What a result was graded against besides the submission: a result stored under another
+    name or another version of the assignment file is not reused."""
+
+    name: str  # as given (mnist-cnn, quiz), or the file's stem for an assignment file
+    sha256: str | None  # of the assignment file; None for answer sheets (graded against the banks)
+    notebook: bool  # a notebook assignment: a student's notebooks are preferred to other files
 
 
 @dataclass(frozen=True)
@@ -101,9 +119,35 @@ def _shown(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def _listed(names: Iterable[str]) -> str:
+    names = list(names)
+    extra = f" and {len(names) - SHOWN_FILES} more" if len(names) > SHOWN_FILES else ""
+    return ", ".join(_shown(n) for n in names[:SHOWN_FILES]) + extra
+
+
 def _hidden(name: str) -> bool:
     """Files no student handed in: dot files (.ipynb_checkpoints) and macOS zip metadata."""
     return name.startswith(".") or name == "__MACOSX"
+
+
+def student_key(student: str) -> str:
+    """What identifies a student: ids differing only in case or Unicode form (NFC/NFKC) are one."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", student).casefold())
+
+
+def assignment_key(assignment: str) -> AssignmentKey:
+    """The assignment's name and file hash, which every stored result records."""
+    given = Path(assignment)
+    path: Path | None = given if given.is_file() else None
+    if path is None:
+        try:
+            from grader.notebooks.assignment import packaged_assignments
+        except ImportError:  # answer sheets only: the notebook extra is not installed
+            packaged_assignments = dict
+        path = packaged_assignments().get(assignment)
+    if path is None:
+        return AssignmentKey(assignment, None, False)
+    return AssignmentKey(given.stem if given.is_file() else assignment, _digest(path), True)
 
 
 # ---- extracting a zip: entry by entry, streamed, within limits ----
@@ -264,59 +308,97 @@ def unpack(source: Path, out: Path, limits: ZipLimits = ZipLimits()) -> Unpacked
 
 # ---- finding each student's submission ----
 
-def _main_file(entry: Path) -> Path | None:
-    if entry.is_file():
-        return entry if entry.suffix.lower() in SUBMISSION_SUFFIXES else None
-    candidates = sorted(p for p in entry.rglob("*") if p.is_file() and p.suffix.lower() in SUBMISSION_SUFFIXES
-                        and ".ipynb_checkpoints" not in p.parts)
-    return candidates[0] if candidates else None
-
-
-def discover(folder: Path, pattern: str = DEFAULT_PATTERN,
-             refused: Iterable[tuple[str, str]] = ()) -> tuple[list[Submission], list[str]]:
-    """Submissions by student id (from the file or folder name), and entries that were skipped.
-
-    ``refused`` are zip entries that were not extracted (name, message): the student named by an
-    entry's first folder is not graded and gets a row saying why; an entry naming no student is
-    a skipped entry."""
+def compile_pattern(pattern: str) -> re.Pattern[str]:
     try:
         regex = re.compile(pattern)
     except re.error as exc:
         raise BatchError(f"--pattern {pattern!r} is not a regular expression: {exc}") from None
     if "student" not in regex.groupindex:
         raise BatchError(f"--pattern {pattern!r} needs a named group (?P<student>...)")
-    rejected: dict[str, list[tuple[str, str]]] = {}  # student -> (entry, message)
+    return regex
+
+
+def _student(regex: re.Pattern[str], name: str) -> str | None:
+    match = regex.search(name)
+    return (match.group("student") or None) if match else None
+
+
+def _plain(name: str) -> str:
+    return re.sub(r"[\W_]+", "", student_key(name))
+
+
+def _choose(entry: Path, assignment: AssignmentKey | None) -> tuple[Path, tuple[Path, ...]] | None:
+    """The file to grade in one student's entry, and the other candidates (not graded). The
+    rule (README, "Which file is graded"): files of the assignment's kind first (notebooks for a
+    notebook assignment, answer sheets otherwise), then one named like the assignment, then the
+    one nearest the top of the folder, then the newest; the name last, so that the choice never
+    depends on the order the disk lists files in."""
+    if entry.is_file():
+        return (entry, ()) if entry.suffix.lower() in SUBMISSION_SUFFIXES else None
+    candidates = [p for p in entry.rglob("*") if p.suffix.lower() in SUBMISSION_SUFFIXES and p.is_file()
+                  and not any(_hidden(part) for part in p.relative_to(entry).parts)]
+    if not candidates:
+        return None
+    kind = (NOTEBOOK_SUFFIXES if assignment.notebook else SHEET_SUFFIXES) if assignment else SUBMISSION_SUFFIXES
+    like = _plain(assignment.name) if assignment else ""
+
+    def rank(path: Path) -> tuple:
+        return (path.suffix.lower() not in kind, not (like and like in _plain(path.stem)),
+                len(path.relative_to(entry).parts), -path.stat().st_mtime, str(path))
+
+    ordered = sorted(candidates, key=rank)
+    return ordered[0], tuple(ordered[1:])
+
+
+def discover(folder: Path, pattern: str = DEFAULT_PATTERN, refused: Iterable[tuple[str, str]] = (),
+             assignment: AssignmentKey | None = None) -> tuple[list[Submission], list[str]]:
+    """Submissions by student (id from each file or folder name), and entries that were skipped.
+
+    ``refused`` are zip entries that were not extracted (name, message): the student named by an
+    entry's first folder is not graded and gets a row saying why; an entry naming no student is
+    a skipped entry. Ids that differ only in case or Unicode form are one student."""
+    regex = compile_pattern(pattern)
+    rejected: dict[str, list[tuple[str, str, str]]] = {}  # key -> (id, entry, message)
     skipped = []
     for name, message in refused:
-        match = regex.search(name.split("/", 1)[0])
-        if match and match.group("student"):
-            rejected.setdefault(match.group("student"), []).append((name, message))
+        student = _student(regex, name.split("/", 1)[0])
+        if student:
+            rejected.setdefault(student_key(student), []).append((student, name, message))
         else:
             skipped.append(message)
-    found: dict[str, list[Path]] = {}
+    found: dict[str, list[tuple[str, Path, tuple[Path, ...]]]] = {}  # key -> (id, file, other files)
     for entry in sorted(folder.iterdir()):
         if _hidden(entry.name):
             continue
-        match = regex.search(entry.name)
-        if match and match.group("student") in rejected:
+        student = _student(regex, entry.name)
+        if student and student_key(student) in rejected:
             continue
-        main = _main_file(entry)
-        if not match or main is None:
-            skipped.append(f"{_shown(entry.name)}: " + ("no student id in the name" if not match else
+        chosen = _choose(entry, assignment) if student else None
+        if not student or chosen is None:
+            skipped.append(f"{_shown(entry.name)}: " + ("no student id in the name" if not student else
                                                           "no notebook or answer sheet in it"))
             continue
-        found.setdefault(match.group("student"), []).append(main)
+        found.setdefault(student_key(student), []).append((student, *chosen))
     submissions = []
-    for student in sorted(set(found) | set(rejected)):
-        if student in rejected:
-            messages = tuple(m for _, m in rejected[student])
+    for key in sorted(set(found) | set(rejected)):
+        if key in rejected:
+            student, entry, _ = rejected[key][0]
+            messages = tuple(m for _, _, m in rejected[key])
             digest = hashlib.sha256("\n".join(messages).encode()).hexdigest()
-            submissions.append(Submission(student, Path(_shown(rejected[student][0][0])), digest, refused=messages))
+            submissions.append(Submission(student, Path(_shown(entry)), digest, refused=messages))
             continue
-        paths = found[student]
-        newest = max(paths, key=lambda p: (p.stat().st_mtime, p.name))
-        others = tuple(_shown(str(p.relative_to(folder))) for p in paths if p != newest)
-        submissions.append(Submission(student, newest, _digest(newest), others))
+        student, newest, ignored = max(found[key], key=lambda f: (f[1].stat().st_mtime, f[1].name))
+        others = tuple(str(f[1].relative_to(folder)) for f in found[key] if f[1] != newest)
+        notes = []
+        if ignored:
+            notes.append(f"graded {_shown(str(newest.relative_to(folder)))}; not graded: "
+                         f"{_listed(str(p.relative_to(folder)) for p in ignored)} (the file is chosen by kind, "
+                         "then a name like the assignment's, then nearest the top of the folder, then newest)")
+        forms = sorted({f[0] for f in found[key]} - {student})
+        if forms:
+            notes.append(f"also submitted as {_listed(forms)}: the same student "
+                         "(ids are compared ignoring case and Unicode form)")
+        submissions.append(Submission(student, newest, _digest(newest), tuple(map(_shown, others)), tuple(notes)))
     return submissions, skipped
 
 
@@ -557,7 +639,7 @@ def _sentences(*parts: str) -> str:
 
 def _row(submission: Submission, status: str, points: float, possible: float, message: str,
          started: float, peak_memory_mb: float | None = None, peak_processes: int | None = None) -> dict[str, Any]:
-    note = message
+    note = _sentences(message, *submission.notes)
     if submission.duplicates:
         note = _sentences(note, f"older submissions ignored: {', '.join(submission.duplicates)}")
     return {"student": submission.student, "status": status, "points": points, "points_possible": possible,
@@ -579,14 +661,30 @@ def rejected_row(submission: Submission) -> dict[str, Any]:
                 time.monotonic())
 
 
-def finished(out: Path, submission: Submission) -> dict[str, Any] | None:
-    """The stored result of this submission, if it was graded and has not changed since."""
+def finished(out: Path, submission: Submission, assignment: AssignmentKey) -> dict[str, Any] | None:
+    """The stored result of this submission, if it was graded against this assignment (name
+    and file) and neither has changed since."""
     path = out / "results" / f"{submission.student}.json"
     try:
         row = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return row if row.get("digest") == submission.digest else None
+    same = (row.get("digest"), row.get("assignment"), row.get("assignment_sha256")) == (
+        submission.digest, assignment.name, assignment.sha256)
+    return row if same else None
+
+
+def _other_assignments(out: Path, assignment: AssignmentKey) -> list[tuple[Path, str]]:
+    """Stored results graded under another assignment name: (file, that name)."""
+    other = []
+    for path in sorted((out / "results").glob("*.json")):
+        try:
+            name = json.loads(path.read_text(encoding="utf-8")).get("assignment")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if name is not None and name != assignment.name:
+            other.append((path, name))
+    return other
 
 
 def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, pattern: str = DEFAULT_PATTERN,
@@ -599,15 +697,32 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
     source, out = source.resolve(), out.resolve()
     if Path(assignment).is_file():
         assignment = str(Path(assignment).resolve())
+    key = assignment_key(assignment)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results").mkdir(exist_ok=True)
+    other = _other_assignments(out, key)
+    if other and not regrade:
+        names = ", ".join(sorted({repr(name) for _, name in other}))
+        raise BatchError(f"{out} holds results of assignment {names} ({len(other)} students); this batch grades "
+                         f"{key.name!r}: give another --out, or add --regrade to grade everything again under "
+                         f"{key.name!r} (the other results are then moved to {out / 'replaced'})")
     unpacked = unpack(source, out, zip_limits)
-    submissions, skipped = discover(unpacked.folder, pattern, unpacked.refused)
+    submissions, skipped = discover(unpacked.folder, pattern, unpacked.refused, key)
+    if not submissions:
+        raise BatchError(f"{source}: no submission found, 0 students graded (the gradebook and results in {out} "
+                         "were left as they were)"
+                         + (f"; skipped entries: {'; '.join(skipped[:10])}" if skipped else ""))
+    if other:  # --regrade into another assignment's folder: nothing graded is deleted
+        replaced = out / "replaced" / time.strftime("%Y%m%d-%H%M%S")
+        replaced.mkdir(parents=True, exist_ok=True)
+        for path, _ in other:
+            os.replace(path, replaced / path.name)
     if on_start:
         on_start(len(submissions))
     rows: dict[str, dict[str, Any]] = {}
 
     def record(row: dict[str, Any]) -> None:
+        row = {**row, "assignment": key.name, "assignment_sha256": key.sha256}
         write_atomically(out / "results" / f"{row['student']}.json", json.dumps(row, indent=1))
         rows[row["student"]] = row
         if on_result:
@@ -615,8 +730,11 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
 
     todo = []
     for submission in submissions:
-        previous = None if regrade else finished(out, submission)
+        previous = None if regrade else finished(out, submission, key)
         if previous:
+            if previous.get("submission") != str(submission.path):  # same content, from another zip
+                previous = {**previous, "submission": str(submission.path)}
+                write_atomically(out / "results" / f"{submission.student}.json", json.dumps(previous, indent=1))
             rows[submission.student] = previous
             if on_result:
                 on_result(previous, True)
@@ -654,20 +772,12 @@ def write_reports(out: Path, rows: list[dict[str, Any]], skipped: Iterable[str],
                   isolation: str) -> None:
     """gradebook.csv, the Canvas import CSV, Gradescope results and the class summary."""
     fields = ["student", "status", "points", "points_possible", "message", "submission", "seconds"]
-    with open(out / ".gradebook.csv.tmp", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(out / ".gradebook.csv.tmp", out / "gradebook.csv")
     possible = max((r["points_possible"] for r in rows), default=0)
     column = f"{assignment} ({possible:g})"
-    with open(out / ".canvas.csv.tmp", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column])
-        writer.writerow(["Points Possible", "", "", "", "", f"{possible:g}"])
-        for r in rows:
-            writer.writerow([r["student"], "", "", r["student"], "", f"{r['points']:g}"])
-    os.replace(out / ".canvas.csv.tmp", out / "canvas.csv")
+    _write_csv(out / "gradebook.csv", [fields] + [[r.get(f, "") for f in fields] for r in rows])
+    _write_csv(out / "canvas.csv", [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
+                                    ["Points Possible", "", "", "", "", f"{possible:g}"]]
+               + [[r["student"], "", "", r["student"], "", f"{r['points']:g}"] for r in rows])
     for r in rows:
         folder = out / "gradescope" / r["student"]
         folder.mkdir(parents=True, exist_ok=True)
@@ -676,6 +786,23 @@ def write_reports(out: Path, rows: list[dict[str, Any]], skipped: Iterable[str],
             "tests": [{"name": assignment, "score": r["points"], "max_score": r["points_possible"],
                        "output": r["message"], "status": "passed" if r["status"] == "graded" else "failed"}]}))
     write_atomically(out / "summary.txt", summary(rows, list(skipped), isolation))
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell no spreadsheet runs as a formula: text starting with = + - @ (or a tab or
+    carriage return) gets a leading quote (OWASP, CSV injection). Student ids and file
+    names come from the students."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _write_csv(path: Path, table: list[list[Any]]) -> None:
+    """Every CSV the batch writes: cells neutralised, the file replaced atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([[_cell(v) for v in row] for row in table])
+    os.replace(tmp, path)
 
 
 def summary(rows: list[dict[str, Any]], skipped: list[str], isolation: str) -> str:

@@ -1,22 +1,26 @@
-"""``grader batch`` with hostile inputs: zip bombs and unsafe paths are refused for their
-student only, and the extraction's memory stays flat whatever the zip expands to."""
+"""``grader batch`` with hostile or stale inputs: zip bombs and unsafe paths are refused for
+their student only, the extraction's memory stays flat whatever the zip expands to, results
+are keyed by the submission and the assignment, and ids are compared and exported safely."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import stat
 import struct
 import subprocess
 import sys
+import time
 import tracemalloc
+import unicodedata
 import zipfile
 from pathlib import Path
 
 from conftest import ROOT
 
-from grader.batch import ZipLimits, discover, unpack
+from grader.batch import AssignmentKey, ZipLimits, discover, unpack
 
 SHEETS = ROOT / "examples" / "quiz"
 MB = 1 << 20
@@ -183,3 +187,154 @@ def test_an_unsafe_entry_is_refused_alone_and_the_rest_is_graded(tmp_path):
     assert not (tmp_path / "deep" / "evil.yaml").exists() and not (tmp_path / "evil.yaml").exists()
     assert not Path("/tmp/abs-evil.yaml").exists()
 
+
+# ---- stale inputs: another zip, another assignment ----
+
+def results(out: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
+
+
+def test_a_second_zip_into_the_same_out_is_extracted_and_graded(tmp_path):
+    out = tmp_path / "out"
+    first = make_zip(tmp_path / "first.zip", {"ana_1.yaml": sheet("ana.yaml"), "ben_2.yaml": sheet("ben.yaml")})
+    assert batch(first, "--assignment", "quiz", "--out", out).returncode == 0
+    graded_before = results(out)
+    second = make_zip(tmp_path / "second.zip", {"ana_1.yaml": sheet("broken.yaml"), "ben_2.yaml": sheet("ben.yaml"),
+                                               "carla_3.yaml": sheet("carla.yaml")})
+    result = batch(second, "--assignment", "quiz", "--out", out)
+    assert result.returncode == 0, result.stderr
+    book = gradebook(out)
+    assert set(book) == {"ana", "ben", "carla"}
+    assert book["ana"]["message"] == "4 answer(s) could not be read", "the first zip's file was graded again"
+    assert "second.zip" in (out / "summary.txt").read_text()
+    after = results(out)
+    # ben's sheet did not change: his result is kept, and names the file in the second zip.
+    assert after["ben"]["seconds"] == graded_before["ben"]["seconds"]
+    assert after["ben"]["submission"] == book["ben"]["submission"] != graded_before["ben"]["submission"]
+    assert Path(graded_before["ana"]["submission"]).is_file(), "the first extraction was removed"
+    # The first zip again: its extraction is reused and ana's first sheet is graded again.
+    assert batch(first, "--assignment", "quiz", "--out", out, "--regrade").returncode == 0
+    assert gradebook(out)["ana"]["message"] == "" and len(list((out / "unzipped").iterdir())) == 2
+
+
+def test_another_assignment_into_the_same_out_is_refused_or_regraded_with_regrade(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "ana_1.yaml").write_bytes(sheet("ana.yaml"))
+    out = tmp_path / "out"
+    assert batch(subs, "--assignment", "quiz", "--out", out).returncode == 0
+    before = (out / "results" / "ana.json").read_text()
+    assert json.loads(before)["assignment"] == "quiz"
+    refused = batch(subs, "--assignment", "midterm", "--out", out)
+    assert refused.returncode == 1
+    assert "holds results of assignment 'quiz'" in refused.stderr and "--regrade" in refused.stderr
+    assert (out / "results" / "ana.json").read_text() == before
+    result = batch(subs, "--assignment", "midterm", "--out", out, "--regrade")
+    assert result.returncode == 0, result.stderr
+    assert results(out)["ana"]["assignment"] == "midterm"
+    kept = list((out / "replaced").glob("*/ana.json"))
+    assert len(kept) == 1 and kept[0].read_text() == before, "the other assignment's result was lost"
+
+
+def test_a_changed_assignment_file_regrades_its_results(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "ana_1.yaml").write_bytes(sheet("ana.yaml"))
+    assignment = tmp_path / "quiz-week1.yaml"
+    assignment.write_text("version: 1\n")
+    out = tmp_path / "out"
+    assert batch(subs, "--assignment", assignment, "--out", out).returncode == 0
+    first = results(out)["ana"]
+    assert first["assignment"] == "quiz-week1" and first["assignment_sha256"]
+    assert batch(subs, "--assignment", assignment, "--out", out).returncode == 0
+    assert results(out)["ana"] == first, "an unchanged result was graded again"
+    assignment.write_text("version: 2\n")
+    assert batch(subs, "--assignment", assignment, "--out", out).returncode == 0
+    assert results(out)["ana"]["assignment_sha256"] != first["assignment_sha256"]
+
+
+# ---- which file is graded ----
+
+def test_a_file_at_the_top_of_the_folder_is_graded_before_nested_ones_and_the_row_says_so(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "ana" / "a_old").mkdir(parents=True)
+    (subs / "ana" / "final.yaml").write_bytes(sheet("broken.yaml"))
+    (subs / "ana" / "a_old" / "draft.yaml").write_bytes(sheet("ana.yaml"))  # newer, but nested
+    os.utime(subs / "ana" / "final.yaml", (time.time() - 3600,) * 2)
+    out = tmp_path / "out"
+    assert batch(subs, "--assignment", "quiz", "--out", out).returncode == 0
+    row = gradebook(out)["ana"]
+    assert row["submission"].endswith("ana/final.yaml")
+    assert "graded ana/final.yaml; not graded: ana/a_old/draft.yaml" in row["message"]
+
+
+def test_the_file_graded_is_of_the_assignments_kind_then_named_like_it_then_the_newest(tmp_path):
+    subs = tmp_path / "subs"
+    for student, files in {"bo": ["notes.ipynb", "answers.yaml"], "cy": ["draft.yaml", "final.yaml"],
+                           "di": ["quiz-answers.yaml", "other.yaml"]}.items():
+        (subs / student).mkdir(parents=True)
+        for age, name in enumerate(files):  # the last one listed is the newest
+            (subs / student / name).write_text("x")
+            os.utime(subs / student / name, (time.time() - 3600 + age,) * 2)
+    chosen = lambda key: {s.student: s.path.name for s in discover(subs, assignment=key)[0]}
+    assert chosen(AssignmentKey("quiz", None, False)) == {"bo": "answers.yaml", "cy": "final.yaml",
+                                                          "di": "quiz-answers.yaml"}
+    assert chosen(AssignmentKey("mnist-cnn", "0" * 64, True))["bo"] == "notes.ipynb"
+
+
+# ---- student ids ----
+
+def test_ids_starting_like_a_formula_are_neutralised_in_every_csv(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    ids = ["=HYPERLINK(\"evil\")", "+1", "-2", "@SUM(A1)"]
+    for i, student in enumerate(ids):
+        (subs / f"{student}_{i}.yaml").write_bytes(sheet("ana.yaml"))
+    out = tmp_path / "out"
+    result = batch(subs, "--assignment", "quiz", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert set(gradebook(out)) == {"'" + student for student in ids}
+    with open(out / "canvas.csv", newline="", encoding="utf-8") as handle:
+        canvas = list(csv.reader(handle))[2:]
+    assert sorted(row[0] for row in canvas) == sorted(row[3] for row in canvas) == sorted("'" + s for s in ids)
+    assert set(results(out)) == set(ids), "the results keep the ids themselves"
+
+
+def test_ids_differing_only_in_case_or_unicode_form_are_one_student(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    files = {"Ana_1.yaml": "ana.yaml", "ana_2.yaml": "ben.yaml",  # the newest of each student is last
+             unicodedata.normalize("NFD", "José_3.yaml"): "carla.yaml", unicodedata.normalize("NFC", "José_4.yaml"): "ana.yaml",
+             "ｅｖｅ_5.yaml": "ben.yaml", "eve_6.yaml": "carla.yaml"}
+    for age, (name, source) in enumerate(files.items()):
+        (subs / name).write_bytes(sheet(source))
+        os.utime(subs / name, (time.time() - 3600 + age,) * 2)
+    out = tmp_path / "out"
+    assert batch(subs, "--assignment", "quiz", "--out", out).returncode == 0
+    book = gradebook(out)
+    assert set(book) == {"ana", unicodedata.normalize("NFC", "José"), "eve"}
+    assert book["ana"]["submission"].endswith("ana_2.yaml")
+    assert "older submissions ignored: Ana_1.yaml" in book["ana"]["message"]
+    assert "also submitted as Ana: the same student" in book["ana"]["message"]
+    assert "also submitted as ｅｖｅ" in book["eve"]["message"]
+
+
+# ---- nothing to grade ----
+
+def test_an_empty_zip_or_folder_is_an_error_and_keeps_the_earlier_gradebook(tmp_path):
+    out = tmp_path / "out"
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "ana_1.yaml").write_bytes(sheet("ana.yaml"))
+    assert batch(subs, "--assignment", "quiz", "--out", out).returncode == 0
+    before = (out / "gradebook.csv").read_text()
+    empty = make_zip(tmp_path / "empty.zip", {})
+    result = batch(empty, "--assignment", "quiz", "--out", out)
+    assert result.returncode == 1
+    assert "no submission found, 0 students graded" in result.stderr
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "readme.txt").write_text("x")
+    result = batch(notes, "--assignment", "quiz", "--out", out)
+    assert result.returncode == 1 and "readme.txt: no notebook or answer sheet in it" in result.stderr
+    assert (out / "gradebook.csv").read_text() == before
