@@ -3,6 +3,13 @@
 Preparing the split takes seconds; a batch grades hundreds of notebooks. The files are
 written to a temporary folder and renamed into place, so a half-written cache is never
 used, even when several graders start at once.
+
+The grader measures with these files, so nothing a notebook does may change them: the
+SHA-256 of each is recorded in ``meta.json`` when the cache is made and checked whenever
+it is used. A cache whose files no longer match is moved aside and made again; data that
+changed while a notebook ran is never used (the measuring process checks what it reads).
+The kernel itself never sees the cache: it runs in a sandbox that hides it, and is given
+the served file alone (see :mod:`grader.notebooks.isolation`).
 """
 
 from __future__ import annotations
@@ -12,17 +19,41 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.errors import GraderError
 from grader.notebooks import mnist_data
 from grader.notebooks.assignment import Assignment, AssignmentError
 from grader.notebooks.kernel_trace import rank_hashes
 
+CACHE_VERSION = 4  # part of the cache key: older caches (without checksums) are not reused
 
-def _cache_dir() -> Path:
+
+class DataIntegrityError(GraderError):
+    """The grader's served or held-out data is not what was prepared: never grade with it."""
+
+
+def cache_dir() -> Path:
+    """The folder of every prepared data setting (``$XDG_CACHE_HOME/cnn-homework-grader``)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "cnn-homework-grader"
+
+
+def cache_dirs() -> list[Path]:
+    """Every folder this user's graders keep data in (this one's, and the default one when
+    $XDG_CACHE_HOME points elsewhere): all are hidden from a notebook's kernel."""
+    default = Path(os.path.expanduser("~")) / ".cache" / "cnn-homework-grader"
+    return list(dict.fromkeys([cache_dir(), default]))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -33,43 +64,112 @@ class PreparedData:
     description: str
     full: bool
     heldout_ranks: frozenset[str] = frozenset()  # rank hashes of held-out images no served image shares
+    served_sha256: str = ""
+    heldout_sha256: str = ""
 
     def heldout_leak(self, trained_ranks: set[str]) -> int:
         """How many held-out images were given to fit (training or validation), whatever
         the preprocessing: a notebook can only have them from outside the served data."""
         return len(self.heldout_ranks & trained_ranks)
 
+    def check_served(self) -> None:
+        """Refuse to serve a served file that changed since it was prepared."""
+        if sha256_of(self.served) != self.served_sha256:
+            raise DataIntegrityError(f"{self.served} changed since the grader prepared it")
+
+    def copy_served(self, destination: Path) -> None:
+        """A private copy of the served file, checked as it is copied (where no sandbox keeps
+        the notebook from writing files, each run gets its own copy to spoil)."""
+        content = self.served.read_bytes()
+        if hashlib.sha256(content).hexdigest() != self.served_sha256:
+            raise DataIntegrityError(f"{self.served} changed since the grader prepared it")
+        destination.write_bytes(content)
+
+    def discard(self) -> None:
+        """Move a cache that was found changed out of the way, so the next run makes it again."""
+        folder = self.served.parent
+        if folder.parent == cache_dir() and folder.exists():
+            _set_aside(folder)
+
 
 def prepare_data(assignment: Assignment) -> PreparedData:
-    """Served and held-out files for this assignment's data settings, cached on disk."""
+    """Served and held-out files for this assignment's data settings, cached on disk and
+    checked against their recorded SHA-256 (a changed cache is made again)."""
     source = assignment.npz or (str(mnist_data.KERAS_CACHE) if mnist_data.KERAS_CACHE.exists() else "bundled")
-    key = hashlib.sha1(json.dumps([source, assignment.heldout_per_class, assignment.mnist_sizes, 3]).encode()).hexdigest()[:12]
-    folder = _cache_dir() / f"mnist-{key}"
-    meta_path = folder / "meta.json"
-    if not meta_path.exists():
-        split = mnist_data.prepare(assignment.npz, heldout_per_class=assignment.heldout_per_class,
-                                   mnist_sizes=assignment.mnist_sizes)
-        tmp = Path(tempfile.mkdtemp(dir=_ensure(folder.parent)))
-        mnist_data.save_served(split, tmp / "served.npz")
-        mnist_data.save_heldout(split, tmp / "heldout.npz")
-        prints = sorted({mnist_data.fingerprint(i) for i in split.train.images} |
-                        {mnist_data.fingerprint(i) for i in split.test.images})
-        served_ranks = sorted(set(rank_hashes(split.train.images)) | set(rank_hashes(split.test.images)))
-        (tmp / "meta.json").write_text(json.dumps({"description": mnist_data.describe(split),
-                                                   "full": split.full, "fingerprints": prints,
-                                                   "served_ranks": served_ranks}))
-        try:
-            tmp.rename(folder)  # atomic: a half-written cache is never used
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)  # another process won the race
-    meta = json.loads(meta_path.read_text())
+    key = hashlib.sha1(json.dumps([source, assignment.heldout_per_class, assignment.mnist_sizes,
+                                   CACHE_VERSION]).encode()).hexdigest()[:12]
+    folder = cache_dir() / f"mnist-{key}"
+    meta = _checked_meta(folder)
+    if meta is None:
+        _build(folder, assignment)
+        meta = _checked_meta(folder)
+    if meta is None:
+        raise DataIntegrityError(f"{folder}: the grader's prepared data changed again as soon as it was made; "
+                                 "something on this machine is writing to the grader's cache")
     heldout, description = folder / "heldout.npz", meta["description"]
+    heldout_sha256 = meta["sha256"]["heldout.npz"]
     if assignment.private_test:
         heldout = Path(assignment.private_test)
         count = _check_private_test(heldout)
+        heldout_sha256 = sha256_of(heldout)
         description = description.split("; measured on")[0] + f"; measured on the instructor's private test set ({heldout}, {count:,} images)."
     return PreparedData(folder / "served.npz", heldout, frozenset(meta["fingerprints"]), description, meta["full"],
-                        _heldout_ranks(heldout, set(meta["served_ranks"])))
+                        _heldout_ranks(heldout, set(meta["served_ranks"])), meta["sha256"]["served.npz"],
+                        heldout_sha256)
+
+
+def _checked_meta(folder: Path) -> dict | None:
+    """The cache's meta.json if its files are those it records; a cache that is not (or
+    records no checksums) is moved aside and None returned, so that it is made again."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        meta = {}
+    sums = meta.get("sha256") if isinstance(meta, dict) else None
+    try:
+        intact = isinstance(sums, dict) and all(sha256_of(folder / name) == sums.get(name)
+                                                for name in ("served.npz", "heldout.npz"))
+    except OSError:
+        intact = False
+    if not intact:
+        _set_aside(folder)
+        return None
+    return meta
+
+
+def _build(folder: Path, assignment: Assignment) -> None:
+    """Make the cache in a temporary folder and rename it into place (atomic)."""
+    split = mnist_data.prepare(assignment.npz, heldout_per_class=assignment.heldout_per_class,
+                               mnist_sizes=assignment.mnist_sizes)
+    tmp = Path(tempfile.mkdtemp(dir=_ensure(folder.parent)))
+    mnist_data.save_served(split, tmp / "served.npz")
+    mnist_data.save_heldout(split, tmp / "heldout.npz")
+    prints = sorted({mnist_data.fingerprint(i) for i in split.train.images} |
+                    {mnist_data.fingerprint(i) for i in split.test.images})
+    served_ranks = sorted(set(rank_hashes(split.train.images)) | set(rank_hashes(split.test.images)))
+    sums = {name: sha256_of(tmp / name) for name in ("served.npz", "heldout.npz")}
+    (tmp / "meta.json").write_text(json.dumps({"description": mnist_data.describe(split),
+                                               "full": split.full, "fingerprints": prints,
+                                               "served_ranks": served_ranks, "sha256": sums}))
+    for name in ("served.npz", "heldout.npz", "meta.json"):
+        (tmp / name).chmod(0o600)  # only this user (a defence where permissions bind: not for root)
+    try:
+        tmp.rename(folder)  # atomic: a half-written cache is never used
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # another process won the race
+
+
+def _set_aside(folder: Path) -> None:
+    """Rename a changed cache out of the way (atomic, so concurrent graders never read half
+    of it), then remove it."""
+    aside = folder.with_name(f"{folder.name}.changed-{uuid.uuid4().hex[:8]}")
+    try:
+        folder.rename(aside)
+    except OSError:
+        return  # another grader moved it first
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _heldout_ranks(heldout: Path, served_ranks: set[str]) -> frozenset[str]:

@@ -2,7 +2,9 @@
 
 The notebook runs in a fresh kernel, in a scratch copy of its folder, with a timeout per
 cell and for the whole notebook, and a memory limit enforced by watching the kernel's
-resident memory (and its children's) and killing it past the limit. Hidden cells run the
+resident memory (and its children's) and killing it past the limit. The kernel is started
+through its confinement (:mod:`grader.notebooks.isolation`): a bubblewrap sandbox, talking
+to the grader over Unix sockets since it has no network, where the machine has one. Hidden cells run the
 grader's kernel-side code before and after the student's cells; they are never added to
 the notebook that is kept. The outcome is an ``Execution`` with a status; only the
 grader's own bugs raise.
@@ -19,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from traitlets import List, Unicode
 
 from grader.confinement import MemoryWatch
+from grader.notebooks.isolation import KernelConfinement
 from grader.notebooks.status import RunStatus
 
 OK, ERROR, TIMEOUT = RunStatus.OK, RunStatus.ERROR, RunStatus.TIMEOUT
@@ -93,21 +98,43 @@ class RunLimits:
     memory_mb: float
 
 
+class ConfinedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel command starts with a sandbox's prefix (bubblewrap)."""
+
+    prefix = List(Unicode())
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        return [*self.prefix, *super().format_kernel_cmd(extra_arguments)]
+
+
+def _kernel_manager(confinement: KernelConfinement | None) -> ConfinedKernelManager:
+    if confinement is None or not confinement.prefix:
+        return ConfinedKernelManager(kernel_name="python3")
+    assert confinement.sockets is not None
+    return ConfinedKernelManager(kernel_name="python3", prefix=confinement.prefix, transport="ipc",
+                                 ip=str(confinement.sockets / "k"),
+                                 connection_file=str(confinement.sockets / "kernel.json"))
+
+
 def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: RunLimits,
-            env: dict[str, str] | None = None) -> Execution:
-    """Run hidden setup, every code cell, then hidden finish (if the kernel is still usable)."""
+            confinement: KernelConfinement | None = None) -> Execution:
+    """Run hidden setup, every code cell, then hidden finish (if the kernel is still usable),
+    in the kernel's confinement; whatever the notebook started is stopped at the end."""
     client = NotebookClient(
-        nb, timeout=int(limits.cell_timeout), kernel_name="python3", allow_errors=False,
+        nb, km=_kernel_manager(confinement), timeout=int(limits.cell_timeout), allow_errors=False,
         resources={"metadata": {"path": str(workdir)}}, record_timing=True,
     )
     execution = Execution(status=OK, notebook=nb)
     start = time.monotonic()
     watch: list[MemoryWatch] = []
+    kernel: list[int] = []
+    start_options: dict[str, Any] = {"env": confinement.env, "preexec_fn": confinement.enter} if confinement else {}
 
     async def run_all() -> None:
-        async with client.async_setup_kernel(env=env) if env else client.async_setup_kernel():
+        async with client.async_setup_kernel(**start_options):
             pid = getattr(client.km.provisioner, "pid", None) if client.km else None
             if pid:
+                kernel.append(pid)
                 watch.append(MemoryWatch(pid, limits.memory_mb))
                 watch[0].start()
             await _hidden(client, setup_code, execution, "setup")
@@ -138,7 +165,7 @@ def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: R
 
     try:
         asyncio.run(asyncio.wait_for(run_all(), timeout=limits.notebook_timeout))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         running = _running_cell(nb)
         execution.status = TIMEOUT
         execution.problem = CellProblem(
@@ -149,6 +176,8 @@ def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: R
         for w in watch:
             w.stopped.set()
             execution.peak_memory_mb = round(w.peak_mb, 1)
+        if confinement:
+            confinement.close(kernel[0] if kernel else None)
     execution.seconds = round(time.monotonic() - start, 2)
     return execution
 

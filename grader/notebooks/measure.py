@@ -7,7 +7,9 @@ time at the end). The model is
 loaded with Keras's safe mode (no arbitrary code from the file), the student's
 transformation is applied to the raw held-out images, and the accuracy is written as
 JSON. Running apart from the student's kernel means nothing the notebook did can
-change the number.
+change the number; and the held-out file is checked against the SHA-256 the grader
+recorded when it prepared it (the bytes read are the bytes checked), so a file changed
+in the meantime is refused, never measured with.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ class Measurer:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kernel_env())
 
     def measure(self, model: Path, heldout: Path, transform: Transform, timeout: float,
-                workdir: Path, classes: tuple[int, ...] | None = None) -> Measurement:
+                workdir: Path, classes: tuple[int, ...] | None = None, heldout_sha256: str = "") -> Measurement:
         """Accuracy of the saved model on the held-out digits (only ``classes``, if given),
-        or the reason it could not be measured."""
+        or the reason it could not be measured. ``workdir`` must be out of the notebook's
+        reach: the measurement is written there."""
         spec, out = workdir / "transform.json", workdir / "measured.json"
-        spec.write_text(json.dumps({**asdict(transform), "classes": list(classes) if classes else None}))
+        spec.write_text(json.dumps({**asdict(transform), "classes": list(classes) if classes else None,
+                                    "heldout_sha256": heldout_sha256}))
         job = json.dumps([str(model), str(heldout), str(spec), str(out)]) + "\n"
         try:
             _, stderr = self.process.communicate(job, timeout=timeout)
@@ -81,10 +85,51 @@ def errors_made(labels: Any, predicted: Any, confidence: Any, index: Any, images
                          for i in wrong]}
 
 
+HELDOUT_CHANGED = "DataIntegrityError"  # the error's prefix when the held-out file is not the prepared one
+
+
+def _read_heldout(path: str, sha256: str) -> tuple[Any, Any]:
+    """(images, labels) from the held-out file, refusing a file that is not the one the
+    grader prepared (checked on the very bytes that are then read)."""
+    import hashlib
+    import io
+
+    import numpy as np
+
+    content = open(path, "rb").read()
+    if sha256 and hashlib.sha256(content).hexdigest() != sha256:
+        raise ValueError(f"{HELDOUT_CHANGED}: {path} is not the held-out file the grader prepared")
+    with np.load(io.BytesIO(content)) as data:
+        return data["x"], data["y"].astype("int64")
+
+
+def model_facts(model: Any, model_path: str) -> dict[str, Any]:
+    """What the saved model itself says, to check the kernel's record against: parameters,
+    top-level layers, and how many steps its optimizer took (saved in ``model.weights.h5``
+    as the optimizer's first variable; None when it was saved without one)."""
+    import zipfile
+
+    facts: dict[str, Any] = {"params": int(model.count_params()),
+                             "layers": [[layer.name, type(layer).__name__] for layer in model.layers],
+                             "optimizer_iterations": None}
+    try:
+        import io
+
+        import h5py
+
+        with zipfile.ZipFile(model_path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as f:
+            steps = f.get("optimizer/vars/0")
+            if steps is not None and steps.shape == () and steps.dtype.kind in "iu":
+                facts["optimizer_iterations"] = int(steps[()])
+    except Exception:  # no weights file or no optimizer: nothing to compare
+        pass
+    return facts
+
+
 def main(argv: list[str]) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import numpy as np
     import keras
+    import numpy as np
 
     if argv == ["--wait"]:
         line = sys.stdin.readline()
@@ -96,16 +141,21 @@ def main(argv: list[str]) -> int:
     spec = json.loads(open(transform_path).read())
     transform = Transform(spec["scale"], spec["offset"], tuple(spec["sample_shape"]), spec["verified"],
                           spec["observed_in"])
-    with np.load(heldout_path) as data:
-        images, labels = data["x"], data["y"].astype("int64")
+    result: dict[str, object] = {}
+    try:
+        images, labels = _read_heldout(heldout_path, spec.get("heldout_sha256") or "")
+    except ValueError as exc:
+        with open(out_path, "w") as handle:
+            json.dump({"error": str(exc)}, handle)
+        return 0
     classes = spec.get("classes")
     index = np.arange(len(labels))  # positions in the held-out file, for the feedback page's thumbnails
     if classes:
         keep = np.isin(labels, classes)
         images, labels, index = images[keep], labels[keep], index[keep]
-    result: dict[str, object] = {}
     try:
         model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+        result["model"] = model_facts(model, model_path)
         x = transform.apply(images)
         scores = np.asarray(model.predict(x, batch_size=256, verbose=0))
         if classes and scores.ndim == 2 and scores.shape[1] == len(classes):
@@ -114,8 +164,8 @@ def main(argv: list[str]) -> int:
             raise ValueError(f"the model outputs shape {tuple(scores.shape[1:])}, not one score per class")
         else:
             predicted = scores.argmax(axis=1)
-        result = {"accuracy": float((predicted == labels).mean()), "images": int(len(labels)),
-                  **errors_made(labels, predicted, scores.max(axis=1), index, images)}
+        result.update({"accuracy": float((predicted == labels).mean()), "images": int(len(labels)),
+                       **errors_made(labels, predicted, scores.max(axis=1), index, images)})
     except Exception as exc:  # reported to the grader, which turns it into a status
         result = {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
     with open(out_path, "w") as handle:

@@ -170,6 +170,7 @@ class Measurement:
     labels: list[int] = field(default_factory=list)  # the class each row/column of the confusion matrix is
     confusion: list[list[int]] = field(default_factory=list)  # [true][predicted] counts
     mistakes: list[dict[str, Any]] = field(default_factory=list)  # most confident wrong answers first
+    model: dict[str, Any] | None = None  # the saved model's parameters, layers and optimizer steps
 
     @classmethod
     def read(cls, path: Path) -> Measurement:

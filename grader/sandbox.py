@@ -1,0 +1,80 @@
+"""Bubblewrap sandboxes: a command sees the machine read-only, with no network.
+
+One command builder for everything the grader runs untrusted: a submission's grading in
+``grader batch`` and a notebook's kernel in ``grader grade``. Inside, the whole file system
+is read-only except the folders named writable; chosen files and folders are hidden; the
+command has its own network namespace (loopback only), process ids, IPC, /dev and /proc,
+no capabilities (so even as root it cannot remount or leave its control group), and dies
+with the process that started it. Where bubblewrap is missing or cannot make namespaces,
+:func:`find_bwrap` says so and callers run without it, and say that too.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+# Binding a socket on loopback works only where the network namespace was really made.
+LOOPBACK_PROBE = "import socket; socket.socket().bind(('127.0.0.1', 0))"
+
+
+def sandbox_prefix(bwrap: str, *, writable: Iterable[str | Path] = (), hidden: Iterable[str | Path] = (),
+                   empty: Iterable[str | Path] = (), read_only: Iterable[tuple[str | Path, str | Path]] = (),
+                   private_tmp: bool = False, chdir: str | Path | None = None,
+                   set_env: dict[str, str] | None = None) -> list[str]:
+    """The bwrap arguments that run the command after them in a sandbox.
+
+    ``writable``: folders the command may write (bound at the same path); ``hidden``: files
+    replaced by an empty one (/dev/null); ``empty``: folders replaced by an empty one (a
+    tmpfs), so nothing in them can be read or changed; ``read_only``: (source, destination)
+    pairs bound read-only, applied after the writable folders so that a file can be offered
+    read-only inside one; ``private_tmp``: an empty /tmp of its own; ``set_env``: variables
+    set inside.
+    """
+    args = [bwrap, "--ro-bind", "/", "/"]
+    for path in hidden:
+        args += ["--ro-bind", "/dev/null", str(path)]
+    args += ["--dev", "/dev", "--proc", "/proc"]
+    if private_tmp:
+        args += ["--tmpfs", "/tmp"]
+    for folder in empty:
+        args += ["--tmpfs", str(folder)]
+    for folder in writable:
+        args += ["--bind", str(folder), str(folder)]
+    for source, destination in read_only:
+        args += ["--ro-bind", str(source), str(destination)]
+    for name, value in (set_env or {}).items():
+        args += ["--setenv", name, value]
+    if chdir is not None:
+        args += ["--chdir", str(chdir)]
+    return args + ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+                   "--cap-drop", "ALL", "--"]
+
+
+@functools.cache
+def find_bwrap() -> str | None:
+    """bwrap's path if it is installed and makes a working sandbox here (tried once per
+    process: inside another sandbox, or without user namespaces, it cannot), else None."""
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return None
+    with tempfile.TemporaryDirectory(prefix="grader-probe-") as scratch:
+        try:
+            probe = subprocess.run(sandbox_prefix(bwrap, writable=[scratch], private_tmp=True, chdir=scratch)
+                                   + [sys.executable, "-c", LOOPBACK_PROBE],
+                                   capture_output=True, check=False, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return None
+    return bwrap if probe.returncode == 0 else None
+
+
+def why_no_bwrap() -> str:
+    """Why :func:`find_bwrap` found nothing, in a few words for reports."""
+    if not shutil.which("bwrap"):
+        return "bubblewrap (bwrap) is not installed"
+    return "bubblewrap is installed but cannot make a sandbox here (inside another sandbox, or no user namespaces)"
