@@ -128,7 +128,11 @@ def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: R
     start = time.monotonic()
     watch: list[MemoryWatch] = []
     kernel: list[int] = []
-    start_options: dict[str, Any] = {"env": confinement.env, "preexec_fn": confinement.enter} if confinement else {}
+
+    def stopped() -> bool:
+        """Whether a memory limit stopped the kernel: its own watch, or its control group's."""
+        return bool(watch and watch[0].killed) or bool(confinement and confinement.out_of_memory())
+    start_options = confinement.start_options() if confinement else {}
 
     async def run_all() -> None:
         async with client.async_setup_kernel(**start_options):
@@ -156,12 +160,12 @@ def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: R
                     current + 1, "timeout", f"cell {current + 1} was still running after {limits.cell_timeout:g} s")
                 return
             except DeadKernelError:
-                _dead(execution, current, watch, limits)
+                _dead(execution, current, stopped(), limits)
                 return
             try:
                 await _hidden(client, finish_code, execution, "finish")
             except DeadKernelError:
-                _dead(execution, current, watch, limits)
+                _dead(execution, current, stopped(), limits)
 
     try:
         asyncio.run(asyncio.wait_for(run_all(), timeout=limits.notebook_timeout))
@@ -171,7 +175,7 @@ def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: R
         execution.problem = CellProblem(
             running, "timeout", f"the notebook was still running after {limits.notebook_timeout:g} s (in cell {running})")
     except DeadKernelError:
-        _dead(execution, _running_cell(nb) - 1, watch, limits)
+        _dead(execution, _running_cell(nb) - 1, stopped(), limits)
     finally:
         for w in watch:
             w.stopped.set()
@@ -189,8 +193,7 @@ def _running_cell(nb: Any) -> int:
     return (started[-1] + 1) if started else 1
 
 
-def _dead(execution: Execution, index: int, watch: list[MemoryWatch], limits: RunLimits) -> None:
-    killed = bool(watch and watch[0].killed)
+def _dead(execution: Execution, index: int, killed: bool, limits: RunLimits) -> None:
     execution.status = OUT_OF_MEMORY if killed else DEAD_KERNEL
     message = (f"the kernel used more than {limits.memory_mb:g} MB and was stopped" if killed
                else "the kernel died (it crashed or was killed)")

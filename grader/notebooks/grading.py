@@ -111,7 +111,7 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
         finally:
             if measurer:
                 measurer.close()
-    return NotebookResult(executed_notebook=str(executed), seconds=run.seconds,
+    return NotebookResult(executed_notebook=str(executed), seconds=run.seconds, isolation=confinement.isolation,
                           data=data.description if data else "Data: loaded by the notebook itself.", **base, **result)
 
 

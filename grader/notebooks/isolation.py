@@ -19,10 +19,10 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from grader.confinement import ControlGroup
+from grader.confinement import DEFAULT_MAX_PROCESSES, ControlGroup, TreeLimits, create_group
 from grader.notebooks import mnist_data
 from grader.notebooks.data_cache import PreparedData
 from grader.sandbox import find_bwrap, sandbox_prefix, why_no_bwrap
@@ -77,7 +77,6 @@ class KernelConfinement:
     sockets: Path | None = None  # folder of the kernel's Unix sockets (it has no network to use)
     group: ControlGroup | None = None
     missing: str = ""  # why there is no sandbox
-    leftovers: list[int] = field(default_factory=list)
 
     @property
     def isolation(self) -> str:
@@ -95,10 +94,14 @@ class KernelConfinement:
                                   "have outlived it") + ". Install bubblewrap (scripts/install-sandbox.sh) to "
                 "grade in isolation.")
 
-    def enter(self) -> None:
-        """Runs in the kernel's process between fork and exec: join the control group."""
-        if self.group:
-            self.group.enter()
+    def start_options(self) -> dict[str, object]:
+        """Keyword arguments for starting the kernel: its environment, and joining the control
+        group between fork and exec (so that everything it starts is in the group too)."""
+        return {"env": self.env, **({"preexec_fn": self.group.enter} if self.group else {})}
+
+    def out_of_memory(self) -> bool:
+        """Whether the control group's memory limit stopped one of the kernel's processes."""
+        return bool(self.group and self.group.out_of_memory_kills())
 
     def close(self, kernel_pid: int | None) -> None:
         """Stop everything the notebook started (a sandbox's process ids end with it anyway)."""
@@ -120,7 +123,7 @@ def confine(folders: RunFolders, data: PreparedData | None, hidden: list[Path], 
     if not bwrap:
         if data is not None:
             data.copy_served(folders.served)
-        return KernelConfinement([], kernel_env, missing=why_no_bwrap())
+        return KernelConfinement([], kernel_env, group=_group(memory_mb), missing=why_no_bwrap())
     sockets = _socket_folder(folders)
     read_only = list(keras_binds)
     if data is not None:
@@ -136,7 +139,14 @@ def confine(folders: RunFolders, data: PreparedData | None, hidden: list[Path], 
                             # ipykernel exits when its parent seems gone; in its own process ids the
                             # parent is pid 1, which it knows to be no parent to watch
                             set_env={"JPY_PARENT_PID": "1"})
-    return KernelConfinement(prefix, kernel_env, sockets=sockets)
+    return KernelConfinement(prefix, kernel_env, sockets=sockets, group=_group(memory_mb))
+
+
+def _group(memory_mb: float) -> ControlGroup | None:
+    """A control group for the kernel and all it starts, where this machine lets the grader
+    make one: a process cap against fork bombs, a memory cap above the kernel's own limit
+    (whose watch stops it first, with a clearer message), and one place to stop them all."""
+    return create_group("kernel", TreeLimits(DEFAULT_MAX_PROCESSES, memory_mb + GROUP_MARGIN_MB))
 
 
 def _kernel_env(folders: RunFolders, env: dict[str, str]) -> dict[str, str]:

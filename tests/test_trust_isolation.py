@@ -1,0 +1,127 @@
+"""A notebook's kernel cannot reach beyond its own run (issue #14, part 3).
+
+A notebook graded by plain ``grader grade`` once wrote /tmp/pwned, replaced Keras's cached
+MNIST, wrote into site-packages and left two detached processes running. The kernel now
+runs in a bubblewrap sandbox (read-only file system but its scratch folder, no network,
+its own process ids) inside a control group that is emptied when the notebook ends, and
+the result says how it was confined.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import sysconfig
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from conftest import ROOT
+
+DATA = ROOT / "tests" / "data"
+FAST = DATA / "mnist-fast.yaml"
+
+
+def _survivors(marker: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if any(marker in part for part in process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+@pytest.fixture
+def targets(tmp_path, monkeypatch):
+    """Paths outside the run and a port on the host's loopback, told to the notebook; all
+    removed afterwards whatever happened (a grader without a sandbox lets them be made)."""
+    marker = f"grader-test-{uuid.uuid4().hex[:12]}"
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.setblocking(False)
+    home = Path.home() / f".{marker}"  # not under /tmp, which the sandbox replaces with its own
+    paths = {"tmp": Path("/tmp") / f"{marker}.txt",
+             "site_packages": Path(sysconfig.get_paths()["purelib"]) / f"{marker}.txt",
+             "keras_cache": home / ".keras" / "datasets" / "mnist.npz",  # stands for ~/.keras's
+             "outside": home / "written.txt"}
+    told = {**{k: str(v) for k, v in paths.items()}, "port": server.getsockname()[1], "marker": marker}
+    monkeypatch.setenv("GRADER_TEST_TARGETS", json.dumps(told))
+    yield paths, server, marker
+    for path in paths.values():
+        path.unlink(missing_ok=True)
+    shutil.rmtree(home, ignore_errors=True)
+    for process in _survivors(marker):
+        process.kill()
+    server.close()
+
+
+def _grade(grader_env, tmp_path) -> tuple[dict, dict]:
+    out = tmp_path / "out"
+    result = grader_env("grade", DATA / "notebooks" / "escapes.ipynb", "--assignment", FAST, "--out", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    executed = nbformat.read(str(out / "escapes.executed.ipynb"), as_version=4)
+    printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "GRADER-TEST " in printed, printed[-3000:]
+    return json.loads(result.stdout), json.loads(printed.split("GRADER-TEST ", 1)[1].splitlines()[0])
+
+
+def _gone(marker: str, seconds: float = 5) -> list[psutil.Process]:
+    deadline = time.monotonic() + seconds
+    while _survivors(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return _survivors(marker)
+
+
+@pytest.mark.notebooks
+def test_a_sandboxed_notebook_changes_nothing_outside_its_run(grader_env, tmp_path, targets):
+    if not shutil.which("bwrap"):
+        pytest.skip("bubblewrap is not installed")
+    paths, server, marker = targets
+    doc, done = _grade(grader_env, tmp_path)
+    written = [name for name, path in paths.items() if path.exists()]
+    assert written == [], f"the notebook wrote outside its run: {written}"
+    assert not done["site_packages"] and not done["keras_cache"] and not done["outside"]
+    assert done["tmp"], "it has a /tmp of its own to write"
+    with pytest.raises(BlockingIOError):
+        server.accept()
+    assert not done["network"], "no network, not even the host's loopback"
+    assert _gone(marker) == [], "nothing the notebook started outlives it"
+    assert doc["isolation"] in ("bubblewrap+cgroup", "bubblewrap"), doc.get("isolation")
+    if doc["isolation"] == "bubblewrap+cgroup":
+        assert "/grader-" in done["cgroup"], "the kernel runs in a control group of its own"
+    assert not any("without a sandbox" in m for m in doc["messages"])
+
+
+@pytest.mark.notebooks
+def test_without_a_sandbox_the_control_group_still_ends_everything_and_the_result_says_so(
+        grader_env, tmp_path, targets, monkeypatch):
+    from grader.confinement import describe
+
+    if not describe().startswith("on"):
+        pytest.skip("no control groups can be made here")
+    try:
+        import grader.notebooks.isolation as isolation
+    except ImportError:  # a grader without confinement for the kernel
+        pass
+    else:
+        monkeypatch.setattr(isolation, "find_bwrap", lambda: None)
+    paths, server, marker = targets
+    doc, done = _grade(grader_env, tmp_path)
+    assert _gone(marker) == [], "the control group is emptied when the notebook ends"
+    assert doc.get("isolation") == "cgroup"
+    assert any("without a sandbox" in m and "its code could read and write whatever this user can" in m
+               for m in doc["messages"]), doc["messages"]
+
+
+def test_what_the_result_says_about_each_confinement():
+    from grader.notebooks.isolation import KernelConfinement
+
+    none = KernelConfinement([], {}, missing="bubblewrap (bwrap) is not installed")
+    assert none.isolation == "none"
+    assert "bubblewrap (bwrap) is not installed" in none.note() and "outlived it" in none.note()
+    sandboxed = KernelConfinement(["bwrap", "--"], {})
+    assert sandboxed.isolation == "bubblewrap" and sandboxed.note() is None
