@@ -29,6 +29,7 @@ from traitlets import List, Unicode
 from grader.confinement import MemoryWatch
 from grader.notebooks.isolation import KernelConfinement
 from grader.notebooks.status import RunStatus
+from grader.notebooks.trace import RecordStream
 
 OK, ERROR, TIMEOUT = RunStatus.OK, RunStatus.ERROR, RunStatus.TIMEOUT
 DEAD_KERNEL, OUT_OF_MEMORY, INVALID = RunStatus.DEAD_KERNEL, RunStatus.OUT_OF_MEMORY, RunStatus.INVALID_NOTEBOOK
@@ -117,9 +118,10 @@ def _kernel_manager(confinement: KernelConfinement | None) -> ConfinedKernelMana
 
 
 def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: RunLimits,
-            confinement: KernelConfinement | None = None) -> Execution:
+            confinement: KernelConfinement | None = None, records: RecordStream | None = None) -> Execution:
     """Run hidden setup, every code cell, then hidden finish (if the kernel is still usable),
-    in the kernel's confinement; whatever the notebook started is stopped at the end."""
+    in the kernel's confinement; whatever the notebook started is stopped at the end. The
+    kernel inherits the write end of ``records``, the pipe the hidden code records on."""
     client = NotebookClient(
         nb, km=_kernel_manager(confinement), timeout=int(limits.cell_timeout), allow_errors=False,
         resources={"metadata": {"path": str(workdir)}}, record_timing=True,
@@ -133,9 +135,13 @@ def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: R
         """Whether a memory limit stopped the kernel: its own watch, or its control group's."""
         return bool(watch and watch[0].killed) or bool(confinement and confinement.out_of_memory())
     start_options = confinement.start_options() if confinement else {}
+    if records:
+        start_options["pass_fds"] = (records.write_fd,)
 
     async def run_all() -> None:
         async with client.async_setup_kernel(**start_options):
+            if records:
+                records.started()
             pid = getattr(client.km.provisioner, "pid", None) if client.km else None
             if pid:
                 kernel.append(pid)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,14 @@ import nbformat
 
 from grader.notebooks import checks, mnist_data, preprocessing
 from grader.notebooks import execute as ex
-from grader.notebooks.architecture import read_architecture, read_trained
+from grader.notebooks.architecture import from_config, read_architecture
 from grader.notebooks.assignment import Assignment
-from grader.notebooks.data_cache import DataIntegrityError, PreparedData, cache_dirs, prepare_data
+from grader.notebooks.data_cache import DataIntegrityError, PreparedData, cache_dirs, prepare_data, sha256_of
 from grader.notebooks.isolation import KernelConfinement, RunFolders, confine
 from grader.notebooks.measure import HELDOUT_CHANGED, Measurer
 from grader.notebooks.results import NotebookResult
 from grader.notebooks.status import Status
-from grader.notebooks.trace import FitRecord, KernelTrace, TraceError
+from grader.notebooks.trace import FitRecord, KernelTrace, RecordStream, TraceError
 
 QUICK_SAMPLES = 256  # images per fit call in a quick check
 _CLAIM = re.compile(r"acc(?:uracy)?[^0-9\n]{0,40}?(\d{1,3}(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
@@ -50,18 +51,21 @@ def claimed_accuracy(nb: Any) -> float | None:
 
 
 def _hidden_code(config: dict[str, Any]) -> tuple[str, str]:
+    """The hidden setup and finish cells. The kernel-side module gets a name of its own for
+    each run (it is not where a notebook would look for it; what it sends is what counts)."""
     source = Path(__file__).with_name("kernel_trace.py").read_text()
+    name = f"_g{secrets.token_hex(6)}"
     setup = (
         "import sys as _gs, types as _gt, json as _gj\n"
-        "_gm = _gt.ModuleType('_grader_trace')\n"
+        f"_gm = _gt.ModuleType({name!r})\n"
         f"exec(compile({source!r}, '<grader setup>', 'exec'), _gm.__dict__)\n"
-        "_gs.modules['_grader_trace'] = _gm\n"
+        f"_gs.modules[{name!r}] = _gm\n"
         f"_gm.install(_gj.loads({json.dumps(config)!r}))\n"
         "del _gs, _gt, _gj, _gm\n"
     )
     finish = (
         "import sys as _gs\n"
-        f"_gs.modules['_grader_trace'].finish(globals(), {config['out_dir']!r}, {config.get('variable')!r})\n"
+        f"_gs.modules[{name!r}].finish(globals(), {config['out_dir']!r}, {config.get('variable')!r})\n"
         "del _gs\n"
     )
     return setup, finish
@@ -84,7 +88,9 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
         shutil.copytree(notebook.parent, folders.work, ignore=shutil.ignore_patterns("*.graded", ".git", "grader-out"))
         for provided in assignment.provide:
             shutil.copy(provided, folders.work / Path(provided).name)
+        stream = RecordStream()
         config = {"served_data": str(folders.served) if data else None, "out_dir": str(folders.out),
+                  "record_fd": stream.write_fd,
                   "variable": assignment.model_variable, "quick": quick, "quick_samples": QUICK_SAMPLES,
                   "budget_seconds": None if quick else assignment.budget_seconds,
                   "budget_epochs": None if quick else assignment.budget_epochs}
@@ -95,17 +101,20 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
             cell_timeout=min(assignment.cell_timeout, 120) if quick else assignment.cell_timeout,
             notebook_timeout=min(assignment.notebook_timeout, 300) if quick else assignment.notebook_timeout,
             memory_mb=assignment.memory_mb)
-        run = ex.execute(nb, folders.work, setup, finish, limits, confinement)
+        run = ex.execute(nb, folders.work, setup, finish, limits, confinement, stream)
         executed = out_dir / f"{notebook.stem}.executed.ipynb"
         nbformat.write(run.notebook, str(executed))
-        trace_path, model_path = folders.out / "trace.json", _take_model(folders)
-        damaged = ()
+        damaged: tuple[str, ...] = ()
         try:
-            trace = KernelTrace.read(trace_path)
+            trace = KernelTrace.from_records(stream.records())
         except TraceError as exc:  # the notebook's code can reach the record: never a crash
             trace, damaged = KernelTrace(), (f"The grader's record of the run was damaged and is ignored ({exc}).",)
+        if stream.cut:
+            damaged += (f"The notebook's record grew past {stream.limit // 2**20} MB (a very long run, or output "
+                        "sent on purpose); what came after was not kept, and the checks that need it say so.",)
+        model_path, changed = _take_model(folders, trace)
         try:
-            result = _assess(run, trace, model_path, data, assignment, folders, measurer, quick)
+            result = _assess(run, trace, model_path, data, assignment, folders, measurer, quick, changed)
             unconfined = confinement.note()
             result["messages"] = damaged + result["messages"] + ((unconfined,) if unconfined else ())
         finally:
@@ -129,13 +138,16 @@ def _confine(folders: RunFolders, data: PreparedData | None,
         return confine(folders, data, hidden, assignment.memory_mb, ex.kernel_env()), data
 
 
-def _take_model(folders: RunFolders) -> Path:
-    """The saved model, moved out of the kernel's folder once the kernel has ended (nothing
-    it left behind can change the file while it is read and measured)."""
+def _take_model(folders: RunFolders, trace: KernelTrace) -> tuple[Path, bool]:
+    """(the saved model, moved out of the kernel's folder once the kernel has ended, so that
+    nothing it left behind can change the file while it is read and measured; whether the
+    file is not the one the hidden finish cell saved). A file the finish cell did not
+    report saving is no model: the notebook could have put it there."""
     saved, taken = folders.out / "model.keras", folders.grader / "model.keras"
-    if saved.is_file() and not saved.is_symlink():
-        shutil.move(saved, taken)
-    return taken
+    if trace.model_sha256 is None or not saved.is_file() or saved.is_symlink():
+        return taken, False
+    shutil.move(saved, taken)
+    return taken, sha256_of(taken) != trace.model_sha256
 
 
 def _training_summary(trace: KernelTrace) -> dict[str, Any] | None:
@@ -174,7 +186,7 @@ def budget_message(training: dict[str, Any] | None, assignment: Assignment) -> s
 
 def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: PreparedData | None,
             assignment: Assignment, folders: RunFolders, measurer: Measurer | None,
-            quick: bool = False) -> dict[str, Any]:
+            quick: bool = False, model_changed: bool = False) -> dict[str, Any]:
     """Status, checks, messages and details from what the run left behind."""
     messages: list[str] = []
     flags: list[str] = []
@@ -204,6 +216,12 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
                         + (f" and keep it in the variable '{assignment.model_variable}'." if assignment.model_variable else "."))
         return {**out, "status": Status.NO_MODEL, "messages": tuple(messages), "flags": (),
                 "checks": checks.not_run(assignment, "no model")}
+    if model_changed:
+        messages.append("The saved model was not measured: the file changed after the grader saved it at the end of "
+                        "the notebook (something the notebook started was still running and wrote it). Make sure "
+                        "nothing keeps running after the last cell. Flagged for your instructor to review.")
+        return {**out, "status": Status.MEASURE_FAILED, "messages": tuple(messages), "flags": ("trace_contradicted",),
+                "checks": checks.not_run(assignment, "the saved model changed after it was saved")}
     budget = budget_message(out["training"], assignment)
     if budget:
         flags.append("training_budget_used")
@@ -236,6 +254,13 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
                 messages.append(f"The saved model could not be measured: {measured.error}")
             return {**out, "status": Status.MEASURE_FAILED, "messages": tuple(messages), "flags": tuple(flags),
                     "checks": checks.not_run(assignment, "the model could not be measured")}
+        contradicted = trace.contradictions(measured.model)
+        if contradicted:
+            flags.append("trace_contradicted")
+            messages.append(f"The grader's record of this run contradicts the saved model ({'; '.join(contradicted)}). "
+                            "That happens when a notebook changes the grader's hidden code or what it records, so the "
+                            "checks that rest on the record earn nothing here; the measured accuracy still counts. "
+                            "Flagged for your instructor to review.")
         accuracy = measured.accuracy
         out["measured_accuracy"] = round(accuracy, 4)
         out["confusion"] = {"labels": measured.labels, "matrix": measured.confusion} if measured.confusion else None
@@ -265,11 +290,24 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
         messages.append(f"The notebook printed an accuracy of {claimed:.2%}, but the grader measured "
                         f"{accuracy:.2%}: points come only from the measured value.")
     seen = checks.Observed(assignment, trace, read_architecture(model_path),
-                           tuple(read_trained(folders.out / "trained_models.json")), accuracy, note,
+                           tuple(from_config(c) for c in trace.trained_models), accuracy, note,
                            bool(data and data.full), transform.scale if transform else None,
                            heldout_leak=leak)
-    return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags),
-            "checks": checks.run_checks(seen)}
+    results = checks.run_checks(seen)
+    if "trace_contradicted" in flags:
+        results = _without_the_record(results, seen)
+    return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags), "checks": results}
+
+
+def _without_the_record(results: tuple[checks.CheckResult, ...], seen: checks.Observed) -> tuple[checks.CheckResult, ...]:
+    """The checks again with only what the grader read itself (the saved model, the
+    measurement): a check keeps no more credit than that evidence gives. Penalties the
+    record shows (training on held-out digits) stand."""
+    own = checks.run_checks(replace(seen, trace=KernelTrace(model=seen.trace.model), trained=(),
+                                    preprocessing_scale=None))
+    return tuple(result if result.fraction <= alone.fraction else replace(
+        alone, message=f"Not credited: this check rests on the grader's record of the run, which contradicts the saved "
+                       f"model. {alone.message}") for result, alone in zip(results, own))
 
 
 _UNKNOWN_CLASS = re.compile(r"Could not locate (?:class|function) '([^']+)'")

@@ -2,28 +2,98 @@
 
 Its source is sent to the kernel as a hidden cell (never added to the notebook). It
 serves ``keras.datasets.mnist.load_data()`` from the grader's file, and records what the
-notebook really did: each ``fit`` (epochs, time, data shapes, parameters) and the inputs
-given to ``evaluate``/``predict`` (their shape and value range, so the grader can apply
-the student's own preprocessing to its held-out images). Arrays are read directly; a
-``tf.data`` pipeline or a Keras ``PyDataset`` is read once more after the call, batch by
-batch, so that pipelines are checked like arrays. At the end it saves the chosen
-model to a file and writes the record as JSON. Nothing here decides a grade: the
-student's code could tamper with this module, so the grader only trusts the saved model,
-measured in a separate process, and uses the record as information.
+notebook really did: each ``fit`` (epochs, time, data shapes, parameters, optimizer steps)
+and the inputs given to ``evaluate``/``predict`` (their shape and value range, so the
+grader can apply the student's own preprocessing to its held-out images). Arrays are read
+directly; a ``tf.data`` pipeline or a Keras ``PyDataset`` is read once more after the
+call, batch by batch, so that pipelines are checked like arrays. At the end it saves the
+chosen model to a file.
+
+Each record is sent as it happens, one JSON line on a pipe whose other end only the grader
+holds (``CONFIG["record_fd"]``): what was sent cannot be changed afterwards, whatever the
+notebook does to this module, its lists or its files. Long hash lists are sent once and
+then referred to by their digest. The grader still checks the record against the saved
+model (parameters, layers, optimizer steps) and credits nothing from a record that
+contradicts it.
 
 This module must only use the standard library and what the notebook itself imports.
 """
 
 import json
+import threading
 import time
+import weakref
 
 CONFIG = {}
-FITS = []
+FITS = []  # what was sent, kept for reading in the kernel itself; the grader reads the pipe only
 INPUTS = []
 MODELS = []  # every model that was trained, in order (strong references)
 LOADED = []  # models and weights loaded from files: candidates for a pretrained base
 IN_FIT = []  # non-empty while a fit call runs
 TRAINING = {"seconds": 0.0}  # time spent in fit so far, against the assignment's training budget
+HASH_KEYS = ("train_hashes", "validation_hashes", "rank_hashes", "hashes")
+SENT_HASHES = set()  # digests of hash lists already sent
+OPTIMIZERS = weakref.WeakKeyDictionary()  # optimizer -> serial number (ids of freed objects are reused)
+_SEND_LOCK = threading.Lock()
+
+
+def _send(kind, doc):
+    """Write one record to the grader's pipe (nothing when there is none, as in tests)."""
+    import hashlib
+    import os
+
+    fd = CONFIG.get("record_fd")
+    if fd is None:
+        return
+    lines = []
+    doc = dict(doc)
+    for key in HASH_KEYS:
+        values = doc.get(key)
+        if isinstance(values, list) and len(values) > 64:
+            digest = hashlib.sha1("\n".join(map(str, values)).encode()).hexdigest()
+            if digest not in SENT_HASHES:
+                lines.append({"record": "hashes", "id": digest, "values": values})
+                SENT_HASHES.add(digest)
+            doc[key] = {"same_as": digest}
+    lines.append({"record": kind, **doc})
+    data = "".join(json.dumps(line, default=str) + "\n" for line in lines).encode()
+    with _SEND_LOCK:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(fd, view):]
+        except OSError:  # the grader stopped reading: nothing more can be recorded
+            CONFIG["record_fd"] = None
+
+
+def _record(kind, doc, kept=None):
+    """Send a record, and keep it in ``kept`` for code in the kernel that reads it."""
+    if kept is not None:
+        kept.append(doc)
+    _send(kind, doc)
+
+
+def _optimizer_serial(model):
+    """A number for the model's optimizer object, the same for as long as it lives."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return None
+    try:
+        if optimizer not in OPTIMIZERS:
+            OPTIMIZERS[optimizer] = CONFIG.setdefault("_optimizers", 0) + 1
+            CONFIG["_optimizers"] += 1
+        return OPTIMIZERS[optimizer]
+    except TypeError:  # not weakly referable
+        return None
+
+
+def _iterations(model):
+    """How many training steps the model's optimizer has taken (saved with the model)."""
+    try:
+        steps = model.optimizer.iterations
+        return int(steps.numpy() if hasattr(steps, "numpy") else steps)
+    except Exception:
+        return None
 
 
 SAMPLE_LIMIT = 200_000  # more samples than this are not hashed
@@ -321,6 +391,7 @@ def _install_keras_hooks():
         start = time.monotonic()
         trainable = sum(int(w.numpy().size) for w in self.trainable_weights)
         frozen = _frozen_params(self)
+        steps_before = _iterations(self)
         IN_FIT.append(True)  # Keras's fit calls evaluate for validation: not a test evaluation
         try:
             history = original_fit(self, *args, **kwargs)
@@ -340,7 +411,8 @@ def _install_keras_hooks():
         elif validation is not None:
             val = _observe(validation[0] if isinstance(validation, (tuple, list)) and validation else validation)
             val_hashes, val_ranks = val["hashes"], val["rank_hashes"]
-        FITS.append({
+        steps_after = _iterations(self)
+        _record("fit", {
             "model": id(self), "model_name": self.name,
             "epochs_requested": kwargs.get("epochs", args[3] if len(args) > 3 else 1),
             "epochs_run": len(getattr(history, "epoch", []) or []),
@@ -354,7 +426,9 @@ def _install_keras_hooks():
             "stopped_by_budget": budget.get("stopped_by_budget"), "epochs_done": budget.get("epochs_done"),
             "history": _history(history),
             "layers": [[layer.name, type(layer).__name__, bool(layer.trainable)] for layer in self.layers],
-        })
+            "optimizer": _optimizer_serial(self), "iterations": steps_after,
+            "steps": steps_after - steps_before if None not in (steps_before, steps_after) else None,
+        }, FITS)
         if not any(m is self for m in MODELS):
             MODELS.append(self)
         return history
@@ -368,16 +442,17 @@ def _install_keras_hooks():
             return original_evaluate(self, *args, **kwargs)
         finally:
             seen = _observe(x, y)
-            INPUTS.append({"call": "evaluate", "model": id(self), "input": seen["input"],
-                           "hashes": seen["hashes"], "label_counts": seen["label_counts"]})
+            _record("call", {"call": "evaluate", "model": id(self), "input": seen["input"],
+                             "hashes": seen["hashes"], "label_counts": seen["label_counts"]}, INPUTS)
 
     def predict(self, *args, **kwargs):
         try:
             return original_predict(self, *args, **kwargs)
         finally:
             seen = _scan_pipeline(args[0] if args else kwargs.get("x"))
-            INPUTS.append({"call": "predict", "model": id(self),
-                           "input": seen["input"] if seen else _summary(args[0] if args else kwargs.get("x"))})
+            _record("call", {"call": "predict", "model": id(self),
+                             "input": seen["input"] if seen else _summary(args[0] if args else kwargs.get("x"))},
+                    INPUTS)
 
     keras.Model.fit, keras.Model.evaluate, keras.Model.predict = fit, evaluate, predict
 
@@ -386,13 +461,14 @@ def _install_keras_hooks():
 
     def load_model(*args, **kwargs):
         model = original_load_model(*args, **kwargs)
-        LOADED.append({"how": "load_model", "name": getattr(model, "name", None),
-                       "layers": [layer.name for layer in getattr(model, "layers", [])]})
+        _record("loaded", {"how": "load_model", "name": getattr(model, "name", None),
+                           "layers": [layer.name for layer in getattr(model, "layers", [])]}, LOADED)
         return model
 
     def load_weights(self, *args, **kwargs):
         result = original_load_weights(self, *args, **kwargs)
-        LOADED.append({"how": "load_weights", "name": self.name, "layers": [layer.name for layer in self.layers]})
+        _record("loaded", {"how": "load_weights", "name": self.name,
+                           "layers": [layer.name for layer in self.layers]}, LOADED)
         return result
 
     import keras.src.saving.saving_api as saving_api
@@ -439,7 +515,10 @@ def _layers(model):
 
 
 def finish(namespace, out_dir, variable=None):
-    """Called by the hidden last cell: save the model to grade and write the record."""
+    """Called by the hidden last cell: save the model to grade and send the last records
+    (the model as the kernel saw it, the saved file's SHA-256, every trained model's graph)."""
+    import hashlib
+
     import keras
 
     chosen, why = None, ""
@@ -455,25 +534,29 @@ def finish(namespace, out_dir, variable=None):
         models = [v for k, v in namespace.items() if isinstance(v, keras.Model) and not k.startswith("_")]
         if models:
             chosen, why = models[-1], "a model the notebook defined (it was never trained)"
-    record = {"fits": FITS, "inputs": INPUTS, "loaded": LOADED, "model": None, "model_found": why}
+    model = None
     if chosen is not None:
-        record["model"] = {
+        model = {
             "name": chosen.name, "class": type(chosen).__name__, "id": id(chosen),
             "trained": any(f["model"] == id(chosen) for f in FITS),
             "params": int(chosen.count_params()), "layers": _layers(chosen),
+            "optimizer": _optimizer_serial(chosen),
         }
         try:
-            record["model"]["input_shape"] = list(chosen.input_shape)[1:]
+            model["input_shape"] = list(chosen.input_shape)[1:]
         except Exception:
-            record["model"]["input_shape"] = None
-        chosen.save(f"{out_dir}/model.keras")
-    with open(f"{out_dir}/trace.json", "w") as handle:
-        json.dump(record, handle)
+            model["input_shape"] = None
+    _send("model", {"model": model, "model_found": why})
+    if chosen is not None:
+        path = f"{out_dir}/model.keras"
+        chosen.save(path)
+        with open(path, "rb") as handle:
+            _send("saved", {"sha256": hashlib.sha256(handle.read()).hexdigest()})
     configs = []
-    for model in MODELS:  # every trained model's layer graph, for architecture checks
+    for trained in MODELS:  # every trained model's layer graph, for architecture checks
         try:
-            configs.append(keras.saving.serialize_keras_object(model))
+            configs.append(json.loads(json.dumps(keras.saving.serialize_keras_object(trained), default=str)))
         except Exception:
             pass
-    with open(f"{out_dir}/trained_models.json", "w") as handle:
-        json.dump(configs, handle, default=str)
+    _send("trained", {"configs": configs})
+    _send("end", {})

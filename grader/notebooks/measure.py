@@ -111,13 +111,15 @@ def model_facts(model: Any, model_path: str) -> dict[str, Any]:
 
     facts: dict[str, Any] = {"params": int(model.count_params()),
                              "layers": [[layer.name, type(layer).__name__] for layer in model.layers],
-                             "optimizer_iterations": None}
+                             "optimizer": None, "optimizer_iterations": None}
     try:
         import io
 
         import h5py
 
         with zipfile.ZipFile(model_path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as f:
+            optimizer = (json.loads(archive.read("config.json")).get("compile_config") or {}).get("optimizer")
+            facts["optimizer"] = str(optimizer.get("class_name") if isinstance(optimizer, dict) else optimizer)
             steps = f.get("optimizer/vars/0")
             if steps is not None and steps.shape == () and steps.dtype.kind in "iu":
                 facts["optimizer_iterations"] = int(steps[()])

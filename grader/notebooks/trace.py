@@ -1,15 +1,23 @@
 """Typed records of what crossed from the student's kernel and the measuring process.
 
-The kernel trace (``kernel_trace.py`` writes it as JSON, inside the kernel, with the
-standard library only) and the measurement are read here once, checked against their
-JSON Schemas (``schemas/kernel-trace.schema.json``, ``schemas/measurement.schema.json``),
-and turned into dataclasses, so that the checks, the preprocessing inference and the
-reports read fields, not dictionary keys spelled in several modules.
+The kernel trace (``kernel_trace.py`` sends it as JSON lines, inside the kernel, with the
+standard library only, on a pipe read here by :class:`RecordStream` as the notebook runs)
+and the measurement are read here once, checked against their JSON Schemas
+(``schemas/kernel-trace.schema.json``, ``schemas/measurement.schema.json``), and turned
+into dataclasses, so that the checks, the preprocessing inference and the reports read
+fields, not dictionary keys spelled in several modules.
+
+The record comes from the student's kernel: what was sent cannot be rewritten later, but
+code in the kernel could still send made-up records. :meth:`KernelTrace.contradictions`
+compares it with what the saved model itself says (read by the measuring process), and the
+grader credits nothing from a record that contradicts it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -72,6 +80,9 @@ class FitRecord:
     data_kind: str = ""
     layers: list[Any] = field(default_factory=list)
     history: dict[str, list[float]] = field(default_factory=dict)  # per-epoch metrics Keras reported
+    optimizer: int | None = None  # which optimizer object trained (a serial number in the kernel)
+    iterations: int | None = None  # that optimizer's step count after this fit
+    steps: int | None = None  # training steps this fit took
 
 
 
@@ -107,6 +118,7 @@ class ModelRecord:
     trained: bool = False
     layers: list[dict[str, Any]] = field(default_factory=list)
     input_shape: list[Any] | None = None
+    optimizer: int | None = None  # the serial number of its optimizer when it was saved
 
     @classmethod
     def read(cls, doc: dict[str, Any] | None) -> ModelRecord | None:
@@ -130,13 +142,77 @@ class KernelTrace:
     loaded: tuple[LoadedRecord, ...] = ()
     model: ModelRecord | None = None
     model_found: str = ""
+    model_sha256: str | None = None  # of the file the kernel saved, just after saving it
+    trained_models: tuple[dict[str, Any], ...] = ()  # the layer graph of every model that was trained
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> KernelTrace:
-        return cls(fits=tuple(_with_input(FitRecord, f) for f in doc.get("fits", [])),
-                   inputs=tuple(_with_input(CallRecord, c) for c in doc.get("inputs", [])),
+        fits = tuple(_with_input(FitRecord, f) for f in doc.get("fits", []))
+        model = ModelRecord.read(doc.get("model"))
+        if model is not None:  # trained or not is what the fit records say, not what the kernel concluded
+            model = ModelRecord(**{**model.__dict__, "trained": any(f.model == model.id for f in fits)})
+        return cls(fits=fits, inputs=tuple(_with_input(CallRecord, c) for c in doc.get("inputs", [])),
                    loaded=tuple(LoadedRecord(**_known(LoadedRecord, d)) for d in doc.get("loaded", [])),
-                   model=ModelRecord.read(doc.get("model")), model_found=doc.get("model_found") or "")
+                   model=model, model_found=doc.get("model_found") or "", model_sha256=doc.get("model_sha256"),
+                   trained_models=tuple(c for c in doc.get("trained_models", []) if isinstance(c, dict)))
+
+    @classmethod
+    def from_records(cls, records: list[dict[str, Any]]) -> KernelTrace:
+        """The trace from the records the kernel sent, in order, up to its last one ("end");
+        checked against the schema like a trace file."""
+        doc: dict[str, Any] = {"fits": [], "inputs": [], "loaded": [], "model": None, "model_found": ""}
+        lists = {"fit": "fits", "call": "inputs", "loaded": "loaded"}
+        hashes: dict[str, Any] = {}
+        for record in records:
+            record = dict(record)
+            kind = record.pop("record", None)
+            if kind == "end":
+                break
+            if kind == "hashes":
+                hashes[str(record.get("id"))] = record.get("values")
+            elif kind in lists:
+                for key, value in record.items():
+                    if isinstance(value, dict) and set(value) == {"same_as"}:
+                        record[key] = hashes.get(str(value["same_as"]))
+                doc[lists[kind]].append(record)
+            elif kind == "model":
+                doc.update(model=record.get("model"), model_found=record.get("model_found") or "")
+            elif kind == "saved":
+                doc["model_sha256"] = record.get("sha256")
+            elif kind == "trained":
+                doc["trained_models"] = record.get("configs") or []
+        errors = schema_errors(doc, "kernel-trace")
+        if errors:
+            where = "/".join(map(str, errors[0].absolute_path)) or "top level"
+            raise TraceError(f"the kernel's record breaks its format at {where}: {errors[0].message}")
+        return cls.from_dict(doc)
+
+    def contradictions(self, saved: dict[str, Any] | None) -> list[str]:
+        """Where this record contradicts what the saved model itself says (``saved``: its
+        parameters, layers and optimizer steps, as the measuring process read them). Each is
+        impossible for a record the hidden code made of a model the notebook trained."""
+        model = self.model
+        if model is None or not saved:
+            return []
+        found = []
+        if saved.get("params") is not None and saved["params"] != model.params:
+            found.append(f"it gives the model {model.params:,} parameters; the saved model has {saved['params']:,}")
+        said = [[layer.get("name"), layer.get("class")] for layer in model.layers]
+        if saved.get("layers") is not None and said != saved["layers"]:
+            found.append("its list of the model's layers is not the saved model's")
+        fits = self.fits_of(model.id)
+        for fit in fits:
+            if fit.steps is not None and fit.steps < fit.epochs_run:
+                found.append(f"a fit call is said to have run {fit.epochs_run} epochs in {fit.steps} training steps")
+        steps = saved.get("optimizer_iterations")
+        same = [f for f in fits if model.optimizer is not None and f.optimizer == model.optimizer]
+        if steps is not None and same and "LossScale" not in str(saved.get("optimizer") or ""):
+            claimed = max(f.iterations or 0 for f in same)
+            taken = sum(f.steps or 0 for f in same)
+            if max(claimed, taken) > steps:
+                found.append(f"its fit calls took the optimizer to step {max(claimed, taken):,}, but the saved "
+                             f"model's optimizer has taken {steps:,} steps")
+        return found
 
     @classmethod
     def read(cls, path: Path) -> KernelTrace:
@@ -158,6 +234,68 @@ class KernelTrace:
 
     def evaluations_of(self, model_id: int | None) -> list[CallRecord]:
         return [c for c in self.inputs if c.call == "evaluate" and c.model == model_id]
+
+
+class RecordStream:
+    """The kernel's record as it happens: a pipe whose write end the kernel inherits (its
+    number is in the hidden code's configuration) and whose read end only the grader holds.
+    A thread reads it while the notebook runs, up to ``limit`` bytes (a notebook cannot
+    make the grader hold more)."""
+
+    HASHES = b'{"record": "hashes"'
+
+    def __init__(self, limit: int = 256 * 2**20) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_inheritable(self.write_fd, True)
+        self.limit = limit
+        self.lines: list[bytes] = []
+        self.size = 0
+        self.cut = False  # some of what was sent was dropped: past ``limit`` (hash lists) or twice it
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        parts: list[bytes] = []
+        with os.fdopen(self.read_fd, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(1 << 20):
+                while (end := chunk.find(b"\n")) >= 0:
+                    parts.append(chunk[:end])
+                    self._keep(b"".join(parts))
+                    parts, chunk = [], chunk[end + 1:]
+                if sum(map(len, parts)) <= 2 * self.limit:
+                    parts.append(chunk)
+
+    def _keep(self, line: bytes) -> None:
+        """Keep a line unless the limit is reached: past it hash lists are dropped (the checks
+        that need them then say so), past twice it everything."""
+        if self.size + len(line) > 2 * self.limit or (self.size + len(line) > self.limit
+                                                      and line.startswith(self.HASHES)):
+            self.cut = True
+            return
+        self.size += len(line)
+        self.lines.append(line)
+
+    def started(self) -> None:
+        """The kernel has its copy of the write end: close ours, so the pipe ends with it."""
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
+    def records(self, timeout: float = 10) -> list[dict[str, Any]]:
+        """Every complete record sent (waiting up to ``timeout`` s for the pipe to end; what
+        the notebook left running may hold it open). Lines that are not JSON objects are
+        skipped."""
+        self.started()
+        self._thread.join(timeout)
+        out = []
+        for line in list(self.lines):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                out.append(record)
+        return out
 
 
 @dataclass(frozen=True)
