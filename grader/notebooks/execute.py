@@ -13,6 +13,7 @@ grader's own bugs raise.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import time
@@ -21,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-from traitlets import List, Unicode
+from traitlets import List, Type, Unicode
 
 from grader.confinement import MemoryWatch
 from grader.notebooks.isolation import KernelConfinement
@@ -99,13 +102,159 @@ class RunLimits:
     memory_mb: float
 
 
+STREAM_HEAD = 80_000  # characters of printed text kept per cell from its start ...
+STREAM_TAIL = 20_000  # ... and from its end (per stream), the rest left out with a note
+CELL_DISPLAYS = 5 * 2**20  # bytes of other outputs (figures, tables) kept per cell
+ALL_OUTPUT = 20 * 2**20  # bytes of outputs kept in all
+MESSAGE_LIMIT = 64 * 2**20  # a larger message from the kernel is dropped before it is read
+_TRACEBACK_LINES = 100  # an error's traceback keeps its first and last lines
+
+
+class BoundedKernelClient(AsyncKernelClient):
+    """A kernel client whose sockets refuse messages over ``MESSAGE_LIMIT`` (a single print
+    of gigabytes never reaches the grader's memory)."""
+
+    def _context_default(self) -> zmq.asyncio.Context:
+        context = super()._context_default()
+        context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)
+        return context
+
+
 class ConfinedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel command starts with a sandbox's prefix (bubblewrap)."""
 
     prefix = List(Unicode())
+    client_factory = Type(BoundedKernelClient, klass=AsyncKernelClient)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return [*self.prefix, *super().format_kernel_cmd(extra_arguments)]
+
+
+def _overwrite(shown: str, text: str) -> str:
+    """``shown`` followed by ``text`` as a terminal (and Jupyter) shows it: a carriage return
+    starts its line again, so a progress bar redrawn a thousand times is one line."""
+    if "\r" not in text and not shown.endswith("\r"):
+        return shown + text
+    start = shown.rfind("\n") + 1
+    lines = []
+    for line in re.sub(r"\r+\n", "\n", shown[start:] + text).split("\n"):
+        if "\r" in line:
+            segments, line = line.rstrip("\r").split("\r"), ("\r" if line.endswith("\r") else "")
+            drawn = ""
+            for segment in segments:
+                drawn = segment + drawn[len(segment):]
+            line = drawn + line
+        lines.append(line)
+    return shown[:start] + "\n".join(lines)
+
+
+@dataclass
+class _Stream:
+    """One stream output of a cell, kept as its head, and its tail once it grew too long."""
+
+    output: Any
+    head: str = ""
+    tail: str = ""
+    left_out: int = 0  # characters between head and tail
+    cut: bool = False
+
+    def add(self, text: str, room: int) -> int:
+        """Add printed text with ``room`` characters left for heads; returns the growth."""
+        before = len(self.output["text"])
+        if not self.cut:
+            head = _overwrite(self.head, text)
+            if len(head) <= room:
+                self.head = head
+            else:
+                self.cut, self.head, text = True, head[:max(room, 0)], head[max(room, 0):]
+        if self.cut:
+            tail = _overwrite(self.tail, text)
+            self.left_out += max(0, len(tail) - STREAM_TAIL)
+            self.tail = tail[-STREAM_TAIL:]
+            self.output["text"] = (f"{self.head}\n[output truncated by the grader after {len(self.head) // 1000} KB: "
+                                   f"{self.left_out // 1000:,} KB left out, the last {len(self.tail) // 1000} KB "
+                                   f"follow]\n{self.tail}")
+        else:
+            self.output["text"] = self.head
+        return len(self.output["text"]) - before
+
+
+@dataclass
+class _CellOutputs:
+    streams: list[_Stream] = field(default_factory=list)
+    printed: int = 0  # characters of stream heads kept
+    displays: int = 0  # bytes of other outputs kept
+    noted: bool = False
+
+
+class BoundedNotebookClient(NotebookClient):
+    """nbclient's client, keeping a bounded amount of what a notebook outputs: printed text
+    is kept per stream as the terminal shows it (carriage returns applied), its first
+    ``STREAM_HEAD`` and last ``STREAM_TAIL`` characters per cell with a note between them;
+    other outputs up to ``CELL_DISPLAYS`` per cell; everything up to ``ALL_OUTPUT``. A
+    notebook that prints without end then costs the grader neither memory nor disk."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._kept: dict[int, _CellOutputs] = {}
+        self._total = 0
+
+    def _forget(self, cell_index: int) -> None:
+        """The cell's outputs were cleared: what they held no longer counts."""
+        cell = self._kept.pop(cell_index, None)
+        if cell:
+            self._total -= cell.displays + sum(len(s.output["text"]) for s in cell.streams)
+
+    def clear_output(self, outs: list, msg: dict[str, Any], cell_index: int) -> None:
+        super().clear_output(outs, msg, cell_index)
+        if not outs:
+            self._forget(cell_index)
+
+    def output(self, outs: list, msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
+        if self.output_hook_stack[msg["parent_header"].get("msg_id")]:  # an Output widget: nbclient's own way
+            return super().output(outs, msg, display_id, cell_index)
+        if self.clear_before_next_output:  # what nbclient does before any output
+            outs[:] = []
+            self.clear_display_id_mapping(cell_index)
+            self.clear_before_next_output = False
+            self._forget(cell_index)
+        cell = self._kept.setdefault(cell_index, _CellOutputs())
+        kind = msg["msg_type"]
+        if kind == "stream":
+            return self._print(outs, msg["content"], cell)
+        if kind == "error":
+            content = msg["content"]
+            trace = content.get("traceback") or []
+            if len(trace) > 2 * _TRACEBACK_LINES:
+                trace = trace[:_TRACEBACK_LINES] + ["[traceback shortened by the grader]"] + trace[-_TRACEBACK_LINES:]
+            content.update(evalue=str(content.get("evalue", ""))[:10_000], traceback=[t[:10_000] for t in trace])
+            return super().output(outs, msg, display_id, cell_index)
+        size = max(100, len(json.dumps(msg["content"].get("data", {}))))
+        if cell.displays + size > CELL_DISPLAYS or self._total + size > ALL_OUTPUT:
+            if not cell.noted:
+                cell.noted = True
+                outs.append(nbformat.v4.new_output("stream", name="stdout", text=(
+                    f"[output truncated by the grader: more than {CELL_DISPLAYS // 2**20} MB of figures and "
+                    f"displays in this cell, or {ALL_OUTPUT // 2**20} MB in the notebook]\n")))
+            return None
+        cell.displays += size
+        self._total += size
+        return super().output(outs, msg, display_id, cell_index)
+
+    def _print(self, outs: list, content: dict[str, Any], cell: _CellOutputs) -> Any:
+        name = content.get("name", "stdout")
+        room = min(STREAM_HEAD - cell.printed, ALL_OUTPUT - self._total)
+        live = [s for s in cell.streams if s.output.get("name") == name and any(o is s.output for o in outs)]
+        stream = live[-1] if live and (outs[-1] is live[-1].output or room <= 0) else None
+        if stream is None:
+            stream = _Stream(nbformat.v4.new_output("stream", name=name, text=""))
+            cell.streams.append(stream)
+            outs.append(stream.output)
+        heads = len(stream.head)
+        grown = stream.add(str(content.get("text", "")), room + heads)
+        cell.printed += len(stream.head) - heads
+        self._total += grown
+        return stream.output
 
 
 def _kernel_manager(confinement: KernelConfinement | None) -> ConfinedKernelManager:
@@ -122,9 +271,9 @@ def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: R
     """Run hidden setup, every code cell, then hidden finish (if the kernel is still usable),
     in the kernel's confinement; whatever the notebook started is stopped at the end. The
     kernel inherits the write end of ``records``, the pipe the hidden code records on."""
-    client = NotebookClient(
+    client = BoundedNotebookClient(
         nb, km=_kernel_manager(confinement), timeout=int(limits.cell_timeout), allow_errors=False,
-        resources={"metadata": {"path": str(workdir)}}, record_timing=True,
+        resources={"metadata": {"path": str(workdir)}}, record_timing=True, store_widget_state=False,
     )
     execution = Execution(status=OK, notebook=nb)
     start = time.monotonic()
