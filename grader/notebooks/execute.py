@@ -17,6 +17,7 @@ import json
 import os
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,17 +72,79 @@ def kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 
+_SAVE_AGAIN = ("Hand in the .ipynb file Jupyter saves (open the notebook in Jupyter or VS Code and save it, "
+               "or use File > Download)")
+
+
 def read_notebook(path: Path) -> Any:
-    """The notebook, or raise ValueError saying why it is not one."""
+    """The notebook, or raise ValueError saying, with the file's name, why it is not one and
+    what to hand in instead."""
+    name = path.name
     try:
-        nb = nbformat.read(str(path), as_version=4)
-    except Exception as exc:  # nbformat raises many kinds for a bad file
-        raise ValueError(f"{path.name} is not a readable notebook: {type(exc).__name__}: {str(exc)[:200]}") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{name} cannot be read: {exc.strerror}") from None
     try:
-        nbformat.validate(nb)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{name} is not a notebook: it is not text (a notebook is a JSON text file). "
+                         f"{_SAVE_AGAIN}.") from None
+    if not text.strip():
+        raise ValueError(f"{name} is not a notebook: the file is empty. {_SAVE_AGAIN}.")
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "its start"
+        raise ValueError(f"{name} is not a notebook: it is not JSON ({where}: {getattr(exc, 'msg', exc)}). "
+                         f"{_SAVE_AGAIN}.") from None
+    found = _not_a_notebook(doc)
+    if found:
+        raise ValueError(f"{name} is not a notebook: expected a JSON object with cells (a list of cell objects), "
+                         f"metadata and nbformat, as Jupyter saves it, but {found}. {_SAVE_AGAIN}.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbformat's notes on missing cell ids: not the student's concern
+            nb = nbformat.reads(text, as_version=4)
+            nbformat.validate(nb)
     except nbformat.ValidationError as exc:
-        raise ValueError(f"{path.name} is not a valid notebook: {str(exc).splitlines()[0]}") from None
+        raise ValueError(f"{name} is not a valid notebook: {_where(exc)}{str(exc).splitlines()[0]}. "
+                         f"{_SAVE_AGAIN}.") from None
+    except Exception as exc:  # nbformat raises many kinds for a bad file
+        raise ValueError(f"{name} is not a readable notebook ({type(exc).__name__}: {str(exc)[:200]}). "
+                         f"{_SAVE_AGAIN}.") from None
     return nb
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a true/false value", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _not_a_notebook(doc: Any) -> str | None:
+    """What makes a JSON document no notebook at all, in words; None when it looks like one."""
+    if not isinstance(doc, dict):
+        return f"the file holds {_kind(doc)}"
+    if "cells" not in doc and "worksheets" not in doc:  # worksheets: an old (version 3) notebook
+        keys = ", ".join(repr(k) for k in list(doc)[:5]) or "nothing"
+        return f"it is an object without 'cells' (its keys: {keys})"
+    cells = doc.get("cells", [])
+    if not isinstance(cells, list):
+        return f"'cells' is {_kind(cells)}, not a list"
+    for number, cell in enumerate(cells, 1):
+        if not isinstance(cell, dict):
+            return f"cell {number} is {_kind(cell)}, not an object"
+    if not isinstance(doc.get("nbformat", 4), int):
+        return f"'nbformat' is {_kind(doc['nbformat'])}, not a version number"
+    return None
+
+
+def _where(exc: Any) -> str:
+    """'cell 3, field 'source': ' from a validation error's path, when it has one."""
+    path = list(getattr(exc, "absolute_path", None) or getattr(exc, "path", None) or [])
+    if len(path) >= 2 and path[0] == "cells" and isinstance(path[1], int):
+        field_name = f", field {path[2]!r}" if len(path) > 2 else ""
+        return f"cell {path[1] + 1}{field_name}: "
+    return f"at {'/'.join(map(str, path))}: " if path else ""
 
 
 def _error_line(cell: Any, traceback: list[str]) -> tuple[str, int | None]:

@@ -246,12 +246,12 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
             return {**out, "status": Status.MEASURE_FAILED, "messages": tuple(messages), "flags": tuple(flags),
                     "checks": checks.not_run(assignment, "the grader's held-out data changed during the run")}
         if measured.error is not None:
-            advice = model_code_advice(measured.error)
+            advice = model_code_advice(measured.error, _saved_config(model_path))
             if advice:
                 flags.append(advice[0])
                 messages.append(advice[1])
             else:
-                messages.append(f"The saved model could not be measured: {measured.error}")
+                messages.append(f"The saved model could not be measured: {_readable(measured.error)}")
             return {**out, "status": Status.MEASURE_FAILED, "messages": tuple(messages), "flags": tuple(flags),
                     "checks": checks.not_run(assignment, "the model could not be measured")}
         contradicted = trace.contradictions(measured.model)
@@ -313,14 +313,22 @@ def _without_the_record(results: tuple[checks.CheckResult, ...], seen: checks.Ob
 _UNKNOWN_CLASS = re.compile(r"Could not locate (?:class|function) '([^']+)'")
 
 
-def model_code_advice(error: str) -> tuple[str, str] | None:
+def model_code_advice(error: str, config: Any = None) -> tuple[str, str] | None:
     """(flag, what to change) when the model could not be loaded because it holds Python
-    code: the grader loads models in Keras's safe mode, which never runs code from a file."""
+    code: the grader loads models in Keras's safe mode, which never runs code from a file.
+    ``config`` is the saved model's config.json, where a stored Python function shows even
+    when Keras's error does not name it (a lambda given as an activation)."""
     if "Lambda" in error and "safe_mode" in error:
         return "unsafe_layer", (
             "The model has a Lambda layer (a Python function stored in the model), which the grader does not run "
             "when it loads a model for safety, so the model could not be measured. Use a built-in layer instead "
             "(for example layers.Rescaling(1/255) rather than Lambda(lambda x: x / 255)), or a custom layer class "
+            "registered with @keras.saving.register_keras_serializable(). Flagged for your instructor to review.")
+    if _stores_python_function(config) or ("lambda" in error and "safe_mode" in error):
+        return "unsafe_layer", (
+            "The model stores a Python function (a lambda, for example as an activation: activation=lambda x: ...), "
+            "which the grader does not run when it loads a model for safety, so the model could not be measured. "
+            "Use a built-in activation or layer by name (activation='relu', layers.ReLU()), or a named function "
             "registered with @keras.saving.register_keras_serializable(). Flagged for your instructor to review.")
     unknown = _UNKNOWN_CLASS.search(error)
     if unknown:
@@ -331,6 +339,41 @@ def model_code_advice(error: str) -> tuple[str, str] | None:
             "class with @keras.saving.register_keras_serializable() and give it get_config(). Flagged for your "
             "instructor to review.")
     return None
+
+
+def _stores_python_function(config: Any) -> bool:
+    """Whether a saved model's config holds Python code: a Lambda layer's function, or a
+    function Keras dumped as bytecode (``{"value": [code, defaults, closure]}``)."""
+    if isinstance(config, dict):
+        value = config.get("value")
+        if config.get("class_name") == "__lambda__" or (
+                isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and len(config) == 1):
+            return True
+        return any(_stores_python_function(v) for v in config.values())
+    if isinstance(config, list):
+        return any(_stores_python_function(v) for v in config)
+    return False
+
+
+def _readable(error: str) -> str:
+    """Keras's load error as a student can use it: its first sentence and its cause, without
+    dumped configurations, and never the advice to switch safe mode off."""
+    first = error.split("\n", 1)[0]
+    cause = error[error.find("Exception encountered:"):] if "Exception encountered:" in error else ""
+    text = re.sub(r"\s*config=\{.*", "", first)[:300] + (" " + cause[:300] if cause else "")
+    return " ".join(sentence for sentence in re.split(r"(?<=\.)\s+", text)
+                    if "safe_mode" not in sentence and "unsafe_deserialization" not in sentence)
+
+
+def _saved_config(model_path: Path) -> Any:
+    """The saved model's config.json, or None when it cannot be read."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(model_path) as archive:
+            return json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
 
 
 _MISSING = re.compile(r"(URL fetch failure|getaddrinfo|Name or service not known|Temporary failure in name resolution"

@@ -169,7 +169,9 @@ def main(argv: list[str]) -> int:
         result.update({"accuracy": float((predicted == labels).mean()), "images": int(len(labels)),
                        **errors_made(labels, predicted, scores.max(axis=1), index, images)})
     except Exception as exc:  # reported to the grader, which turns it into a status
-        result = {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
+        text = str(exc)
+        cause = text.rfind("Exception encountered:")  # Keras puts the reason a model failed to load last
+        result = {"error": f"{type(exc).__name__}: {text[:500]}" + (f"\n{text[cause:cause + 500]}" if cause > 500 else "")}
     with open(out_path, "w") as handle:
         json.dump(result, handle)
     return 0
