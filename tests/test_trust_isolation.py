@@ -125,3 +125,27 @@ def test_what_the_result_says_about_each_confinement():
     assert "bubblewrap (bwrap) is not installed" in none.note() and "outlived it" in none.note()
     sandboxed = KernelConfinement(["bwrap", "--"], {})
     assert sandboxed.isolation == "bubblewrap" and sandboxed.note() is None
+
+
+def test_a_long_scratch_path_gets_its_sockets_a_short_folder_removed_afterwards(tmp_path):
+    """A Unix socket's path must fit in 108 bytes: batches name scratch folders after students."""
+    if not shutil.which("bwrap"):
+        pytest.skip("bubblewrap is not installed")
+    from grader.notebooks.isolation import RunFolders, confine
+
+    folders = RunFolders(tmp_path / ("student-with-a-very-long-name-" * 3))
+    folders.make()
+    confinement = confine(folders, None, [], 1000, {})
+    if not confinement.prefix:
+        pytest.skip("bubblewrap cannot make a sandbox here")
+    assert confinement.sockets and len(str(confinement.sockets / "k-65535")) < 108
+    assert str(confinement.sockets) in confinement.prefix, "the socket folder is writable in the sandbox"
+    confinement.close(None)
+    assert not confinement.sockets.exists()
+
+
+def test_a_kernel_in_the_graders_own_sandbox_says_so_without_alarming_the_student():
+    from grader.notebooks.isolation import KernelConfinement
+
+    shared = KernelConfinement([], {}, missing="bubblewrap cannot make a sandbox here", outer=True)
+    assert shared.isolation == "outer-bubblewrap" and shared.note() is None

@@ -88,6 +88,7 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
         shutil.copytree(notebook.parent, folders.work, ignore=shutil.ignore_patterns("*.graded", ".git", "grader-out"))
         for provided in assignment.provide:
             shutil.copy(provided, folders.work / Path(provided).name)
+        confinement, data = _confine(folders, data, assignment)
         stream = RecordStream()
         config = {"served_data": str(folders.served) if data else None, "out_dir": str(folders.out),
                   "record_fd": stream.write_fd,
@@ -95,7 +96,6 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
                   "budget_seconds": None if quick else assignment.budget_seconds,
                   "budget_epochs": None if quick else assignment.budget_epochs}
         setup, finish = _hidden_code(config)
-        confinement, data = _confine(folders, data, assignment)
         measurer = Measurer() if data else None
         limits = ex.RunLimits(
             cell_timeout=min(assignment.cell_timeout, 120) if quick else assignment.cell_timeout,

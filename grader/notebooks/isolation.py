@@ -77,16 +77,18 @@ class KernelConfinement:
     sockets: Path | None = None  # folder of the kernel's Unix sockets (it has no network to use)
     group: ControlGroup | None = None
     missing: str = ""  # why there is no sandbox
+    outer: bool = False  # no sandbox of its own, but the grader itself runs in one (grader batch's)
 
     @property
     def isolation(self) -> str:
-        """``bubblewrap+cgroup``, ``bubblewrap``, ``cgroup`` or ``none``."""
-        parts = (["bubblewrap"] if self.prefix else []) + (["cgroup"] if self.group else [])
-        return "+".join(parts) or "none"
+        """``bubblewrap+cgroup``, ``bubblewrap``, ``outer-bubblewrap`` (+``cgroup``), ``cgroup`` or ``none``."""
+        sandbox = "bubblewrap" if self.prefix else "outer-bubblewrap" if self.outer else None
+        return "+".join(p for p in (sandbox, "cgroup" if self.group else None) if p) or "none"
 
     def note(self) -> str | None:
-        """A sentence for the report when the kernel was not sandboxed; None when it was."""
-        if self.prefix:
+        """A sentence for the report when the kernel was not sandboxed; None when it was (or
+        shared the sandbox the grader itself runs in, which that sandbox's maker reports)."""
+        if self.prefix or self.outer:
             return None
         return (f"This notebook ran without a sandbox ({self.missing}): its code could read and write whatever "
                 "this user can, so the grader checked its data before measuring but cannot rule out other "
@@ -104,11 +106,14 @@ class KernelConfinement:
         return bool(self.group and self.group.out_of_memory_kills())
 
     def close(self, kernel_pid: int | None) -> None:
-        """Stop everything the notebook started (a sandbox's process ids end with it anyway)."""
+        """Stop everything the notebook started (a sandbox's process ids end with it anyway),
+        and remove a socket folder made outside the scratch folder."""
         if self.group:
             self.group.remove()
         elif kernel_pid and not self.prefix:
             _kill_session(kernel_pid)
+        if self.sockets and self.sockets.name.startswith("grader-ipc-"):
+            shutil.rmtree(self.sockets, ignore_errors=True)
 
 
 def confine(folders: RunFolders, data: PreparedData | None, hidden: list[Path], memory_mb: float,
@@ -123,7 +128,8 @@ def confine(folders: RunFolders, data: PreparedData | None, hidden: list[Path], 
     if not bwrap:
         if data is not None:
             data.copy_served(folders.served)
-        return KernelConfinement([], kernel_env, group=_group(memory_mb), missing=why_no_bwrap())
+        return KernelConfinement([], kernel_env, group=_group(memory_mb), missing=why_no_bwrap(),
+                                 outer=_inside_a_sandbox())
     sockets = _socket_folder(folders)
     read_only = list(keras_binds)
     if data is not None:
@@ -147,6 +153,16 @@ def _group(memory_mb: float) -> ControlGroup | None:
     make one: a process cap against fork bombs, a memory cap above the kernel's own limit
     (whose watch stops it first, with a clearer message), and one place to stop them all."""
     return create_group("kernel", TreeLimits(DEFAULT_MAX_PROCESSES, memory_mb + GROUP_MARGIN_MB))
+
+
+def _inside_a_sandbox() -> bool:
+    """Whether this grader itself runs in a bubblewrap sandbox (process 1 of its process ids is
+    bwrap), as ``grader batch`` runs it: a kernel started from it cannot get a sandbox of its
+    own, but shares that one (no network, the machine read-only)."""
+    try:
+        return Path("/proc/1/comm").read_text().strip() == "bwrap"
+    except OSError:
+        return False
 
 
 def _kernel_env(folders: RunFolders, env: dict[str, str]) -> dict[str, str]:

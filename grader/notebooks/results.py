@@ -30,7 +30,7 @@ class NotebookResult:
     confusion: dict[str, Any] | None = None  # {"labels": digits, "matrix": [true][predicted] counts}
     mistakes: tuple[dict[str, Any], ...] = ()  # the most confident wrong answers, with their pixels
     fits: tuple[dict[str, Any], ...] = ()  # the graded model's fit calls: parameters, labels, per-epoch metrics
-    isolation: str | None = None  # how the kernel was confined: bubblewrap+cgroup, bubblewrap, cgroup or none
+    isolation: str | None = None  # how the kernel was confined (see notebook-result.schema.json)
 
     @property
     def points(self) -> float:
