@@ -59,6 +59,7 @@ def test_the_cache_records_checksums_and_is_made_again_when_changed(tmp_path, mo
     assert not list(tmp_path.glob("cnn-homework-grader/*.changed-*")), "the changed copy is removed"
 
 
+@pytest.mark.tensorflow
 def test_the_measuring_process_refuses_a_heldout_file_that_changed(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     from grader.notebooks.data_cache import prepare_data
