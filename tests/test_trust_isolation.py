@@ -149,3 +149,14 @@ def test_a_kernel_in_the_graders_own_sandbox_says_so_without_alarming_the_studen
 
     shared = KernelConfinement([], {}, missing="bubblewrap cannot make a sandbox here", outer=True)
     assert shared.isolation == "outer-bubblewrap" and shared.note() is None
+
+
+def test_a_grader_in_a_batch_control_group_leaves_its_kernel_there(monkeypatch):
+    """grader batch puts each grading in a control group of its own; a second one inside it
+    would take the kernel's memory kills out of the batch's accounting."""
+    import grader.notebooks.isolation as isolation
+
+    monkeypatch.setattr(isolation, "_in_a_graders_group", lambda: True)
+    assert isolation._group(1000) is None
+    shared = isolation.KernelConfinement([], {}, missing="no bubblewrap", shared_group=True)
+    assert shared.isolation == "cgroup" and "outlived" not in shared.note()

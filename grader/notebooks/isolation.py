@@ -78,12 +78,14 @@ class KernelConfinement:
     group: ControlGroup | None = None
     missing: str = ""  # why there is no sandbox
     outer: bool = False  # no sandbox of its own, but the grader itself runs in one (grader batch's)
+    shared_group: bool = False  # no control group of its own: the grader's (grader batch's) holds it
 
     @property
     def isolation(self) -> str:
         """``bubblewrap+cgroup``, ``bubblewrap``, ``outer-bubblewrap`` (+``cgroup``), ``cgroup`` or ``none``."""
         sandbox = "bubblewrap" if self.prefix else "outer-bubblewrap" if self.outer else None
-        return "+".join(p for p in (sandbox, "cgroup" if self.group else None) if p) or "none"
+        grouped = self.group or self.shared_group
+        return "+".join(p for p in (sandbox, "cgroup" if grouped else None) if p) or "none"
 
     def note(self) -> str | None:
         """A sentence for the report when the kernel was not sandboxed; None when it was (or
@@ -92,8 +94,8 @@ class KernelConfinement:
             return None
         return (f"This notebook ran without a sandbox ({self.missing}): its code could read and write whatever "
                 "this user can, so the grader checked its data before measuring but cannot rule out other "
-                "interference" + ("" if self.group else ", and processes it started in the background may "
-                                  "have outlived it") + ". Install bubblewrap (scripts/install-sandbox.sh) to "
+                "interference" + ("" if self.group or self.shared_group else ", and processes it started in the "
+                                  "background may have outlived it") + ". Install bubblewrap (scripts/install-sandbox.sh) to "
                 "grade in isolation.")
 
     def start_options(self) -> dict[str, object]:
@@ -110,7 +112,7 @@ class KernelConfinement:
         and remove a socket folder made outside the scratch folder."""
         if self.group:
             self.group.remove()
-        elif kernel_pid and not self.prefix:
+        elif kernel_pid and not self.prefix and not self.shared_group:
             _kill_session(kernel_pid)
         if self.sockets and self.sockets.name.startswith("grader-ipc-"):
             shutil.rmtree(self.sockets, ignore_errors=True)
@@ -129,7 +131,7 @@ def confine(folders: RunFolders, data: PreparedData | None, hidden: list[Path], 
         if data is not None:
             data.copy_served(folders.served)
         return KernelConfinement([], kernel_env, group=_group(memory_mb), missing=why_no_bwrap(),
-                                 outer=_inside_a_sandbox())
+                                 outer=_inside_a_sandbox(), shared_group=_in_a_graders_group())
     sockets = _socket_folder(folders)
     read_only = list(keras_binds)
     if data is not None:
@@ -145,14 +147,29 @@ def confine(folders: RunFolders, data: PreparedData | None, hidden: list[Path], 
                             # ipykernel exits when its parent seems gone; in its own process ids the
                             # parent is pid 1, which it knows to be no parent to watch
                             set_env={"JPY_PARENT_PID": "1"})
-    return KernelConfinement(prefix, kernel_env, sockets=sockets, group=_group(memory_mb))
+    return KernelConfinement(prefix, kernel_env, sockets=sockets, group=_group(memory_mb),
+                             shared_group=_in_a_graders_group())
 
 
 def _group(memory_mb: float) -> ControlGroup | None:
     """A control group for the kernel and all it starts, where this machine lets the grader
     make one: a process cap against fork bombs, a memory cap above the kernel's own limit
-    (whose watch stops it first, with a clearer message), and one place to stop them all."""
+    (whose watch stops it first, with a clearer message), and one place to stop them all.
+    None when the grader already runs in a group a grader made for it (grader batch's): the
+    kernel stays in that one, whose limits and accounting then cover it as before."""
+    if _in_a_graders_group():
+        return None
     return create_group("kernel", TreeLimits(DEFAULT_MAX_PROCESSES, memory_mb + GROUP_MARGIN_MB))
+
+
+def _in_a_graders_group() -> bool:
+    """Whether this process is in a control group made by a grader (named ``grader-...``)."""
+    try:
+        membership = Path("/proc/self/cgroup").read_text()
+    except OSError:
+        return False
+    return any(part.startswith("grader-") for line in membership.splitlines()
+               for part in line.split(":", 2)[-1].split("/"))
 
 
 def _inside_a_sandbox() -> bool:
