@@ -32,6 +32,35 @@ def _catalog(ctx: click.Context) -> Any:
     return Catalog.load(ctx.obj.get("banks"))
 
 
+def _variant_options(command: Any) -> Any:
+    """--seed (a practice variant, anyone), --student (a graded one, the instructor) and --secret-file."""
+    command = click.option("--secret-file", type=click.Path(dir_okay=False),
+                           help="the course secret (instructors; default: $GRADER_COURSE_SECRET_FILE, "
+                                "or the secret itself in $GRADER_COURSE_SECRET)")(command)
+    command = click.option("--student", help="a student's graded variant (needs the course secret)")(command)
+    return click.option("--seed", help="a practice variant: any word or number (not graded)")(command)
+
+
+def _secret(secret_file: str | None, needed: bool) -> bytes | None:
+    """The course secret when it is given or needed (a missing or weak one is refused)."""
+    from grader.quiz.variants import course_secret
+
+    return course_secret(secret_file) if needed or secret_file else None
+
+
+def _one_variant(seed: str | None, student: str | None) -> None:
+    if seed is not None and student is not None:
+        raise click.UsageError("--seed (a practice variant) and --student (a graded one) exclude each other")
+
+
+def _variant(seed: str | None, student: str | None, secret_file: str | None) -> Any:
+    """The variant --seed or --student names (the default without either)."""
+    from grader.quiz.variants import chosen
+
+    _one_variant(seed, student)
+    return chosen(seed, student, _secret(secret_file, student is not None))
+
+
 def _print_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False))
 
@@ -79,30 +108,32 @@ def quiz_list(ctx: click.Context, bank_name: str | None, as_json: bool) -> None:
 
 @quiz.command("show")
 @click.argument("question_id")
-@click.option("--seed", help="variant to show (a number or a student id)")
+@_variant_options
 @click.pass_context
-def quiz_show(ctx: click.Context, question_id: str, seed: str | None) -> None:
+def quiz_show(ctx: click.Context, question_id: str, seed: str | None, student: str | None,
+              secret_file: str | None) -> None:
     """Show one question as a student sees it."""
     from grader.quiz.render import question_text
 
     try:
         bank, question = _catalog(ctx).find(question_id)
-        click.echo(question_text(bank.instance(question, seed)))
+        click.echo(question_text(bank.instance(question, _variant(seed, student, secret_file))))
     except GraderError as exc:
         _fail(exc)
 
 
 @quiz.command("template")
 @click.argument("bank_name", metavar="BANK")
-@click.option("--seed", help="variant to write the sheet for (a number or a student id)")
+@_variant_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write to this file")
 @click.pass_context
-def quiz_template(ctx: click.Context, bank_name: str, seed: str | None, output: str | None) -> None:
-    """Write a blank answer sheet for BANK."""
+def quiz_template(ctx: click.Context, bank_name: str, seed: str | None, student: str | None,
+                  secret_file: str | None, output: str | None) -> None:
+    """Write a blank answer sheet for BANK (with --student: that student's graded variant)."""
     from grader.quiz.render import template
 
     try:
-        text = template(_catalog(ctx).bank(bank_name), seed)
+        text = template(_catalog(ctx).bank(bank_name), _variant(seed, student, secret_file))
     except GraderError as exc:
         _fail(exc)
     if output:
@@ -115,36 +146,42 @@ def quiz_template(ctx: click.Context, bank_name: str, seed: str | None, output: 
 
 @quiz.command("key")
 @click.argument("bank_name", metavar="BANK")
-@click.option("--seed", help="variant to compute the key for (a number or a student id)")
+@_variant_options
 @click.pass_context
-def quiz_key(ctx: click.Context, bank_name: str, seed: str | None) -> None:
-    """Print BANK's answer key as a filled answer sheet (computed, for instructors)."""
+def quiz_key(ctx: click.Context, bank_name: str, seed: str | None, student: str | None,
+             secret_file: str | None) -> None:
+    """Print BANK's answer key as a filled answer sheet (graded variants need the course secret)."""
     from grader.quiz.render import template
 
     try:
-        click.echo(template(_catalog(ctx).bank(bank_name), seed, with_key=True))
+        click.echo(template(_catalog(ctx).bank(bank_name), _variant(seed, student, secret_file), with_key=True))
     except GraderError as exc:
         _fail(exc)
 
 
 @quiz.command("check")
 @click.argument("answers", type=click.Path(dir_okay=True))
-@click.option("--seed", help="variant the sheet answers (default: the sheet's own 'seed' or 'student')")
+@_variant_options
 @click.option("--grades", type=click.Path(), help="instructor's scores for written answers (YAML)")
 @click.option("--reveal", is_flag=True, help="show the expected answers and model answers")
 @click.option("--json", "as_json", is_flag=True, help="print the result document (JSON)")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="also write the report as an HTML page")
 @click.pass_context
-def quiz_check(ctx: click.Context, answers: str, seed: str | None, grades: str | None,
-               reveal: bool, as_json: bool, html_file: str | None) -> None:
-    """Grade an answer sheet (YAML: question id -> answer)."""
+def quiz_check(ctx: click.Context, answers: str, seed: str | None, student: str | None, secret_file: str | None,
+               grades: str | None, reveal: bool, as_json: bool, html_file: str | None) -> None:
+    """Grade an answer sheet (YAML: question id -> answer).
+
+    The variant: --seed or --student, else the sheet's own 'student' (its graded variant with
+    the course secret; without it, a practice check on other numbers) or 'seed' (practice)."""
     from grader.quiz.render import report_text, result_document
     from grader.quiz.sheets import grade_sheet, read_grades
 
+    _one_variant(seed, student)
     try:
         catalog = _catalog(ctx)
+        secret = _secret(secret_file, needed=True)
         scores = read_grades(grades, catalog) if grades else None
-        result = grade_sheet(catalog, answers, seed, scores)
+        result = grade_sheet(catalog, answers, seed, scores, student=student, secret=secret)
     except GraderError as exc:
         _fail(exc)
     if html_file:

@@ -4,6 +4,7 @@
     ├── InputFileError           a file cannot be read at all (missing, empty, not YAML)
     ├── BankError                a question bank breaks its schema or cannot derive a key
     ├── AnswerSheetError         an answer sheet cannot be graded at all
+    ├── CourseSecretError        a graded variant without the course secret, or a bad secret
     └── CalculationError         a setup that no network could have (kernel larger than input)
 
 Student mistakes inside a readable sheet are *not* exceptions: they become results
@@ -27,6 +28,10 @@ class BankError(GraderError):
 
 class AnswerSheetError(GraderError):
     """An answer sheet that cannot be graded at all (as opposed to a wrong answer)."""
+
+
+class CourseSecretError(GraderError):
+    """A graded variant was asked for without the instructor's course secret, or the secret is unusable."""
 
 
 class CalculationError(GraderError):

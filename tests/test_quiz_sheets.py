@@ -259,6 +259,6 @@ def test_list_and_show(grader):
     assert {"cnn-exercises/q2a", "cnn-exercises/q2b", "cnn-exercises/q2c"} <= ids
     assert {f"conv-arithmetic/q{i}" for i in range(1, 22) if i != 9} <= ids
     shown = grader("quiz", "show", "conv-arithmetic/q7", "--seed", "5").stdout
-    assert "variant for seed '5'" in shown and "Answer: a list" in shown
+    assert "practice variant '5'" in shown and "Answer: a list" in shown
     missing = grader("quiz", "show", "conv-arithmetic/q99")
     assert missing.exit_code == 1 and "no question 'conv-arithmetic/q99'" in missing.stderr

@@ -2,8 +2,8 @@
 
 A bank is a YAML file checked against ``schemas/bank.schema.json``; anything wrong is
 refused with the file, line, question id and field. A question becomes a
-``QuestionInstance`` for a seed: parameters drawn, prompt filled in and, for numeric
-questions, the key computed by the calculators.
+``QuestionInstance`` for a variant (``variants.Variant``): parameters drawn, prompt filled
+in and, for numeric questions, the key computed by the calculators.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from grader.errors import BankError, CalculationError, InputFileError
 from grader.quiz import keys, params
+from grader.quiz.variants import Variant, as_variant
 from grader.schemas import describe_path, schema_errors
 from grader.yamlsource import YamlDocument, read_yaml
 
@@ -56,10 +57,10 @@ class Question:
 
 @dataclass(frozen=True)
 class QuestionInstance:
-    """A question for one seed: its parameters, prompt and (numeric) key."""
+    """A question for one variant: its parameters, prompt and (numeric) key."""
 
     question: Question
-    seed: str | None
+    variant: Variant
     values: dict[str, Any]
 
     @property
@@ -99,14 +100,15 @@ class Bank:
     variants: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
-    def instance(self, question: Question, seed: str | None = None) -> QuestionInstance:
-        """The variant of ``question`` that ``seed`` picks (defaults when ``seed`` is None)."""
-        shared = params.choose(self.params, self.variants, seed, self.name)
+    def instance(self, question: Question, variant: Variant | str | None = None) -> QuestionInstance:
+        """``question`` in ``variant`` (a plain string is a practice seed; None the default variant)."""
+        variant = as_variant(variant)
+        shared = params.choose(self.params, self.variants, variant.stream, self.name)
         own = params.choose(
             question.spec.get("params", {}), question.spec.get("variants", {}),
-            seed, self.name, question.local_id,
+            variant.stream, self.name, question.local_id,
         )
-        return QuestionInstance(question, seed, {**shared, **own})
+        return QuestionInstance(question, variant, {**shared, **own})
 
     def has_variants(self, question: Question) -> bool:
         return bool(self.variants or question.spec.get("variants"))

@@ -1,10 +1,10 @@
 """Per-student variants: parameters, their ranges, and how a seed picks one.
 
 A bank or question declares ``params`` (the default values, which make the version
-printed in the course) and ``variants`` (the ranges a variant may draw from). A seed,
-or a student id used as one, picks a variant reproducibly: the same seed always gives
-the same numbers, on any machine and Python version. Setups refer to parameters as
-``$name``; prompts as ``{name}``.
+printed in the course) and ``variants`` (the ranges a variant may draw from). A variant's
+stream (``variants.Variant``: a practice seed or a student's HMAC) picks the numbers
+reproducibly: the same stream always gives the same numbers, on any machine and Python
+version. Setups refer to parameters as ``$name``; prompts as ``{name}``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ _REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def rng_for(seed: str, *scope: str) -> random.Random:
-    """A random generator determined by the seed and a scope (bank, question)."""
-    digest = hashlib.sha256("\x1f".join((str(seed),) + scope).encode()).digest()
+def rng_for(stream: str, *scope: str) -> random.Random:
+    """A random generator determined by the variant's stream and a scope (bank, question)."""
+    digest = hashlib.sha256("\x1f".join((str(stream),) + scope).encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
@@ -41,13 +41,13 @@ def draw(spec: dict[str, Any], rng: random.Random) -> Any:
 
 
 def choose(
-    defaults: dict[str, Any], variants: dict[str, Any], seed: str | None, *scope: str
+    defaults: dict[str, Any], variants: dict[str, Any], stream: str | None, *scope: str
 ) -> dict[str, Any]:
-    """Parameter values for ``seed``: the defaults when there is no seed."""
+    """Parameter values for a variant's ``stream``: the defaults when there is none."""
     values = dict(defaults)
-    if seed is None:
+    if stream is None:
         return values
-    rng = rng_for(seed, *scope)
+    rng = rng_for(stream, *scope)
     for name in sorted(variants):
         values[name] = draw(variants[name], rng)
     return values

@@ -10,6 +10,7 @@ import click
 
 from grader.quiz import results as R
 from grader.quiz.bank import Bank, QuestionInstance
+from grader.quiz.variants import DEFAULT, GRADED, Variant, as_variant
 from grader.schemas import schema_errors
 
 ANSWER_FORMATS = {
@@ -39,7 +40,7 @@ def question_text(inst: QuestionInstance) -> str:
     title = q.spec.get("title", "")
     lines = [click.style(f"{q.id}", bold=True) + (f"  {title}" if title else ""),
              f"{q.type.replace('_', ' ')}, {q.points:g} point{'s' if q.points != 1 else ''}"
-             + (f", variant for seed {inst.seed!r}" if inst.seed is not None else ""), ""]
+             + (f", {inst.variant.describe()}" if inst.variant.kind != DEFAULT else ""), ""]
     lines += inst.prompt.splitlines()
     for option in q.spec.get("options", []):
         lines.append(f"  {option['key']}) {option['text']}")
@@ -70,9 +71,23 @@ def _yaml_value(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6).strip().removesuffix("...").strip()
 
 
-def template(bank: Bank, seed: str | None, with_key: bool = False) -> str:
+def _variant_lines(variant: Variant, with_key: bool) -> list[str]:
+    """The sheet's ``seed:`` or ``student:`` line, which ``check`` reads back, with what it means."""
+    if variant.kind == DEFAULT:
+        return []
+    if variant.kind == GRADED:
+        lines = [f"# The {variant.describe()}: hand this sheet in with this line as it is."]
+        if not with_key:
+            lines += ["# 'grader quiz check' without the course secret can only do a practice check of it",
+                      "# (other numbers); your instructor grades it on the numbers written here."]
+        return lines + [f"student: {json.dumps(variant.name)}", ""]
+    return [f"# The {variant.describe()} (for practice, not graded):", f"seed: {json.dumps(variant.name)}", ""]
+
+
+def template(bank: Bank, variant: Variant | str | None, with_key: bool = False) -> str:
     """An answer sheet for ``bank``: each prompt as a comment above an empty answer,
     or above the computed reference answer when ``with_key`` is set (the answer key)."""
+    variant = as_variant(variant)
     if with_key:
         lines = [f"# Answer key for {bank.name}: {bank.title}",
                  "# Computed by the calculators; it scores full marks.", ""]
@@ -80,10 +95,9 @@ def template(bank: Bank, seed: str | None, with_key: bool = False) -> str:
         lines = [f"# Answer sheet for {bank.name}: {bank.title}",
                  "# Fill in each answer after the colon; leave ~ for questions you skip.",
                  "# Check it with: grader quiz check THIS_FILE", ""]
-    if seed is not None:
-        lines += ["# The variant of the questions this sheet answers:", f"seed: {json.dumps(str(seed))}", ""]
+    lines += _variant_lines(variant, with_key)
     for question in bank.questions:
-        inst = bank.instance(question, seed)
+        inst = bank.instance(question, variant)
         if question.type in ("notebook", "not_graded"):
             lines += _comment(f"{question.id}: {answer_format(inst)}") + [""]
             continue
@@ -124,7 +138,7 @@ def _show(value: Any) -> str:
 def report_text(result: R.SheetResult, reveal: bool = False) -> str:
     """The terminal report: one block per question, then the total and what to do next."""
     lines = [click.style(f"Answer sheet {result.source}", bold=True)
-             + (f"  (variant: seed {result.seed!r})" if result.seed is not None else "")]
+             + (f"  ({result.variant.describe()})" if result.variant.kind != DEFAULT else "")]
     for problem in result.problems:
         lines.append(click.style("! " + problem, fg="yellow"))
     for r in result.results:
@@ -159,7 +173,9 @@ def result_document(result: R.SheetResult, reveal: bool = False) -> dict[str, An
     document = {
         "kind": "quiz-result",
         "sheet": result.source,
-        "seed": result.seed,
+        "seed": result.variant.name if result.variant.kind != GRADED else None,
+        "variant": {"kind": result.variant.kind, "name": result.variant.name,
+                    "practice_check": result.practice_check},
         "banks": list(result.banks),
         "score": {"points": result.points, "possible": result.points_possible,
                   "pending_review": result.pending_review},
@@ -225,7 +241,8 @@ def report_html(result: R.SheetResult, reveal: bool = False) -> str:
             "expected_text": _show(r.expected) if r.expected is not None else "",
             "grid": grid[0] if grid else None, "wrong_cells": grid[1] if grid else 0,
             "misconceptions": list(r.misconceptions), "feedback": feedback})
-    return render("quiz.html.j2", sheet_name=PurePath(result.source).name, seed=result.seed,
+    return render("quiz.html.j2", sheet_name=PurePath(result.source).name,
+                  variant=result.variant.describe() if result.variant.kind != DEFAULT else None,
                   banks=list(result.banks), points=result.points, possible=result.points_possible,
                   pending=result.pending_review, problems=list(result.problems), questions=questions,
                   unanswered=[r.id for r in result.with_status(R.UNANSWERED)], reveal=reveal)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from grader.quiz.variants import Variant
+
 
 class QuestionStatus(StrEnum):
     """A question's status, from the student's point of view."""
@@ -60,10 +62,11 @@ class SheetResult:
     """Everything known after grading one sheet: per-question results and sheet-level problems."""
 
     source: str
-    seed: str | None
+    variant: Variant
     banks: tuple[str, ...]
     results: tuple[QuestionResult, ...]
     problems: tuple[str, ...] = field(default_factory=tuple)
+    practice_check: bool = False  # a student's sheet checked on a practice variant: no secret here
 
     @property
     def points(self) -> float:

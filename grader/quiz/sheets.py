@@ -1,7 +1,8 @@
 """Answer sheets and instructors' grades files: reading them and grading a whole sheet.
 
 An answer sheet is a YAML mapping from question id to answer, with two optional
-reserved keys: ``seed`` (the variant the sheet answers) and ``student``. A sheet that
+reserved keys: ``seed`` (a practice variant) and ``student`` (whose graded variant the
+sheet answers; see ``variants``). A sheet that
 cannot be read at all raises ``AnswerSheetError``; everything else -- unknown ids,
 duplicated ids, unreadable answers -- is reported per question and the rest is graded.
 """
@@ -16,6 +17,7 @@ from grader.errors import AnswerSheetError, InputFileError
 from grader.quiz import checking
 from grader.quiz.bank import Catalog
 from grader.quiz.results import SheetResult
+from grader.quiz.variants import DEFAULT_VARIANT, Variant, student_text
 from grader.yamlsource import YamlDocument, read_yaml
 
 RESERVED = ("seed", "student")
@@ -66,7 +68,7 @@ def read_grades(path: str | Path, catalog: Catalog) -> dict[str, tuple[float, st
 class Sheet:
     source: str
     answers: dict[str, Answer]
-    meta: dict[str, Any]
+    meta: dict[str, Answer]  # the reserved keys (seed, student)
     problems: tuple[str, ...]
     duplicated: dict[str, str]  # id -> message
 
@@ -74,12 +76,12 @@ class Sheet:
 def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
     doc = _read_mapping(path, "an answer sheet")
     answers: dict[str, Answer] = {}
-    meta: dict[str, Any] = {}
+    meta: dict[str, Answer] = {}
     problems = []
     for key, raw in doc.data.items():
         line = doc.line_of((key,))
         if key in RESERVED:
-            meta[key] = raw
+            meta[key] = Answer(raw, line)
             continue
         qid = str(key)
         if qid not in catalog.by_id:
@@ -96,22 +98,60 @@ def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
     return Sheet(doc.source, answers, meta, tuple(problems), duplicated)
 
 
-def sheet_seed(sheet: Sheet, seed: str | None) -> tuple[str | None, tuple[str, ...]]:
-    """The seed to grade with: ``--seed`` first, then the sheet's ``seed``, then its ``student``."""
-    written = sheet.meta.get("seed", sheet.meta.get("student"))
-    written = None if written is None else str(written)
-    if seed is not None and written is not None and str(seed) != written:
-        return str(seed), (f"{sheet.source}: the sheet says seed {written!r}; grading with --seed {seed!r}",)
-    return (str(seed) if seed is not None else written), ()
+def _practice_check_note(sheet: Sheet, student: str, variant: Variant) -> str:
+    line = sheet.meta["student"].line
+    return (f"{sheet.source}:{line}: PRACTICE CHECK, not your graded variant. This sheet is for student "
+            f"{student!r}, whose graded numbers need the course secret that only the instructor has; it was "
+            f"checked on the {variant.describe()}, whose numbers differ from those on your sheet, so numeric "
+            "answers to your graded questions may show as wrong here. Your instructor's grading uses your "
+            f"graded numbers. To practise, check a sheet from: grader quiz template BANK --seed {student}")
+
+
+def sheet_variant(sheet: Sheet, seed: str | None = None, student: str | None = None,
+                  secret: bytes | None = None) -> tuple[Variant, tuple[str, ...], bool]:
+    """The variant to grade with, notes on the choice, and whether it is a practice check.
+
+    ``--student`` (graded) or ``--seed`` (practice) first; then the sheet's ``student``: its
+    graded variant with the secret, and without it a practice check (a student checking the
+    sheet they will hand in); then the sheet's ``seed`` (practice); else the default variant."""
+    written = {key: str(value.raw) for key, value in sheet.meta.items()}
+    notes: list[str] = []
+    practice_check = False
+    if student is not None:
+        variant = Variant.graded(student, secret)
+        if "student" in written and student_text(written["student"]) != student_text(student):
+            notes.append(f"{sheet.source}: the sheet says student {written['student']!r}; "
+                         f"graded on the {variant.describe()} (--student)")
+    elif seed is not None:
+        variant = Variant.practice(seed)
+        said = next(((k, written[k]) for k in RESERVED if k in written), None)
+        if said and said[1] != seed:
+            notes.append(f"{sheet.source}: the sheet says {said[0]} {said[1]!r}; grading with --seed {seed!r}")
+    elif "student" in written and secret is not None:
+        variant = Variant.graded(written["student"], secret)
+        if "seed" in written:
+            notes.append(f"{sheet.source}:{sheet.meta['seed'].line}: the sheet's seed {written['seed']!r} is "
+                         f"ignored: a sheet naming a student is graded on the {variant.describe()}")
+    elif "student" in written:
+        variant = Variant.practice(written.get("seed", written["student"]))
+        notes.append(_practice_check_note(sheet, written["student"], variant))
+        practice_check = True
+    else:
+        variant = Variant.practice(written["seed"]) if "seed" in written else DEFAULT_VARIANT
+        if secret is not None:
+            notes.append(f"{sheet.source}: the sheet names no student (no 'student:' line), so it was graded on "
+                         f"the {variant.describe()}, not on a graded variant")
+    return variant, tuple(notes), practice_check
 
 
 def grade_sheet(
     catalog: Catalog, path: str | Path, seed: str | None = None,
-    grades: dict[str, tuple[float, str]] | None = None,
+    grades: dict[str, tuple[float, str]] | None = None, *,
+    student: str | None = None, secret: bytes | None = None,
 ) -> SheetResult:
     """Grade every question of every bank the sheet answers; unanswered ones score 0."""
     sheet = read_sheet(path, catalog)
-    seed, notes = sheet_seed(sheet, seed)
+    variant, notes, practice_check = sheet_variant(sheet, seed, student, secret)
     bank_names = sorted({catalog.by_id[qid][0].name for qid in list(sheet.answers) + list(sheet.duplicated)})
     if not bank_names:
         raise AnswerSheetError(
@@ -122,11 +162,12 @@ def grade_sheet(
     for name in bank_names:
         bank = catalog.bank(name)
         for question in bank.questions:
-            inst = bank.instance(question, seed)
+            inst = bank.instance(question, variant)
             if question.id in sheet.duplicated:
                 result = checking.invalid(inst, sheet.duplicated[question.id])
             else:
                 answer = sheet.answers.get(question.id, Answer(None, None))
                 result = checking.check(inst, answer.raw, answer.line, (grades or {}).get(question.id))
             results.append(result)
-    return SheetResult(sheet.source, seed, tuple(bank_names), tuple(results), notes + sheet.problems)
+    return SheetResult(sheet.source, variant, tuple(bank_names), tuple(results), notes + sheet.problems,
+                       practice_check)

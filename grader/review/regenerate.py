@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from grader.errors import AnswerSheetError, GraderError
+from grader.errors import AnswerSheetError, CourseSecretError, GraderError
 from grader.quiz.bank import Catalog
 from grader.review.decisions import Decisions, Grade, write_atomically
 from grader.review.workspace import WorkspaceError, is_notebook, is_sheet, read_rows
@@ -58,12 +58,16 @@ def _sentences(*parts: str) -> str:
 def _sheet(catalog: Catalog, row: dict[str, Any], grades_path: Path | None, feedback: Path) -> dict[str, Any]:
     from grader.quiz.render import report_html, result_document
     from grader.quiz.sheets import grade_sheet, read_grades
+    from grader.quiz.variants import SECRET_FILE_ENV, course_secret
 
     try:
         grades = read_grades(grades_path, catalog) if grades_path else None
-        result = grade_sheet(catalog, row["submission"], None, grades)
-    except AnswerSheetError as exc:
+        result = grade_sheet(catalog, row["submission"], None, grades, secret=course_secret())
+    except (AnswerSheetError, CourseSecretError) as exc:
         raise WorkspaceError(f"cannot regrade {row['student']}: {exc}") from None
+    if result.practice_check:  # never replace a graded score by one on practice numbers
+        raise WorkspaceError(f"cannot regrade {row['student']}: the sheet names a student, whose graded variant "
+                             f"needs the course secret: start grader review with {SECRET_FILE_ENV}=PATH set")
     write_atomically(feedback / "reviewed.json", json.dumps(result_document(result), indent=1))
     write_atomically(feedback / "feedback.html", report_html(result))
     written = [r for r in result.results if r.type == "free_text" and r.status in ("reviewed", "needs_review")]
