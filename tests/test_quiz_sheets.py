@@ -4,6 +4,7 @@ and clear messages (file, line, question id) for sheets that are bad in every wa
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -262,3 +263,33 @@ def test_list_and_show(grader):
     assert "practice variant '5'" in shown and "Answer: a list" in shown
     missing = grader("quiz", "show", "conv-arithmetic/q99")
     assert missing.exit_code == 1 and "no question 'conv-arithmetic/q99'" in missing.stderr
+
+
+# What an attacker hands in: a real answer first, then nested aliases (9**9 "lol"s in under
+# 500 bytes; it took 30 s and 2.4 GB before anchors were refused), once more as grades.
+LAUGHS = ("conv-arithmetic/q7: [126, 126, 16]\n"
+          "cnn-exercises/q5: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+          + "".join(f"x{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+          + "cnn-exercises/q1: *i\n")
+
+
+def test_a_billion_laughs_sheet_is_refused_at_once(grader, sheet):
+    started = time.monotonic()
+    result = grader("quiz", "check", sheet(LAUGHS))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "answers.yaml:2: YAML anchor &a: an answer sheet may not use anchors (&) or aliases (*)" in result.stderr
+    grades = sheet(LAUGHS.replace("conv-arithmetic/q7: [126, 126, 16]", "cnn-exercises/q8: 1"), "grades.yaml")
+    result = grader("quiz", "check", sheet("conv-arithmetic/q7: [126, 126, 16]\n"), "--grades", grades)
+    assert result.exit_code == 1 and "grades.yaml:2: YAML anchor &a: a grades file may not use anchors" in result.stderr
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ("conv-arithmetic/q7: [126, 126, 16]\nseed: {alice: 1}\n", "answers.yaml:2: seed must be a word or number "
+                                                               "(e.g. 'seed: alice'), not a mapping"),
+    ("conv-arithmetic/q7: [126, 126, 16]\nstudent:\n  - alice\n", "answers.yaml:2: student must be a word or number "
+                                                                  "(e.g. 'student: alice'), not a list"),
+])
+def test_a_seed_or_student_that_is_a_list_or_mapping_is_refused(grader, sheet, text, message):
+    result = grader("quiz", "check", sheet(text))
+    assert result.exit_code == 1 and result.stdout == "" and message in result.stderr

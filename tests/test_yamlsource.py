@@ -1,9 +1,12 @@
-"""Reading YAML with line numbers, duplicates and unreadable input."""
+"""Reading YAML with line numbers, duplicates, unreadable input and hostile input (aliases)."""
+
+import re
+import time
 
 import pytest
 
 from grader.errors import InputFileError
-from grader.yamlsource import UnreadableNumber, parse_yaml, read_yaml
+from grader.yamlsource import SHEET_LIMITS, UnreadableNumber, parse_yaml, read_yaml
 
 
 def test_lines_and_duplicates_are_recorded():
@@ -51,3 +54,40 @@ def test_syntax_error_names_the_line(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(InputFileError, match="no such file"):
         read_yaml(tmp_path / "nope.yaml")
+
+
+def billion_laughs(levels: int = 9, width: int = 9) -> str:
+    """The classic attack: each anchor a list of aliases to the previous one (9**9 values in 436 bytes)."""
+    lines = ["a: &a [" + ", ".join(['"lol"'] * width) + "]"]
+    for previous, name in zip("abcdefghijklmnop", "bcdefghijklmnop"[: levels - 1]):
+        lines.append(f"{name}: &{name} [{', '.join(['*' + previous] * width)}]")
+    return "\n".join(lines) + f"\ncnn-exercises/q2a: *{lines[-1].split('&')[1].split()[0]}\n"
+
+
+def test_aliases_that_multiply_are_refused_before_anything_is_built():
+    started = time.monotonic()
+    with pytest.raises(InputFileError, match=r"x.yaml:\d+: its aliases \(\*\) expand to more than 200,000 values"):
+        parse_yaml(billion_laughs(), "x.yaml")
+    assert time.monotonic() - started < 1
+
+
+def test_aliases_that_nest_deeper_than_the_limit_are_refused():
+    lines = ["a0: &a0 [1]\n"] + [f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 80)]
+    with pytest.raises(InputFileError, match=r"x.yaml:65: its aliases \(\*\) nest values more than 64 levels deep"):
+        parse_yaml("".join(lines), "x.yaml")
+    value, depth = parse_yaml("".join(lines[:60]), "x.yaml").data["a59"], 0
+    while isinstance(value, list):
+        value, depth = value[0], depth + 1
+    assert (value, depth) == (1, 60)
+
+
+@pytest.mark.parametrize("text", ["a: &a [*a]\n", "a: &a {b: [1, *a]}\n"])
+def test_an_alias_inside_its_own_anchor_is_refused(text):
+    with pytest.raises(InputFileError, match=r"x.yaml:1: an alias \(\*\) refers to the value that contains it"):
+        parse_yaml(text, "x.yaml")
+
+
+@pytest.mark.parametrize("text, line, sign", [("x: 1\ny: &a 2\n", 2, "anchor &a"), ("x: [1,\n  *b]\n", 2, "alias *b")])
+def test_sheets_may_not_use_anchors_or_aliases(text, line, sign):
+    with pytest.raises(InputFileError, match=rf"s.yaml:{line}: YAML {re.escape(sign)}: an answer sheet may not use"):
+        parse_yaml(text, "s.yaml", SHEET_LIMITS)

@@ -9,7 +9,7 @@ duplicated ids, unreadable answers -- is reported per question and the rest is g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from grader.quiz import checking
 from grader.quiz.bank import Catalog
 from grader.quiz.results import SheetResult
 from grader.quiz.variants import DEFAULT_VARIANT, Variant, student_text
-from grader.yamlsource import YamlDocument, read_yaml
+from grader.yamlsource import SHEET_LIMITS, YamlDocument, read_yaml
 
 RESERVED = ("seed", "student")
 
@@ -31,7 +31,7 @@ class Answer:
 
 def _read_mapping(path: str | Path, what: str) -> YamlDocument:
     try:
-        doc = read_yaml(path)
+        doc = read_yaml(path, replace(SHEET_LIMITS, what=what))
     except InputFileError as exc:
         raise AnswerSheetError(str(exc)) from None
     if not isinstance(doc.data, dict):
@@ -68,9 +68,19 @@ def read_grades(path: str | Path, catalog: Catalog) -> dict[str, tuple[float, st
 class Sheet:
     source: str
     answers: dict[str, Answer]
-    meta: dict[str, Answer]  # the reserved keys (seed, student)
+    meta: dict[str, Answer]  # the reserved keys (seed, student), as text
     problems: tuple[str, ...]
     duplicated: dict[str, str]  # id -> message
+
+
+def _variant_name(doc: YamlDocument, key: str, raw: Any) -> str:
+    """A sheet's ``seed`` or ``student``: a word or number, never a list or mapping (whose
+    printed form would silently pick some variant)."""
+    if isinstance(raw, (dict, list)):
+        kind = "a mapping" if isinstance(raw, dict) else "a list"
+        raise AnswerSheetError(f"{doc.source}:{doc.line_of((key,))}: {key} must be a word or number "
+                               f"(e.g. '{key}: alice'), not {kind}")
+    return str(raw)
 
 
 def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
@@ -81,7 +91,7 @@ def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
     for key, raw in doc.data.items():
         line = doc.line_of((key,))
         if key in RESERVED:
-            meta[key] = Answer(raw, line)
+            meta[key] = Answer(_variant_name(doc, key, raw), line)
             continue
         qid = str(key)
         if qid not in catalog.by_id:
@@ -114,7 +124,7 @@ def sheet_variant(sheet: Sheet, seed: str | None = None, student: str | None = N
     ``--student`` (graded) or ``--seed`` (practice) first; then the sheet's ``student``: its
     graded variant with the secret, and without it a practice check (a student checking the
     sheet they will hand in); then the sheet's ``seed`` (practice); else the default variant."""
-    written = {key: str(value.raw) for key, value in sheet.meta.items()}
+    written = {key: value.raw for key, value in sheet.meta.items()}
     notes: list[str] = []
     practice_check = False
     if student is not None:
