@@ -21,6 +21,8 @@ from grader.quiz.variants import DEFAULT_VARIANT, Variant, student_text
 from grader.yamlsource import SHEET_LIMITS, YamlDocument, read_yaml
 
 RESERVED = ("seed", "student")
+MAX_ID_CHARS = 200
+MAX_LISTED = 10  # keys that are no question id, listed one by one; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,18 @@ def _read_mapping(path: str | Path, what: str) -> YamlDocument:
     return doc
 
 
+def _shown(key: Any, limit: int = 60) -> str:
+    """A key or value from a sheet as messages show it: at most ``limit`` characters (it may be a page long)."""
+    text = str(key)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def read_grades(path: str | Path, catalog: Catalog) -> dict[str, tuple[float, str]]:
     """An instructor's scores for free-text answers: ``id: points`` or ``id: {points, comment}``."""
     doc = _read_mapping(path, "a grades file")
     grades = {}
     for qid, value in doc.data.items():
-        where = f"{doc.source}:{doc.line_of((qid,))}: {qid}"
+        where = f"{doc.source}:{doc.line_of((qid,))}: {_shown(qid)}"
         if str(qid) not in catalog.by_id:
             raise AnswerSheetError(f"{where}: no such question{catalog.suggest(qid)}")
         question = catalog.by_id[str(qid)][1]
@@ -57,10 +65,12 @@ def read_grades(path: str | Path, catalog: Catalog) -> dict[str, tuple[float, st
             comment = str(value.get("comment", ""))
             value = value.get("points")
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= question.points:
-            raise AnswerSheetError(f"{where}: points must be a number from 0 to {question.points}, got {value!r}")
+            raise AnswerSheetError(f"{where}: points must be a number from 0 to {question.points}, "
+                                   f"got {_shown(repr(value))}")
         grades[str(qid)] = (float(value), comment)
     for dup in doc.duplicates:
-        raise AnswerSheetError(f"{doc.source}:{dup.line}: {dup.path[0]} is scored twice (first at line {dup.first_line})")
+        what = f"{dup.path[0]} is scored twice" if len(dup.path) == 1 else f"{dup.path[0]}: {dup.path[-1]} is written twice"
+        raise AnswerSheetError(f"{doc.source}:{dup.line}: {what} (first at line {dup.first_line})")
     return grades
 
 
@@ -74,37 +84,67 @@ class Sheet:
 
 
 def _variant_name(doc: YamlDocument, key: str, raw: Any) -> str:
-    """A sheet's ``seed`` or ``student``: a word or number, never a list or mapping (whose
-    printed form would silently pick some variant)."""
+    """A sheet's ``seed`` or ``student`` as written (``0123`` stays "0123", never octal 83):
+    a word or number, never empty, a list or a mapping (whose printed form would silently
+    pick some variant)."""
+    where = f"{doc.source}:{doc.line_of((key,))}"
     if isinstance(raw, (dict, list)):
         kind = "a mapping" if isinstance(raw, dict) else "a list"
-        raise AnswerSheetError(f"{doc.source}:{doc.line_of((key,))}: {key} must be a word or number "
-                               f"(e.g. '{key}: alice'), not {kind}")
-    return str(raw)
+        raise AnswerSheetError(f"{where}: {key} must be a word or number (e.g. '{key}: alice'), not {kind}")
+    text = doc.texts.get((key,), "")
+    if raw is None or not text.strip():
+        raise AnswerSheetError(f"{where}: {key} is empty: write it (e.g. '{key}: alice') or delete the line")
+    if len(text) > MAX_ID_CHARS:
+        raise AnswerSheetError(f"{where}: {key} has {len(text):,} characters; a seed or student id has at most "
+                               f"{MAX_ID_CHARS}")
+    return text
+
+
+def _unknown_keys(source: str, unknown: dict[str, list[int]], catalog: Catalog) -> list[str]:
+    """One message per key that is no question id (with all its lines), the first few only:
+    a sheet of thousands of such keys gets a count, not thousands of messages."""
+    messages = []
+    for key, lines in list(unknown.items())[:MAX_LISTED]:
+        again = f" (also at line{'s' if len(lines) > 2 else ''} {', '.join(map(str, lines[1:]))})" if lines[1:] else ""
+        messages.append(f"{source}:{lines[0]}: {_shown(key)!r} is not a question id{catalog.suggest(key)}{again}; "
+                        "ignored")
+    rest = list(unknown.values())[MAX_LISTED:]
+    if rest:
+        messages.append(f"{source}: and {len(rest):,} more keys that are not question ids (lines {rest[0][0]} "
+                        f"to {max(line for lines in rest for line in lines)}); ignored")
+    return messages
+
+
+def _answered_again(source: str, qid: str, lines: list[int]) -> str:
+    times, which = ("twice", "neither answer is") if len(lines) == 2 else (f"{len(lines)} times", "none is")
+    return (f"{source}:{lines[1]}: {qid} is answered {times} (lines {', '.join(map(str, lines[:-1]))} and "
+            f"{lines[-1]}); {which} graded")
 
 
 def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
+    """The sheet's answers, its seed and student, and its problems, each reported once with its lines."""
     doc = _read_mapping(path, "an answer sheet")
     answers: dict[str, Answer] = {}
     meta: dict[str, Answer] = {}
-    problems = []
+    unknown: dict[str, list[int]] = {}
     for key, raw in doc.data.items():
         line = doc.line_of((key,))
         if key in RESERVED:
             meta[key] = Answer(_variant_name(doc, key, raw), line)
-            continue
-        qid = str(key)
-        if qid not in catalog.by_id:
-            problems.append(f"{doc.source}:{line}: {qid!r} is not a question id{catalog.suggest(qid)}; ignored")
-            continue
-        answers[qid] = Answer(raw, line)
-    duplicated = {}
-    for dup in doc.duplicates:
-        qid = str(dup.path[0])
-        message = (f"{doc.source}:{dup.line}: {qid} is answered twice (lines {dup.first_line} "
-                   f"and {dup.line}); neither answer is graded")
-        problems.append(message)
-        duplicated[qid] = message
+        elif str(key) in catalog.by_id:
+            answers[str(key)] = Answer(raw, line)
+        else:
+            unknown.setdefault(str(key), []).append(line)
+    repeated: dict[str, list[int]] = {}
+    for dup in (d for d in doc.duplicates if len(d.path) == 1):  # nested ones are in answers no reader takes
+        key = dup.path[0]
+        if key in RESERVED:
+            raise AnswerSheetError(f"{doc.source}:{dup.line}: {key} is written twice (lines {dup.first_line} and "
+                                   f"{dup.line}), so the variant the sheet answers is unclear; keep one")
+        lines = unknown[str(key)] if str(key) in unknown else repeated.setdefault(str(key), [dup.first_line])
+        lines.append(dup.line)
+    duplicated = {qid: _answered_again(doc.source, qid, lines) for qid, lines in repeated.items()}
+    problems = _unknown_keys(doc.source, unknown, catalog) + list(duplicated.values())
     return Sheet(doc.source, answers, meta, tuple(problems), duplicated)
 
 
