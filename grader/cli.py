@@ -8,6 +8,7 @@ so ``grader quiz`` never loads TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import Any
@@ -316,23 +317,29 @@ def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from grader.batch import Limits, ZipLimits, run_batch
+    from grader.batch.store import RowStatus
 
     counts = {"done": 0, "failed": 0}
-    failing = {"failed", "invalid", "error", "timeout", "dead_kernel", "out_of_memory", "invalid_notebook",
-               "no_model", "measure_failed", "missing_resource", "rejected"}
     with Progress(TextColumn("[bold]grading"), BarColumn(), TextColumn("{task.fields[status]}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as progress:
         task = progress.add_task("batch", total=None, status="")
 
         def on_result(row: dict, reused: bool) -> None:
-            counts["failed" if row["status"] in failing else "done"] += 1
+            counts["failed" if RowStatus(row["status"]).is_failure else "done"] += 1
             progress.update(task, advance=1, status=f"done {counts['done']}, failed {counts['failed']}")
 
         try:
-            run_batch(Path(submissions), assignment, Path(out), jobs=jobs, pattern=pattern, regrade=regrade,
-                      limits=Limits(wall_limit, cpu_limit, memory_limit, max_processes),
-                      zip_limits=ZipLimits(zip_entry_limit, zip_total_limit, zip_ratio_limit), on_result=on_result,
-                      on_start=lambda total: progress.update(task, total=total), scheduler=scheduler)
+            with contextlib.ExitStack() as stack:
+                executor = None
+                if scheduler:
+                    from grader.distributed import cluster_executor
+
+                    executor = stack.enter_context(cluster_executor(scheduler))
+                run_batch(Path(submissions), assignment, Path(out), jobs=jobs, pattern=pattern, regrade=regrade,
+                          limits=Limits(wall_limit, cpu_limit, memory_limit, max_processes),
+                          zip_limits=ZipLimits(zip_entry_limit, zip_total_limit, zip_ratio_limit),
+                          on_result=on_result, on_start=lambda total: progress.update(task, total=total),
+                          executor=executor)
         except GraderError as exc:
             _fail(exc)
     click.echo((Path(out) / "summary.txt").read_text())

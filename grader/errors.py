@@ -5,7 +5,8 @@
     ├── BankError                a question bank breaks its schema or cannot derive a key
     ├── AnswerSheetError         an answer sheet cannot be graded at all
     ├── CourseSecretError        a graded variant without the course secret, or a bad secret
-    └── CalculationError         a setup that no network could have (kernel larger than input)
+    ├── CalculationError         a setup that no network could have (kernel larger than input)
+    └── BatchError               a batch that cannot start (unreadable folder or zip, bad pattern)
 
 Student mistakes inside a readable sheet are *not* exceptions: they become results
 with a status. Only the grader's own refusals and bugs raise.
@@ -36,3 +37,8 @@ class CourseSecretError(GraderError):
 
 class CalculationError(GraderError):
     """A calculator was given a setup that no network could have."""
+
+
+class BatchError(GraderError):
+    """The batch cannot start: unreadable submissions folder or zip, bad pattern, an OUT
+    folder holding another assignment's results, no submission at all."""

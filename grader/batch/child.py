@@ -1,0 +1,106 @@
+"""The process that grades one submission for a batch: ``python -m grader.batch.child JOB``.
+
+:mod:`grader.batch.run` starts it confined (:mod:`grader.batch.isolation`) with a
+:class:`ChildJob` as JSON; it grades in-process and writes the result document, the feedback
+page and a typed :class:`ChildOutcome` (``outcome.json``) into the student's feedback
+folder. The batch reads the outcome, never a command line's printed output; no outcome
+means the process itself failed (crash, memory or time limit), which the batch turns into
+a row with that status.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from grader.atomic import write_atomically
+from grader.errors import GraderError
+
+OUTCOME = "outcome.json"
+QUIZ, NOTEBOOK = "quiz", "notebook"
+
+
+@dataclass(frozen=True)
+class ChildJob:
+    """What the batch asks of the child: which file, graded how, written where."""
+
+    submission: str
+    kind: str  # QUIZ or NOTEBOOK
+    assignment: str  # a notebook assignment (name or file); unused for answer sheets
+    feedback: str  # the student's feedback folder (writable inside the sandbox)
+
+
+@dataclass(frozen=True)
+class ChildOutcome:
+    """What the child found: the row's status, points and first message. ``invalid``: the
+    submission could not be graded at all (the message says what is wrong and where)."""
+
+    status: str
+    points: float
+    points_possible: float
+    message: str
+    practice_check: bool = False  # an answer sheet graded on practice numbers (no course secret)
+
+    @classmethod
+    def read(cls, feedback: Path) -> ChildOutcome | None:
+        """The outcome the child wrote, or None if it wrote none (it failed)."""
+        try:
+            return cls(**json.loads((feedback / OUTCOME).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+def grade_sheet_job(job: ChildJob) -> ChildOutcome:
+    """An answer sheet, graded on the student's graded variant when the batch passed the
+    course secret, with its result document and feedback page."""
+    from grader.quiz.bank import Catalog
+    from grader.quiz.render import report_html, result_document
+    from grader.quiz.sheets import grade_sheet
+    from grader.quiz.variants import course_secret
+
+    feedback = Path(job.feedback)
+    result = grade_sheet(Catalog.load(), job.submission, secret=course_secret())
+    write_atomically(feedback / "result.json", json.dumps(result_document(result), indent=1))
+    write_atomically(feedback / "feedback.html", report_html(result))
+    invalid = sum(r.status == "invalid" for r in result.results)
+    message = f"{invalid} answer(s) could not be read" if invalid else ""
+    if result.practice_check:
+        message = "; ".join(m for m in (message, "graded on a practice variant: the batch had no course secret") if m)
+    return ChildOutcome("graded", result.points, result.points_possible, message, result.practice_check)
+
+
+def grade_notebook_job(job: ChildJob) -> ChildOutcome:
+    """A notebook, run and measured by :func:`grader.notebooks.grading.grade_notebook`."""
+    from grader.notebooks import report
+    from grader.notebooks.assignment import load_assignment
+    from grader.notebooks.grading import grade_notebook
+
+    feedback = Path(job.feedback)
+    spec = load_assignment(job.assignment)
+    result = grade_notebook(Path(job.submission), spec, feedback)
+    document = report.document(result)
+    write_atomically(feedback / "result.json", json.dumps(document, indent=1))
+    write_atomically(feedback / "feedback.html", report.html_page(result, spec))
+    return ChildOutcome(document["status"], document["points"], document["points_possible"],
+                        (document["messages"] or [""])[0])
+
+
+def run(job: ChildJob) -> ChildOutcome:
+    """Grade the job; a submission the grader refuses (GraderError) is an ``invalid`` outcome."""
+    try:
+        return grade_sheet_job(job) if job.kind == QUIZ else grade_notebook_job(job)
+    except GraderError as exc:
+        return ChildOutcome("invalid", 0, 0, str(exc))
+
+
+def main(argv: list[str]) -> int:
+    job = ChildJob(**json.loads(argv[1]))
+    outcome = run(job)
+    write_atomically(Path(job.feedback) / OUTCOME, json.dumps(asdict(outcome), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

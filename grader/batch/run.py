@@ -1,0 +1,166 @@
+"""Running a batch: every submission not already graded is graded in a confined child, and
+its row stored as it comes; then the exports are written."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from grader.batch.exports import write_reports
+from grader.batch.child import NOTEBOOK, OUTCOME, QUIZ, ChildJob, ChildOutcome
+from grader.batch.isolation import Limits, Sandbox, default_memory_mb, make_sandbox, run_confined
+from grader.atomic import write_atomically
+from grader.batch.store import FAILED, OUT_OF_MEMORY, finished, make_row, other_assignments, rejected_row, sentences
+from grader.batch.submissions import DEFAULT_PATTERN, SHEET_SUFFIXES, Submission, assignment_key, discover
+from grader.batch.unzip import ZipLimits, unpack
+from grader.confinement import describe as describe_confinement
+from grader.errors import BatchError
+from grader.quiz.variants import SECRET_ENV, course_secret
+
+def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> None:
+    """Prepare the served data before any child runs: in the sandbox children can only read it."""
+    if not any(s.path.suffix.lower() == ".ipynb" for s in submissions):
+        return
+    from grader.notebooks.assignment import load_assignment
+    from grader.notebooks.data_cache import prepare_data
+
+    spec = load_assignment(assignment)
+    if spec.data == "mnist":
+        prepare_data(spec)
+
+
+def grade_one(submission: Submission, assignment: str, out: Path, limits: Limits, threads: int,
+              sandbox: Sandbox, secret: bytes | None = None) -> dict[str, Any]:
+    """Grade one submission in a confined child process (:mod:`grader.batch.child`); always
+    returns a result row. Only an answer sheet's child gets the course ``secret`` (in its
+    environment, never on a command line); a notebook's never does."""
+    feedback = out / "feedback" / submission.student
+    feedback.mkdir(parents=True, exist_ok=True)
+    (feedback / OUTCOME).unlink(missing_ok=True)  # an earlier run's outcome is not this one's
+    quiz = submission.path.suffix.lower() in SHEET_SUFFIXES
+    job = ChildJob(str(submission.path), QUIZ if quiz else NOTEBOOK, assignment, str(feedback))
+    command = [sys.executable, "-m", "grader.batch.child", json.dumps(asdict(job))]
+    if limits.memory_mb is None:
+        limits = replace(limits, memory_mb=default_memory_mb(assignment, [submission]))
+    # A notebook's kernel gets its own sandbox from the grading process (grader.notebooks.isolation),
+    # which bubblewrap cannot make inside another: the batch's sandbox is for answer sheets.
+    outer = sandbox if quiz else Sandbox(None)
+    extra_env = {SECRET_ENV: secret.decode()} if quiz and secret else None
+    started = time.monotonic()
+    run = run_confined(lambda work: outer.prefix(work, feedback) + command, submission.student, limits, threads,
+                       extra_env)
+    (feedback / "grader.log").write_text(run.stderr[-20000:])
+    usage = {"peak_memory_mb": run.peak_memory_mb, "peak_processes": run.peak_processes}
+    notes = []
+    if run.refused_processes:
+        notes.append(f"it tried to run more than {limits.max_processes} processes and threads at once "
+                     f"({run.refused_processes} refused)")
+    memory_note = f"its processes used more than {limits.memory_mb:g} MB together and were stopped"
+    if run.timed_out:
+        return make_row(submission, FAILED, 0, 0, sentences(
+            f"grading took longer than {limits.wall_seconds:g} s and was stopped", *notes), started, **usage)
+    outcome = ChildOutcome.read(feedback)
+    if outcome is None:
+        if run.memory_stopped:
+            return make_row(submission, OUT_OF_MEMORY, 0, 0, sentences(memory_note, *notes), started, **usage)
+        reason = (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
+        return make_row(submission, FAILED, 0, 0, sentences(f"the grading process failed: {reason[:300]}", *notes),
+                        started, **usage)
+    status, message = outcome.status, outcome.message
+    if run.memory_stopped and status != "graded":
+        status, message = OUT_OF_MEMORY, memory_note
+    elif run.memory_stopped:
+        notes.append("one of its processes was stopped at the memory limit")
+    row = make_row(submission, status, outcome.points, outcome.points_possible, sentences(message, *notes), started,
+                   **usage)
+    return {**row, "practice_check": True} if outcome.practice_check else row
+
+
+def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, pattern: str = DEFAULT_PATTERN,
+              regrade: bool = False, limits: Limits = Limits(7200, 7200), zip_limits: ZipLimits = ZipLimits(),
+              on_result: Callable[[dict[str, Any], bool], None] | None = None,
+              on_start: Callable[[int], None] | None = None,
+              executor: Executor | None = None) -> list[dict[str, Any]]:
+    """Grade every submission not already graded; returns one row per student.
+
+    Submissions are graded by ``grade_one`` on ``executor``: by default a local pool of
+    ``jobs`` threads (each supervising one confined child), or any other
+    ``concurrent.futures.Executor``, such as a Dask cluster's (:mod:`grader.distributed`)."""
+    # Children run in their own temporary folder: every path they get must be absolute.
+    source, out = source.resolve(), out.resolve()
+    if Path(assignment).is_file():
+        assignment = str(Path(assignment).resolve())
+    key = assignment_key(assignment)
+    secret = course_secret()  # read once (a bad one refused before anything is graded); for answer sheets only
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results").mkdir(exist_ok=True)
+    other = other_assignments(out, key)
+    if other and not regrade:
+        names = ", ".join(sorted({repr(name) for _, name in other}))
+        raise BatchError(f"{out} holds results of assignment {names} ({len(other)} students); this batch grades "
+                         f"{key.name!r}: give another --out, or add --regrade to grade everything again under "
+                         f"{key.name!r} (the other results are then moved to {out / 'replaced'})")
+    unpacked = unpack(source, out, zip_limits)
+    submissions, skipped = discover(unpacked.folder, pattern, unpacked.refused, key)
+    if not submissions:
+        raise BatchError(f"{source}: no submission found, 0 students graded (the gradebook and results in {out} "
+                         "were left as they were)"
+                         + (f"; skipped entries: {'; '.join(skipped[:10])}" if skipped else ""))
+    if other:  # --regrade into another assignment's folder: nothing graded is deleted
+        replaced = out / "replaced" / time.strftime("%Y%m%d-%H%M%S")
+        replaced.mkdir(parents=True, exist_ok=True)
+        for path, _ in other:
+            os.replace(path, replaced / path.name)
+    if on_start:
+        on_start(len(submissions))
+    rows: dict[str, dict[str, Any]] = {}
+
+    def record(row: dict[str, Any]) -> None:
+        row = {**row, "assignment": key.name, "assignment_sha256": key.sha256}
+        write_atomically(out / "results" / f"{row['student']}.json", json.dumps(row, indent=1))
+        rows[row["student"]] = row
+        if on_result:
+            on_result(row, False)
+
+    todo = []
+    for submission in submissions:
+        previous = None if regrade else finished(out, submission, key)
+        if previous:
+            if previous.get("submission") != str(submission.path):  # same content, from another zip
+                previous = {**previous, "submission": str(submission.path)}
+                write_atomically(out / "results" / f"{submission.student}.json", json.dumps(previous, indent=1))
+            rows[submission.student] = previous
+            if on_result:
+                on_result(previous, True)
+        elif submission.refused:
+            record(rejected_row(submission))
+        else:
+            todo.append(submission)
+    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    graded = [s for s in submissions if not s.refused]
+    if limits.memory_mb is None:
+        limits = replace(limits, memory_mb=default_memory_mb(assignment, graded))
+    _prepare_shared_data(assignment, todo)
+    (out / "feedback").mkdir(exist_ok=True)
+    sandbox = make_sandbox()
+
+    pool = executor or ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = [pool.submit(grade_one, s, assignment, out, limits, threads, sandbox, secret) for s in todo]
+        for future in as_completed(futures):
+            record(future.result())
+    finally:
+        if executor is None:
+            pool.shutdown(cancel_futures=True)
+    ordered = [rows[s.student] for s in submissions]
+    limits_line = (f"limits per submission: {limits.memory_mb:g} MB, {limits.max_processes} processes and threads, "
+                   f"{limits.cpu_seconds} CPU s, {limits.wall_seconds:g} s wall; enforcement {describe_confinement()}")
+    context = "\n".join(line for line in (sandbox.describe(), limits_line, unpacked.note) if line)
+    write_reports(out, ordered, skipped, assignment, context)
+    return ordered
