@@ -196,7 +196,8 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
         "bomber": "no_model"}
     assert "its processes used more than 2500 MB together" in book["hungry"]["message"]
     assert "tried to run more than 300 processes and threads at once" in book["bomber"]["message"]
-    assert book["good"]["message"] == "older submissions ignored: good_first_try.ipynb"
+    # (its training is not seeded: a printed-vs-measured gap may be reported before the note)
+    assert book["good"]["message"].endswith("older submissions ignored: good_first_try.ipynb")
     assert 0 < json.loads((out / "results" / "good.json").read_text())["peak_memory_mb"] < 2500
     assert json.loads((out / "results" / "good.json").read_text())["status"] == "graded"
     assert float(book["good"]["points"]) > 0
