@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.batch.store import BatchRow
 
 FLAGS_TO_LOOK_AT = ("claimed_accuracy_gap", "trained_on_heldout", "never_trained", "preprocessing_not_recognised",
                     "unsafe_layer", "custom_object", "trace_contradicted")
@@ -89,14 +93,18 @@ def question_stats(documents: Sequence[dict[str, Any]]) -> tuple[tuple[QuestionS
     return tuple(stats), common
 
 
-def build(rows: Sequence[dict[str, Any]], documents: dict[str, dict[str, Any]], assignment: str) -> ClassReport:
-    """The report from the batch's rows and each student's stored result document."""
-    statuses = Counter(r["status"] for r in rows)
-    quiz_docs = [documents[r["student"]] for r in rows
-                 if documents.get(r["student"], {}).get("kind") == "quiz-result"]
+def build(rows: Sequence[BatchRow | dict[str, Any]], documents: dict[str, dict[str, Any]],
+          assignment: str) -> ClassReport:
+    """The report from the batch's rows (stored rows or their JSON) and each student's stored
+    result document."""
+    from grader.batch.store import BatchRow
+
+    rows = [r if isinstance(r, BatchRow) else BatchRow.from_json(r) for r in rows]
+    statuses = Counter(str(r.status) for r in rows)
+    quiz_docs = [documents[r.student] for r in rows if documents.get(r.student, {}).get("kind") == "quiz-result"]
     questions, common = question_stats(quiz_docs) if quiz_docs else ((), ())
-    notebooks = [(r, documents[r["student"]]) for r in rows
-                 if documents.get(r["student"], {}).get("kind") == "notebook-result"]
+    notebooks = [(r, documents[r.student]) for r in rows
+                 if documents.get(r.student, {}).get("kind") == "notebook-result"]
     accuracies = tuple(d["measured_accuracy"] for _, d in notebooks if d.get("measured_accuracy") is not None)
     gaps = tuple(d["claimed_accuracy"] - d["measured_accuracy"] for _, d in notebooks
                  if d.get("measured_accuracy") is not None and d.get("claimed_accuracy") is not None)
@@ -104,19 +112,20 @@ def build(rows: Sequence[dict[str, Any]], documents: dict[str, dict[str, Any]], 
     look_at = []
     for row, document in notebooks:
         flags = [f for f in document.get("flags", []) if f in FLAGS_TO_LOOK_AT]
-        if flags or row["status"] not in ("graded",):
-            look_at.append({"student": row["student"], "status": row["status"], "flags": flags,
+        if flags or row.status.is_failure:
+            look_at.append({"student": row.student, "status": str(row.status), "flags": flags,
                             "measured": document.get("measured_accuracy"), "claimed": document.get("claimed_accuracy"),
-                            "message": row.get("message", "")})
-    return ClassReport(assignment=assignment, students=len(rows), scores=tuple(r["points"] for r in rows),
-                       points_possible=max((r["points_possible"] for r in rows), default=0),
+                            "message": row.message})
+    return ClassReport(assignment=assignment, students=len(rows), scores=tuple(r.points for r in rows),
+                       points_possible=max((r.points_possible for r in rows), default=0),
                        statuses=dict(statuses.most_common()), questions=questions, common_slips=common[:15],
                        accuracies=accuracies, gaps=gaps, training_seconds=seconds, look_at=tuple(look_at))
 
 
 def render(report: ClassReport) -> str:
     """The class report page (one file: figures inline)."""
-    from grader.pages import figures, render as render_page
+    from grader.pages import figures
+    from grader.pages import render as render_page
 
     charts = [
         ("Scores", figures.histogram(report.scores, "Score distribution", "points",

@@ -347,6 +347,26 @@ def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, 
                f"gradescope: {Path(out) / 'gradescope'}/STUDENT/results.json  feedback: {Path(out) / 'feedback'}")
 
 
+@main.command("export")
+@click.argument("out", type=click.Path(file_okay=False))
+def export_command(out: str) -> None:
+    """Write every export of a batch again from its stored results (OUT: grader batch --out)."""
+    import os
+    from pathlib import Path
+
+    from grader.batch.exports import export
+
+    try:
+        written = export(Path(out))
+    except GraderError as exc:
+        _fail(exc)
+    for name, paths in written:
+        if len(paths) > 1:
+            click.echo(f"{name}: {len(paths)} files under {os.path.commonpath(paths)}")
+        else:
+            click.echo(f"{name}: {paths[0] if paths else 'none to rewrite'}")
+
+
 @main.command()
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)

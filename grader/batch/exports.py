@@ -1,33 +1,76 @@
-"""What a batch writes for people and other systems from its rows: the gradebook, the Canvas
-import CSV, Gradescope results and the class summary."""
+"""What a batch writes for people and other systems: the gradebook, the Canvas import CSV,
+Gradescope results, the class summary, the class report and the feedback pages.
+
+Every exporter reads only what the batch stored (:class:`StoredBatch`: the rows in
+results/, each student's result document, batch.json), so ``grader export OUT``, the
+review workspace and the batch itself write the same files with the same code, at any time.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from grader.atomic import write_atomically, write_csv_atomically
+from grader.batch.store import BatchInfo, BatchOutputError, BatchRow, RowStatus, read_rows
+from grader.errors import GraderError
 
-def write_reports(out: Path, rows: list[dict[str, Any]], skipped: Iterable[str], assignment: str,
-                  isolation: str) -> None:
-    """gradebook.csv, the Canvas import CSV, Gradescope results and the class summary."""
-    fields = ["student", "status", "points", "points_possible", "message", "submission", "seconds"]
-    possible = max((r["points_possible"] for r in rows), default=0)
-    column = f"{assignment} ({possible:g})"
-    _write_csv(out / "gradebook.csv", [fields] + [[r.get(f, "") for f in fields] for r in rows])
-    _write_csv(out / "canvas.csv", [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
-                                    ["Points Possible", "", "", "", "", f"{possible:g}"]]
-               + [[r["student"], "", "", r["student"], "", f"{r['points']:g}"] for r in rows])
-    for r in rows:
-        folder = out / "gradescope" / r["student"]
-        folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(folder / "results.json", json.dumps({
-            "score": r["points"], "output": f"{r['status']}: {r['message']}".strip(": "),
-            "tests": [{"name": assignment, "score": r["points"], "max_score": r["points_possible"],
-                       "output": r["message"], "status": "passed" if r["status"] == "graded" else "failed"}]}))
-    write_atomically(out / "summary.txt", summary(rows, list(skipped), isolation))
+GRADEBOOK_FIELDS = ("student", "status", "points", "points_possible", "message", "submission", "seconds")
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """A batch output folder as stored: the batch's rows in its order, and the result
+    document of each student that has one (the reviewed one when there is one)."""
+
+    out: Path
+    info: BatchInfo
+    rows: tuple[BatchRow, ...]
+    documents: dict[str, dict[str, Any]]
+    document_files: dict[str, Path]
+
+    @classmethod
+    def load(cls, out: Path) -> StoredBatch:
+        stored = read_rows(out)
+        info = BatchInfo.read(out, stored)
+        rows = tuple(stored[s] for s in info.students)
+        documents, files = {}, {}
+        for row in rows:
+            found = _document(out / "feedback" / row.student, row)
+            if found:
+                files[row.student], documents[row.student] = found
+        return cls(out, info, rows, documents, files)
+
+    @property
+    def points_possible(self) -> float:
+        return max((r.points_possible for r in self.rows), default=0)
+
+
+def _document(feedback: Path, row: BatchRow) -> tuple[Path, dict[str, Any]] | None:
+    """The student's result document (reviewed.json, else result.json) if it is this row's:
+    a grading that failed after an earlier one succeeded leaves the earlier document behind."""
+    for path in (feedback / "reviewed.json", feedback / "result.json"):
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as exc:
+            raise BatchOutputError(f"{path}: not a readable result document ({exc})") from None
+        if document.get("kind") == "quiz-result":
+            status, points = RowStatus.GRADED, document["score"]["points"]
+        else:
+            status, points = document.get("status"), document.get("points")
+        if status == row.status and isinstance(points, (int, float)) and math.isclose(points, row.points,
+                                                                                       abs_tol=1e-6):
+            return path, document
+    return None
+
+Exporter = Callable[[StoredBatch], list[Path]]
 
 
 def _cell(value: Any) -> Any:
@@ -44,14 +87,64 @@ def _write_csv(path: Path, table: list[list[Any]]) -> None:
     write_csv_atomically(path, [[_cell(v) for v in row] for row in table])
 
 
-def summary(rows: list[dict[str, Any]], skipped: list[str], isolation: str) -> str:
-    """The class summary: score distribution and failures by kind."""
-    scores = [r["points"] for r in rows]
+def gradebook(batch: StoredBatch) -> list[Path]:
+    path = batch.out / "gradebook.csv"
+    _write_csv(path, [list(GRADEBOOK_FIELDS)]
+               + [[getattr(r, f) for f in GRADEBOOK_FIELDS] for r in batch.rows])
+    return [path]
+
+
+def canvas(batch: StoredBatch) -> list[Path]:
+    path, possible = batch.out / "canvas.csv", batch.points_possible
+    column = f"{batch.info.assignment} ({possible:g})"
+    _write_csv(path, [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
+                      ["Points Possible", "", "", "", "", f"{possible:g}"]]
+               + [[r.student, "", "", r.student, "", f"{r.points:g}"] for r in batch.rows])
+    return [path]
+
+
+def gradescope(batch: StoredBatch) -> list[Path]:
+    """Gradescope's autograder results: one test per quiz question or notebook check; one
+    saying why when the submission has no result document (it could not be graded)."""
+    written = []
+    for row in batch.rows:
+        path = batch.out / "gradescope" / row.student / "results.json"
+        write_atomically(path, json.dumps({
+            "score": row.points, "output": f"{row.status}: {row.message}".strip(": "),
+            "tests": gradescope_tests(row, batch.documents.get(row.student), batch.info.assignment)}))
+        written.append(path)
+    return written
+
+
+def gradescope_tests(row: BatchRow, document: dict[str, Any] | None, assignment: str) -> list[dict[str, Any]]:
+    if document is None:
+        return [_test(assignment, row.points, row.points_possible, row.message)]
+    if document.get("kind") == "quiz-result":
+        return [_test(q["id"], q["points"], q["points_possible"],
+                      "\n".join([q["status"].replace("_", " ")] + q["feedback"]))
+                for q in document["questions"]]
+    return [_test(c["check"], c["points"], c["points_possible"], c["message"]) for c in document["checks"]]
+
+
+def _test(name: str, score: float, max_score: float, output: str) -> dict[str, Any]:
+    return {"name": name, "score": score, "max_score": max_score, "output": output,
+            "status": "passed" if score >= max_score else "failed"}
+
+
+def class_summary(batch: StoredBatch) -> list[Path]:
+    path = batch.out / "summary.txt"
+    write_atomically(path, summary(batch.rows, batch.info))
+    return [path]
+
+
+def summary(rows: tuple[BatchRow, ...], info: BatchInfo) -> str:
+    """The class summary: score distribution, failures by kind, and what the batch graded under."""
+    scores = [r.points for r in rows]
     lines = [f"{len(rows)} students graded"]
     if scores:
         lines.append(f"scores: min {min(scores):g}, median {statistics.median(scores):g}, "
                      f"mean {statistics.mean(scores):.2f}, max {max(scores):g}")
-        possible = max(r["points_possible"] for r in rows) or 1
+        possible = max(r.points_possible for r in rows) or 1
         buckets = [0] * 5
         for s in scores:
             buckets[min(4, int(5 * s / possible))] += 1
@@ -59,9 +152,65 @@ def summary(rows: list[dict[str, Any]], skipped: list[str], isolation: str) -> s
             lines.append(f"  {20 * i:>3}-{20 * (i + 1):<3}% {'#' * count} {count}")
     statuses: dict[str, int] = {}
     for r in rows:
-        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+        statuses[r.status] = statuses.get(r.status, 0) + 1
     lines.append("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
-    if skipped:
-        lines.append("skipped entries: " + "; ".join(skipped))
-    lines.append("isolation: " + isolation)
+    if info.skipped:
+        lines.append("skipped entries: " + "; ".join(info.skipped))
+    lines.append("isolation: " + ("\n".join(info.context) or "not recorded"))
     return "\n".join(lines) + "\n"
+
+
+def report(batch: StoredBatch) -> list[Path]:
+    from grader import class_report
+
+    path = batch.out / "report.html"
+    write_atomically(path, class_report.render(class_report.build(batch.rows, batch.documents,
+                                                                  batch.info.assignment)))
+    return [path]
+
+
+def feedback_pages(batch: StoredBatch) -> list[Path]:
+    """Notebook feedback pages missing or older than their document (a review changed it).
+    Pages the batch's children wrote are not drawn again (their figures cost seconds each);
+    an answer sheet's page needs the sheet graded again, which only grading and review do."""
+    try:
+        from grader.notebooks.report import html_page
+        from grader.notebooks.results import NotebookResult
+    except ImportError:  # the notebooks extra, which graded any notebook in the first place, is missing
+        return []
+    written = []
+    for student, document in batch.documents.items():
+        page, source = batch.out / "feedback" / student / "feedback.html", batch.document_files[student]
+        if document.get("kind") != "notebook-result" or (
+                page.exists() and page.stat().st_mtime_ns >= source.stat().st_mtime_ns):
+            continue
+        try:
+            html = html_page(NotebookResult.from_document(document), _notebook_assignment(document["assignment"]))
+        except (GraderError, ImportError, TypeError, ValueError, KeyError):
+            continue  # an older document the page cannot show: the document still says it all
+        write_atomically(page, html)
+        written.append(page)
+    return written
+
+
+def _notebook_assignment(name: str) -> Any:
+    """The assignment a notebook was graded against, for its page's title and minimums; None
+    when it can no longer be loaded (the page then shows the name)."""
+    from grader.notebooks.assignment import load_assignment
+
+    try:
+        return load_assignment(name)
+    except (GraderError, OSError):
+        return None
+
+
+EXPORTERS: tuple[tuple[str, Exporter], ...] = (
+    ("gradebook", gradebook), ("canvas", canvas), ("gradescope", gradescope), ("summary", class_summary),
+    ("class report", report), ("feedback pages", feedback_pages))
+
+
+def export(out: Path) -> list[tuple[str, list[Path]]]:
+    """Write every export of the batch output ``out`` from what it stores; returns what each
+    exporter wrote."""
+    batch = StoredBatch.load(out)
+    return [(name, write(batch)) for name, write in EXPORTERS]

@@ -12,11 +12,12 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.batch.exports import write_reports
+from grader.batch.exports import export
 from grader.batch.child import NOTEBOOK, OUTCOME, QUIZ, ChildJob, ChildOutcome
 from grader.batch.isolation import Limits, Sandbox, default_memory_mb, make_sandbox, run_confined
 from grader.atomic import write_atomically
-from grader.batch.store import FAILED, OUT_OF_MEMORY, finished, make_row, other_assignments, rejected_row, sentences
+from grader.batch.store import (FAILED, OUT_OF_MEMORY, BatchInfo, finished, make_row, other_assignments,
+                                rejected_row, sentences)
 from grader.batch.submissions import DEFAULT_PATTERN, SHEET_SUFFIXES, Submission, assignment_key, discover
 from grader.batch.unzip import ZipLimits, unpack
 from grader.confinement import describe as describe_confinement
@@ -161,6 +162,7 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
     ordered = [rows[s.student] for s in submissions]
     limits_line = (f"limits per submission: {limits.memory_mb:g} MB, {limits.max_processes} processes and threads, "
                    f"{limits.cpu_seconds} CPU s, {limits.wall_seconds:g} s wall; enforcement {describe_confinement()}")
-    context = "\n".join(line for line in (sandbox.describe(), limits_line, unpacked.note) if line)
-    write_reports(out, ordered, skipped, assignment, context)
+    context = tuple(line for line in (sandbox.describe(), limits_line, unpacked.note) if line)
+    BatchInfo(key.name, tuple(s.student for s in submissions), tuple(skipped), context).write(out)
+    export(out)
     return ordered

@@ -1,17 +1,28 @@
 """The batch's stored results: one row per student in OUT/results/, written atomically as
 soon as it is known, keyed by the submission's content and the assignment, so that a batch
-killed at any moment and started again grades only what is missing or changed."""
+killed at any moment and started again grades only what is missing or changed; and
+OUT/batch.json, what the batch knew beyond its rows. Every export is written from these
+alone (:mod:`grader.batch.exports`)."""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from grader.atomic import write_atomically
 from grader.batch.submissions import AssignmentKey, Submission
+from grader.errors import GraderError
 
+BATCH_FILE = "batch.json"
+
+
+class BatchOutputError(GraderError):
+    """A folder that is not a batch's output (``grader batch --out``), or a stored row that
+    cannot be read."""
 
 
 class RowStatus(StrEnum):
@@ -45,15 +56,63 @@ def sentences(*parts: str) -> str:
     return "; ".join(p.rstrip(" .;") for p in parts if p)
 
 
+@dataclass
+class BatchRow:
+    """One student's stored result (``results/STUDENT.json``, grader/schemas/batch-row.schema.json):
+    what the gradebook and every export are written from. The review workspace adds the
+    instructor's points (``auto_*`` keep the automatic ones)."""
+
+    student: str
+    status: RowStatus
+    points: float
+    points_possible: float
+    message: str = ""
+    submission: str = ""
+    digest: str | None = None
+    seconds: float = 0.0
+    peak_memory_mb: float | None = None
+    peak_processes: int | None = None
+    assignment: str | None = None  # None: graded by a grader that did not record it
+    assignment_sha256: str | None = None
+    practice_check: bool = False  # an answer sheet graded on practice numbers (no course secret)
+    auto_points: float | None = None
+    auto_message: str | None = None
+    reviewed: dict[str, Any] | None = None
+
+    OPTIONAL = ("practice_check", "auto_points", "auto_message", "reviewed")  # written only when set
+
+    def __post_init__(self) -> None:
+        self.status = RowStatus(self.status)
+
+    def to_json(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["status"] = str(self.status)
+        return {k: v for k, v in row.items() if k not in self.OPTIONAL or (v is not None and v is not False)}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "row") -> BatchRow:
+        """A stored row; an older one may lack what later graders record (it gets the defaults)."""
+        if not isinstance(data, dict):
+            raise BatchOutputError(f"{where}: not a result row of `grader batch` (a JSON object)")
+        missing = [k for k in ("student", "status", "points", "points_possible") if k not in data]
+        if missing:
+            raise BatchOutputError(f"{where}: not a result row of `grader batch` (no {', '.join(missing)})")
+        try:
+            return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        except ValueError:
+            raise BatchOutputError(f"{where}: unknown status {data['status']!r} (one of "
+                                   f"{', '.join(RowStatus)})") from None
+
+
 def make_row(submission: Submission, status: str, points: float, possible: float, message: str,
-         started: float, peak_memory_mb: float | None = None, peak_processes: int | None = None) -> dict[str, Any]:
+             started: float, peak_memory_mb: float | None = None, peak_processes: int | None = None
+             ) -> dict[str, Any]:
     note = sentences(message, *submission.notes)
     if submission.duplicates:
         note = sentences(note, f"older submissions ignored: {', '.join(submission.duplicates)}")
-    return {"student": submission.student, "status": status, "points": points, "points_possible": possible,
-            "message": note, "submission": str(submission.path), "digest": submission.digest,
-            "seconds": round(time.monotonic() - started, 2), "peak_memory_mb": peak_memory_mb,
-            "peak_processes": peak_processes}
+    return BatchRow(submission.student, RowStatus(status), points, possible, note, str(submission.path),
+                    submission.digest, round(time.monotonic() - started, 2), peak_memory_mb,
+                    peak_processes).to_json()
 
 
 def rejected_row(submission: Submission) -> dict[str, Any]:
@@ -86,3 +145,57 @@ def other_assignments(out: Path, assignment: AssignmentKey) -> list[tuple[Path, 
         if name is not None and name != assignment.name:
             other.append((path, name))
     return other
+
+
+def read_rows(out: Path) -> dict[str, BatchRow]:
+    """Every student's stored row, by student id (the file's name), sorted by it; an error
+    saying so when ``out`` is not a batch's output folder."""
+    if not out.is_dir():
+        raise BatchOutputError(f"{out}: no such folder (give the --out folder of a `grader batch` run)")
+    results = out / "results"
+    if not results.is_dir():
+        raise BatchOutputError(f"{out}: no results/ folder in it; is it the --out folder of a `grader batch` run?")
+    rows = {}
+    for path in sorted(results.glob("*.json"), key=lambda p: p.stem):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BatchOutputError(f"{path}: not a readable result ({exc})") from None
+        rows[path.stem] = BatchRow.from_json(data, str(path))
+    if not rows:
+        raise BatchOutputError(f"{results}: no results yet; run `grader batch ... --out {out}` first")
+    return rows
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """What the batch knew beyond its rows (``OUT/batch.json``), for exports written later:
+    its assignment, its students in its order (results/ may also hold students of an earlier
+    zip), the entries it skipped, and the isolation and limits it graded under."""
+
+    assignment: str
+    students: tuple[str, ...]
+    skipped: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()  # one line each: sandbox, limits, zip
+
+    def write(self, out: Path) -> None:
+        write_atomically(out / BATCH_FILE, json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def read(cls, out: Path, rows: dict[str, BatchRow]) -> BatchInfo:
+        """The stored record; for a batch from before batch.json, every stored row under the
+        assignment the rows name."""
+        path = out / BATCH_FILE
+        if not path.exists():
+            names = sorted({r.assignment for r in rows.values() if r.assignment})
+            return cls(names[0] if len(names) == 1 else out.name, tuple(rows))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            info = cls(str(data["assignment"]), *(tuple(map(str, data.get(k, ()))) for k in
+                                                  ("students", "skipped", "context")))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise BatchOutputError(f"{path}: not a readable batch record ({exc.__class__.__name__}: {exc})") from None
+        if missing := [s for s in info.students if s not in rows]:
+            raise BatchOutputError(f"{path}: names students with no row in {out / 'results'}: "
+                                   f"{', '.join(missing[:10])}")
+        return info

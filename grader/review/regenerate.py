@@ -6,20 +6,21 @@ result document has the overridden checks' points replaced. The batch's own resu
 (``feedback/STUDENT/result.json``) is kept as it was; the reviewed one is written beside it
 (``reviewed.json``) and the feedback page is rewritten to show it. The student's row in
 ``results/`` gets the reviewed points (the automatic ones stay in ``auto_points``), so a
-resumed ``grader batch`` keeps them, and the gradebook and exports are written again.
+resumed ``grader batch`` keeps them, and the gradebook, exports and class report are written
+again (:func:`grader.batch.exports.export`, as `grader export` does).
 Recomputing from the decisions each time makes this safe to run any number of times.
 """
 
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from grader.errors import AnswerSheetError, CourseSecretError, GraderError
-from grader.quiz.bank import Catalog
 from grader.atomic import write_atomically
+from grader.errors import AnswerSheetError, CourseSecretError
+from grader.quiz.bank import Catalog
 from grader.review.decisions import Decisions, Grade
 from grader.review.workspace import WorkspaceError, is_notebook, is_sheet, read_rows
 
@@ -48,7 +49,7 @@ def regenerate(out: Path, students: Iterable[str] | None = None, catalog: Catalo
         row.update(update)
         write_atomically(out / "results" / f"{student}.json", json.dumps(row, indent=1))
     ordered = [rows[s] for s in sorted(rows)]
-    write_exports(out, ordered)
+    write_exports(out)
     return ordered
 
 
@@ -104,7 +105,6 @@ def _notebook(row: dict[str, Any], grades: dict[str, Grade], feedback: Path, rev
     original = json.loads((feedback / "result.json").read_text(encoding="utf-8"))
     document = reviewed_document(original, grades)
     write_atomically(feedback / "reviewed.json", json.dumps(document, indent=1))
-    _notebook_page(document, feedback)
     changed = sum(1 for c in original["checks"] if c["check"] in grades)
     note = (f"instructor changed {changed} check(s)" if changed else "") or ("reviewed" if reviewed else "")
     return {"points": document["points"], "points_possible": document["points_possible"],
@@ -112,54 +112,9 @@ def _notebook(row: dict[str, Any], grades: dict[str, Grade], feedback: Path, rev
             "reviewed": {"checks_changed": changed}}
 
 
-def _notebook_page(document: dict[str, Any], feedback: Path) -> None:
-    """Rewrite the notebook's feedback page from the reviewed document (figures need the
-    notebooks extra, which graded the notebook in the first place; without it the page stays)."""
-    try:
-        from grader.notebooks.checks import CheckResult
-        from grader.notebooks.report import html_page
-        from grader.notebooks.results import NotebookResult
-    except ImportError:
-        return
-    names = NotebookResult.__dataclass_fields__
-    fields = {k: v for k, v in document.items() if k in names}
-    for name in ("messages", "flags", "mistakes", "fits"):
-        fields[name] = tuple(fields.get(name) or ())
-    fields["checks"] = tuple(CheckResult(c["check"], c["points_possible"], c["fraction"], c["message"])
-                             for c in document["checks"])
-    try:
-        page = html_page(NotebookResult(**fields))
-    except (GraderError, ImportError, TypeError, ValueError, KeyError):
-        return  # an older document the page cannot show: the reviewed.json still says it all
-    write_atomically(feedback / "feedback.html", page)
+def write_exports(out: Path) -> None:
+    """The gradebook, exports, class report and notebook pages, through the batch's own
+    exporters (a notebook's page is drawn again because its reviewed document is newer)."""
+    from grader.batch.exports import export
 
-
-def _batch_context(out: Path, rows: list[dict[str, Any]]) -> tuple[str, list[str], str]:
-    """The assignment name, skipped entries and isolation line the batch wrote its reports
-    with, read back from those reports (the batch keeps no other record of them)."""
-    assignment = ""
-    for row in rows:
-        try:
-            tests = json.loads((out / "gradescope" / row["student"] / "results.json").read_text())["tests"]
-            assignment = tests[0]["name"]
-            break
-        except (OSError, ValueError, KeyError, IndexError):
-            continue
-    skipped, isolation = [], "not recorded"
-    try:
-        summary = (out / "summary.txt").read_text(encoding="utf-8")
-    except OSError:
-        summary = ""
-    if match := re.search(r"^skipped entries: (.*)$", summary, re.M):
-        skipped = match.group(1).split("; ")
-    if match := re.search(r"^isolation: (.*)", summary, re.M | re.S):
-        isolation = match.group(1).rstrip("\n")
-    return assignment or "quiz", skipped, isolation
-
-
-def write_exports(out: Path, rows: list[dict[str, Any]]) -> None:
-    """The one place that writes the gradebook and exports: through the batch's own writers."""
-    from grader.batch.exports import write_reports
-
-    assignment, skipped, isolation = _batch_context(out, rows)
-    write_reports(out, rows, skipped, assignment, isolation)
+    export(out)

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.batch import store
+from grader.batch.store import BatchOutputError
 from grader.errors import AnswerSheetError, GraderError, InputFileError
 from grader.quiz.bank import Catalog, Question
 from grader.quiz.sheets import read_sheet
@@ -27,24 +29,12 @@ def is_notebook(row: dict[str, Any]) -> bool:
 
 
 def read_rows(out: Path) -> dict[str, dict[str, Any]]:
-    """Every student's result row, by student id (the file name), in the gradebook's order."""
-    if not out.is_dir():
-        raise WorkspaceError(f"{out}: no such folder (give the --out folder of a `grader batch` run)")
-    results = out / "results"
-    if not results.is_dir():
-        raise WorkspaceError(f"{out}: no results/ folder in it; is it the --out folder of a `grader batch` run?")
-    rows = {}
-    for path in sorted(results.glob("*.json")):
-        try:
-            row = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise WorkspaceError(f"{path}: not a readable result ({exc})") from None
-        if not isinstance(row, dict) or "points" not in row:
-            raise WorkspaceError(f"{path}: not a result row of `grader batch` (no points)")
-        rows[path.stem] = row
-    if not rows:
-        raise WorkspaceError(f"{results}: no results yet; run `grader batch ... --out {out}` first")
-    return rows
+    """Every student's result row as JSON (the review updates them in place), by student id,
+    sorted by it: the batch's stored rows (:func:`grader.batch.store.read_rows`)."""
+    try:
+        return {student: row.to_json() for student, row in store.read_rows(out).items()}
+    except BatchOutputError as exc:
+        raise WorkspaceError(str(exc)) from None
 
 
 @dataclass
