@@ -145,4 +145,10 @@ def render(report: ClassReport) -> str:
 
 
 def hardest_first(stats: Iterable[QuestionStats]) -> list[QuestionStats]:
-    return sorted(stats, key=lambda q: (q.mean_points / q.points_possible if q.points_possible else 1, q.id))
+    """By mean share of the points; a question no one answered, or whose every answer awaits
+    review, says nothing yet about how hard it is: those come last."""
+    def key(q: QuestionStats) -> tuple[bool, float, str]:
+        unknown = q.answered == 0 or q.awaiting_review == q.answered
+        return unknown, q.mean_points / q.points_possible if q.points_possible else 1, q.id
+
+    return sorted(stats, key=key)
