@@ -3,6 +3,7 @@ added on one side cannot be forgotten on the other."""
 
 from __future__ import annotations
 
+from grader.batch.store import RowStatus
 from grader.notebooks.status import RunStatus, Status
 from grader.quiz.results import QuestionStatus
 from grader.schemas import load_schema
@@ -18,6 +19,12 @@ def test_question_statuses_match_the_quiz_result_schema():
     schema = load_schema("quiz-result")
     question = schema["properties"]["questions"]["items"]
     assert set(question["properties"]["status"]["enum"]) == {s.value for s in QuestionStatus}
+
+
+def test_row_statuses_match_the_batch_row_schema():
+    schema = load_schema("batch-row")
+    assert set(schema["properties"]["status"]["enum"]) == {s.value for s in RowStatus}
+    assert {s.value for s in Status} <= {s.value for s in RowStatus}, "every notebook status is a row status"
 
 
 def test_status_properties_replace_string_tests():

@@ -118,7 +118,7 @@ def gradescope(batch: StoredBatch) -> list[Path]:
 
 def gradescope_tests(row: BatchRow, document: dict[str, Any] | None, assignment: str) -> list[dict[str, Any]]:
     if document is None:
-        return [_test(assignment, row.points, row.points_possible, row.message)]
+        return [_test(assignment, row.points, row.points_possible, row.message, passed=not row.status.is_failure)]
     if document.get("kind") == "quiz-result":
         return [_test(q["id"], q["points"], q["points_possible"],
                       "\n".join([q["status"].replace("_", " ")] + q["feedback"]))
@@ -126,9 +126,11 @@ def gradescope_tests(row: BatchRow, document: dict[str, Any] | None, assignment:
     return [_test(c["check"], c["points"], c["points_possible"], c["message"]) for c in document["checks"]]
 
 
-def _test(name: str, score: float, max_score: float, output: str) -> dict[str, Any]:
+def _test(name: str, score: float, max_score: float, output: str, passed: bool | None = None) -> dict[str, Any]:
+    """One Gradescope test: passed when it earned all its points, unless ``passed`` says otherwise."""
+    passed = score >= max_score if passed is None else passed
     return {"name": name, "score": score, "max_score": max_score, "output": output,
-            "status": "passed" if score >= max_score else "failed"}
+            "status": "passed" if passed else "failed"}
 
 
 def class_summary(batch: StoredBatch) -> list[Path]:
