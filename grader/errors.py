@@ -6,10 +6,19 @@
     ├── AnswerSheetError         an answer sheet cannot be graded at all
     ├── CourseSecretError        a graded variant without the course secret, or a bad secret
     ├── CalculationError         a setup that no network could have (kernel larger than input)
-    └── BatchError               a batch that cannot start (unreadable folder or zip, bad pattern)
+    ├── BatchError               a batch that cannot start (unreadable folder or zip, bad pattern)
+    ├── AssignmentError          an assignment file (or a file it names) that cannot be used
+    ├── NotebookFileError        a submitted file that is no notebook (also a ValueError)
+    ├── DataSourceError          an MNIST file without MNIST's arrays (also a ValueError)
+    ├── DataIntegrityError       the grader's prepared data changed: never grade with it
+    ├── TraceError               a record from the kernel or the measuring process breaks its format
+    ├── WorkspaceError           grader.review.workspace: a batch's --out folder that cannot be reviewed
+    ├── SuggestionError          grader.review.suggest: no such suggestion model, or its extra missing
+    └── ReviewInputError         grader.review.app: a reviewer's points or names out of range
 
 Student mistakes inside a readable sheet are *not* exceptions: they become results
-with a status. Only the grader's own refusals and bugs raise.
+with a status. Only the grader's own refusals and bugs raise. The classes named with a
+module are defined there (they concern that module alone); every other class is here.
 """
 
 from __future__ import annotations
@@ -42,3 +51,25 @@ class CalculationError(GraderError):
 class BatchError(GraderError):
     """The batch cannot start: unreadable submissions folder or zip, bad pattern, an OUT
     folder holding another assignment's results, no submission at all."""
+
+
+class AssignmentError(GraderError):
+    """An assignment file that cannot be used; the message names file, line and field."""
+
+
+class NotebookFileError(GraderError, ValueError):
+    """A submitted file that is no notebook; the message names it and says what to hand in.
+    Also a ValueError, for callers that caught the ValueError it used to be."""
+
+
+class DataSourceError(GraderError, ValueError):
+    """An MNIST source file (the instructor's .npz, Keras's cache) without MNIST's arrays.
+    Also a ValueError, for callers that caught the ValueError it used to be."""
+
+
+class DataIntegrityError(GraderError):
+    """The grader's served or held-out data is not what was prepared: never grade with it."""
+
+
+class TraceError(GraderError):
+    """A record from the kernel or the measuring process that breaks its format."""

@@ -7,29 +7,24 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from grader.batch.submissions import Submission
+from grader.child_env import worker_env
+from grader.confinement import (
+    DEFAULT_MAX_PROCESSES,
+    ControlGroup,
+    MemoryWatch,
+    TreeLimits,
+    create_group,
+    fallback_process_limit,
+)
 from grader.sandbox import find_bwrap, sandbox_prefix
-from grader.confinement import DEFAULT_MAX_PROCESSES, ControlGroup, MemoryWatch, TreeLimits, create_group, fallback_process_limit
 
 QUIZ_MEMORY_MB = 1024
 GRADING_PROCESSES_MB = 4096  # the grading process and the process that measures the saved model
-
-
-def worker_env(work: Path, threads: int) -> dict[str, str]:
-    """A scrubbed environment: no credentials or proxies of the instructor's; HOME and
-    temporary files in the child's own folder (on disk: a student's data can be large)."""
-    keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ", "XDG_CACHE_HOME") if k in os.environ}
-    keep.setdefault("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))  # shared data cache
-    keep.update({
-        "HOME": str(work / "home"), "TMPDIR": str(work / "tmp"), "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg",
-        "TF_CPP_MIN_LOG_LEVEL": "2", "OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads),
-        "TF_NUM_INTEROP_THREADS": "1", "KERAS_HOME": str(Path(os.path.expanduser("~")) / ".keras"),
-    })
-    return keep
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from grader.errors import GraderError, InputFileError
+from grader.errors import AssignmentError, InputFileError
 from grader.schemas import describe_path, schema_errors
 from grader.yamlsource import read_yaml
-
-
-class AssignmentError(GraderError):
-    """An assignment file that cannot be used; the message names file, line and field."""
 
 
 @dataclass(frozen=True)

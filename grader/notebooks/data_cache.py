@@ -16,36 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.errors import GraderError
+from grader import paths
+from grader.errors import AssignmentError, DataIntegrityError
 from grader.notebooks import mnist_data
-from grader.notebooks.assignment import Assignment, AssignmentError
+from grader.notebooks.assignment import Assignment
 from grader.notebooks.kernel_trace import rank_hashes
 
 CACHE_VERSION = 4  # part of the cache key: older caches (without checksums) are not reused
-
-
-class DataIntegrityError(GraderError):
-    """The grader's served or held-out data is not what was prepared: never grade with it."""
-
-
-def cache_dir() -> Path:
-    """The folder of every prepared data setting (``$XDG_CACHE_HOME/cnn-homework-grader``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "cnn-homework-grader"
-
-
-def cache_dirs() -> list[Path]:
-    """Every folder this user's graders keep data in (this one's, and the default one when
-    $XDG_CACHE_HOME points elsewhere): all are hidden from a notebook's kernel."""
-    default = Path(os.path.expanduser("~")) / ".cache" / "cnn-homework-grader"
-    return list(dict.fromkeys([cache_dir(), default]))
 
 
 def sha256_of(path: Path) -> str:
@@ -88,17 +71,18 @@ class PreparedData:
     def discard(self) -> None:
         """Move a cache that was found changed out of the way, so the next run makes it again."""
         folder = self.served.parent
-        if folder.parent == cache_dir() and folder.exists():
+        if folder.parent == paths.data_cache_dir() and folder.exists():
             _set_aside(folder)
 
 
 def prepare_data(assignment: Assignment) -> PreparedData:
     """Served and held-out files for this assignment's data settings, cached on disk and
     checked against their recorded SHA-256 (a changed cache is made again)."""
-    source = assignment.npz or (str(mnist_data.KERAS_CACHE) if mnist_data.KERAS_CACHE.exists() else "bundled")
+    keras_mnist = paths.keras_mnist()
+    source = assignment.npz or (str(keras_mnist) if keras_mnist.exists() else "bundled")
     key = hashlib.sha1(json.dumps([source, assignment.heldout_per_class, assignment.mnist_sizes,
                                    CACHE_VERSION]).encode()).hexdigest()[:12]
-    folder = cache_dir() / f"mnist-{key}"
+    folder = paths.data_cache_dir() / f"mnist-{key}"
     meta = _checked_meta(folder)
     if meta is None:
         _build(folder, assignment)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import time
 import warnings
@@ -31,6 +30,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from traitlets import List, Type, Unicode
 
 from grader.confinement import MemoryWatch
+from grader.errors import NotebookFileError
 from grader.notebooks.isolation import KernelConfinement
 from grader.notebooks.status import RunStatus
 from grader.notebooks.trace import RecordStream
@@ -63,59 +63,46 @@ class Execution:
     hidden_errors: list[str] = field(default_factory=list)
 
 
-SECRET_PREFIX = "GRADER_COURSE_SECRET"  # the course secret's variables (grader.quiz.variants): never a child's
-
-
-def kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for child processes: TensorFlow's logs quieter, plots off-screen, and
-    without the instructor's course secret (a notebook could print it)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_PREFIX)}
-    env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"})
-    env.update(extra or {})
-    return env
-
-
-
 _SAVE_AGAIN = ("Hand in the .ipynb file Jupyter saves (open the notebook in Jupyter or VS Code and save it, "
                "or use File > Download)")
 
 
 def read_notebook(path: Path) -> Any:
-    """The notebook, or raise ValueError saying, with the file's name, why it is not one and
-    what to hand in instead."""
+    """The notebook, or raise NotebookFileError saying, with the file's name, why it is not
+    one and what to hand in instead."""
     name = path.name
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ValueError(f"{name} cannot be read: {exc.strerror}") from None
+        raise NotebookFileError(f"{name} cannot be read: {exc.strerror}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError(f"{name} is not a notebook: it is not text (a notebook is a JSON text file). "
-                         f"{_SAVE_AGAIN}.") from None
+        raise NotebookFileError(f"{name} is not a notebook: it is not text (a notebook is a JSON text file). "
+                                f"{_SAVE_AGAIN}.") from None
     if not text.strip():
-        raise ValueError(f"{name} is not a notebook: the file is empty. {_SAVE_AGAIN}.")
+        raise NotebookFileError(f"{name} is not a notebook: the file is empty. {_SAVE_AGAIN}.")
     try:
         doc = json.loads(text)
     except ValueError as exc:
         where = f"line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "its start"
-        raise ValueError(f"{name} is not a notebook: it is not JSON ({where}: {getattr(exc, 'msg', exc)}). "
-                         f"{_SAVE_AGAIN}.") from None
+        raise NotebookFileError(f"{name} is not a notebook: it is not JSON ({where}: "
+                                f"{getattr(exc, 'msg', exc)}). {_SAVE_AGAIN}.") from None
     found = _not_a_notebook(doc)
     if found:
-        raise ValueError(f"{name} is not a notebook: expected a JSON object with cells (a list of cell objects), "
-                         f"metadata and nbformat, as Jupyter saves it, but {found}. {_SAVE_AGAIN}.")
+        raise NotebookFileError(f"{name} is not a notebook: expected a JSON object with cells (a list of cell "
+                                f"objects), metadata and nbformat, as Jupyter saves it, but {found}. {_SAVE_AGAIN}.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # nbformat's notes on missing cell ids: not the student's concern
             nb = nbformat.reads(text, as_version=4)
             nbformat.validate(nb)
     except nbformat.ValidationError as exc:
-        raise ValueError(f"{name} is not a valid notebook: {_where(exc)}{str(exc).splitlines()[0]}. "
-                         f"{_SAVE_AGAIN}.") from None
+        raise NotebookFileError(f"{name} is not a valid notebook: {_where(exc)}{str(exc).splitlines()[0]}. "
+                                f"{_SAVE_AGAIN}.") from None
     except Exception as exc:  # nbformat raises many kinds for a bad file
-        raise ValueError(f"{name} is not a readable notebook ({type(exc).__name__}: {str(exc)[:200]}). "
-                         f"{_SAVE_AGAIN}.") from None
+        raise NotebookFileError(f"{name} is not a readable notebook ({type(exc).__name__}: {str(exc)[:200]}). "
+                                f"{_SAVE_AGAIN}.") from None
     return nb
 
 

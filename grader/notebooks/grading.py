@@ -8,9 +8,8 @@ assignment's checks, each worth points.
 
 from __future__ import annotations
 
-import os
-
 import json
+import os
 import re
 import secrets
 import shutil
@@ -21,16 +20,19 @@ from typing import Any
 
 import nbformat
 
+from grader import paths
+from grader.child_env import SECRET_PREFIX, kernel_env
+from grader.errors import DataIntegrityError, NotebookFileError, TraceError
 from grader.notebooks import checks, mnist_data, preprocessing
 from grader.notebooks import execute as ex
 from grader.notebooks.architecture import from_config, read_architecture
 from grader.notebooks.assignment import Assignment
-from grader.notebooks.data_cache import DataIntegrityError, PreparedData, cache_dirs, prepare_data, sha256_of
+from grader.notebooks.data_cache import PreparedData, prepare_data, sha256_of
 from grader.notebooks.isolation import KernelConfinement, RunFolders, confine
 from grader.notebooks.measure import HELDOUT_CHANGED, Measurer
 from grader.notebooks.results import NotebookResult
 from grader.notebooks.status import Status
-from grader.notebooks.trace import FitRecord, KernelTrace, RecordStream, TraceError
+from grader.notebooks.trace import FitRecord, KernelTrace, RecordStream
 
 QUICK_SAMPLES = 256  # images per fit call in a quick check
 _CLAIM = re.compile(r"acc(?:uracy)?[^0-9\n]{0,40}?(\d{1,3}(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
@@ -80,7 +82,7 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
     base = dict(notebook=str(notebook), assignment=assignment.name, quick=quick)
     try:
         nb = ex.read_notebook(notebook)
-    except ValueError as exc:
+    except NotebookFileError as exc:
         return NotebookResult(status=ex.INVALID, messages=(str(exc),), data="",
                               checks=checks.not_run(assignment, "the file is not a notebook"), **base)
     data = prepare_data(assignment) if assignment.data == "mnist" else None
@@ -130,17 +132,17 @@ def _confine(folders: RunFolders, data: PreparedData | None,
              assignment: Assignment) -> tuple[KernelConfinement, PreparedData | None]:
     """The kernel's confinement, with the grader's data hidden from it and checked before it
     is served; a cache found changed is made again once, then the grader refuses."""
-    hidden = cache_dirs() + ([Path(assignment.private_test)] if assignment.private_test else [])
-    secret_file = os.environ.get(ex.SECRET_PREFIX + "_FILE")
+    hidden = paths.data_cache_dirs() + ([Path(assignment.private_test)] if assignment.private_test else [])
+    secret_file = os.environ.get(SECRET_PREFIX + "_FILE")
     if secret_file and Path(secret_file).is_file():  # the course secret, wherever the instructor keeps it
         hidden.append(Path(secret_file).resolve())
     try:
-        return confine(folders, data, hidden, assignment.memory_mb, ex.kernel_env()), data
+        return confine(folders, data, hidden, assignment.memory_mb, kernel_env()), data
     except DataIntegrityError:
         assert data is not None
         data.discard()
         data = prepare_data(assignment)
-        return confine(folders, data, hidden, assignment.memory_mb, ex.kernel_env()), data
+        return confine(folders, data, hidden, assignment.memory_mb, kernel_env()), data
 
 
 def _take_model(folders: RunFolders, trace: KernelTrace) -> tuple[Path, bool]:

@@ -22,6 +22,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import paths
 from grader.confinement import DEFAULT_MAX_PROCESSES, ControlGroup, TreeLimits, create_group
 from grader.notebooks import mnist_data
 from grader.notebooks.data_cache import PreparedData
@@ -138,8 +139,9 @@ def confine(folders: RunFolders, data: PreparedData | None, hidden: list[Path], 
         data.check_served()
         folders.served.touch()  # the mount point
         read_only.append((data.served, folders.served))
-    if mnist_data.KERAS_CACHE.is_file() and keras_binds:  # Keras's MNIST, also where the scratch home offers it
-        read_only.append((Path("/dev/null"), Path(kernel_env["KERAS_HOME"]) / "datasets" / mnist_data.KERAS_CACHE.name))
+    keras_mnist = paths.keras_mnist()
+    if keras_mnist.is_file() and keras_binds:  # Keras's MNIST, also where the scratch home offers it
+        read_only.append((Path("/dev/null"), Path(kernel_env["KERAS_HOME"]) / "datasets" / keras_mnist.name))
     writable = [folders.kernel] + ([] if sockets.is_relative_to(folders.kernel) else [sockets])
     prefix = sandbox_prefix(bwrap, writable=writable, read_only=read_only,
                             hidden=[p for p in [*hidden, *mnist_data.source_files()] if p.is_file()],
@@ -196,8 +198,8 @@ def _kernel_env(folders: RunFolders, env: dict[str, str]) -> dict[str, str]:
 
 
 def _matplotlib_cache(env: dict[str, str]) -> Path | None:
-    for folder in (env.get("MPLCONFIGDIR"), os.path.join(env.get("XDG_CACHE_HOME") or "", "matplotlib"),
-                   os.path.join(os.path.expanduser("~"), ".cache", "matplotlib")):
+    for folder in (env.get("MPLCONFIGDIR"), paths.xdg_cache_home() / "matplotlib",
+                   paths.user_home() / ".cache" / "matplotlib"):
         if folder and any(Path(folder).glob("fontlist-*.json")):
             return Path(folder)
     return None
@@ -208,7 +210,7 @@ def _keras_home(home: Path, link: bool) -> list[tuple[Path, Path]]:
     weights and datasets), so that Keras finds them and never writes the real one. Returns
     the read-only binds a sandbox needs; without one, symbolic links are made instead."""
     home.mkdir(parents=True, exist_ok=True)
-    real = mnist_data.KERAS_CACHE.parent.parent
+    real = paths.keras_home()
     binds = []
     for entry in sorted(real.iterdir()) if real.is_dir() else []:
         target = home / entry.name

@@ -22,7 +22,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from grader.notebooks.execute import kernel_env
+from grader.child_env import kernel_env
+from grader.errors import DataIntegrityError
 from grader.notebooks.preprocessing import Transform
 from grader.notebooks.trace import Measurement
 
@@ -85,7 +86,7 @@ def errors_made(labels: Any, predicted: Any, confidence: Any, index: Any, images
                          for i in wrong]}
 
 
-HELDOUT_CHANGED = "DataIntegrityError"  # the error's prefix when the held-out file is not the prepared one
+HELDOUT_CHANGED = DataIntegrityError.__name__  # the error's prefix when the held-out file is not the prepared one
 
 
 def _read_heldout(path: str, sha256: str) -> tuple[Any, Any]:
@@ -98,7 +99,7 @@ def _read_heldout(path: str, sha256: str) -> tuple[Any, Any]:
 
     content = open(path, "rb").read()
     if sha256 and hashlib.sha256(content).hexdigest() != sha256:
-        raise ValueError(f"{HELDOUT_CHANGED}: {path} is not the held-out file the grader prepared")
+        raise DataIntegrityError(f"{path} is not the held-out file the grader prepared")
     with np.load(io.BytesIO(content)) as data:
         return data["x"], data["y"].astype("int64")
 
@@ -146,9 +147,9 @@ def main(argv: list[str]) -> int:
     result: dict[str, object] = {}
     try:
         images, labels = _read_heldout(heldout_path, spec.get("heldout_sha256") or "")
-    except ValueError as exc:
+    except (DataIntegrityError, ValueError) as exc:
         with open(out_path, "w") as handle:
-            json.dump({"error": str(exc)}, handle)
+            json.dump({"error": f"{type(exc).__name__}: {exc}"}, handle)
         return 0
     classes = spec.get("classes")
     index = np.arange(len(labels))  # positions in the held-out file, for the feedback page's thumbnails

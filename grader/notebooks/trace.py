@@ -22,12 +22,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from grader.errors import GraderError
+from grader.errors import TraceError
 from grader.schemas import schema_errors
-
-
-class TraceError(GraderError):
-    """A record from the kernel or the measuring process that breaks its format."""
 
 
 def _known(cls: type, doc: dict[str, Any]) -> dict[str, Any]:
