@@ -79,20 +79,13 @@ def find_cycle(graph: dict[str, dict[str, int]]) -> list[str] | None:
         for target in sorted(graph.get(module, {})):
             if state.get(target) == "open":
                 return path[path.index(target):] + [target]
-            if target not in state:
-                cycle = visit(target)
-                if cycle:
-                    return cycle
+            if target not in state and (cycle := visit(target)):
+                return cycle
         path.pop()
         state[module] = "done"
         return None
 
-    for module in sorted(graph):
-        if module not in state:
-            cycle = visit(module)
-            if cycle:
-                return cycle
-    return None
+    return next((cycle for module in sorted(graph) if module not in state and (cycle := visit(module))), None)
 
 
 def describe(cycle: list[str], graph: dict[str, dict[str, int]], modules: dict[str, Path]) -> str:
