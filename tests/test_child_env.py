@@ -4,8 +4,6 @@ where its prepared data and Keras's downloads are."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from grader import paths
@@ -89,4 +87,3 @@ def test_every_cache_folder_is_hidden(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert paths.data_cache_dirs() == [tmp_path / ".cache" / "cnn-homework-grader"]
     assert not hasattr(data_cache, "cache_dir") and not hasattr(mnist_data, "KERAS_CACHE"), "one place for paths"
-    assert isinstance(Path(paths.data_cache_dir()), Path)
