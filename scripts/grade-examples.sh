@@ -36,6 +36,7 @@ done
 echo "== batch of answer sheets: examples/quiz -> out/quiz-batch"
 if grader batch examples/quiz --assignment quiz --out out/quiz-batch > out/quiz-batch.log 2>&1; then
     head -n 2 out/quiz-batch/summary.txt
+    echo "class report: out/quiz-batch/report.html"
     echo "grade the written answers: pip install -e '.[review]' && grader review out/quiz-batch"
 else
     status=1; tail -n 3 out/quiz-batch.log
