@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from grader.batch.store import RowStatus
 from grader.notebooks.status import RunStatus, Status
+from grader.quiz.question_type import QuestionType
 from grader.quiz.results import QuestionStatus
 from grader.schemas import load_schema
 
@@ -25,6 +26,13 @@ def test_row_statuses_match_the_batch_row_schema():
     schema = load_schema("batch-row")
     assert set(schema["properties"]["status"]["enum"]) == {s.value for s in RowStatus}
     assert {s.value for s in Status} <= {s.value for s in RowStatus}, "every notebook status is a row status"
+
+
+def test_question_types_match_the_bank_and_quiz_result_schemas():
+    types = {t.value for t in QuestionType}
+    assert set(load_schema("bank")["$defs"]["question"]["properties"]["type"]["enum"]) == types
+    question = load_schema("quiz-result")["properties"]["questions"]["items"]
+    assert set(question["properties"]["type"]["enum"]) == types
 
 
 def test_status_properties_replace_string_tests():

@@ -1,9 +1,10 @@
 """Question banks: reading, validating and instantiating them for a seed.
 
-A bank is a YAML file checked against ``schemas/bank.schema.json``; anything wrong is
-refused with the file, line, question id and field. A question becomes a
-``QuestionInstance`` for a variant (``variants.Variant``): parameters drawn, prompt filled
-in and, for numeric questions, the key computed by the calculators.
+A bank is a YAML file checked against ``schemas/bank.schema.json``, then against what its
+question types' entries in ``kinds`` check; anything wrong is refused with the file, line,
+question id and field. A question becomes a ``QuestionInstance`` (``questions``) for a
+variant (``variants.Variant``): parameters drawn, prompt filled in and, for numeric
+questions, the key computed by the calculators.
 """
 
 from __future__ import annotations
@@ -15,79 +16,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from grader.errors import BankError, CalculationError, InputFileError
+from grader.errors import BankError, InputFileError
 from grader.quiz import keys, params
+from grader.quiz.kinds import REGISTRY
+from grader.quiz.questions import Question, QuestionInstance
 from grader.quiz.variants import Variant, as_variant
 from grader.schemas import describe_path, schema_errors
 from grader.yamlsource import YamlDocument, read_yaml
 
-NUMERIC_TYPES = frozenset({"integer", "number", "shape", "grid"})
-GRADED_ELSEWHERE = frozenset({"notebook", "not_graded"})
-
-
-@dataclass(frozen=True)
-class Question:
-    """One question as written in its bank (before any variant is drawn)."""
-
-    bank: str
-    spec: dict[str, Any]
-    source: str
-    line: int
-
-    @property
-    def local_id(self) -> str:
-        return self.spec["id"]
-
-    @property
-    def id(self) -> str:
-        return f"{self.bank}/{self.local_id}"
-
-    @property
-    def type(self) -> str:
-        return self.spec["type"]
-
-    @property
-    def points(self) -> float:
-        return self.spec["points"]
-
-    @property
-    def where(self) -> str:
-        return f"{self.source}:{self.line}: {self.id}"
-
-
-@dataclass(frozen=True)
-class QuestionInstance:
-    """A question for one variant: its parameters, prompt and (numeric) key."""
-
-    question: Question
-    variant: Variant
-    values: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return self.question.id
-
-    @cached_property
-    def prompt(self) -> str:
-        return params.fill(self.question.spec["prompt"].strip(), self.values)
-
-    @cached_property
-    def arguments(self) -> dict[str, Any]:
-        """Calculator arguments for this variant (numeric questions only)."""
-        spec = self.question.spec
-        setup = params.resolve(spec["setup"], self.values, self.question.where)
-        try:
-            return keys.arguments(spec["compute"], setup)
-        except CalculationError as exc:
-            raise BankError(f"{self.question.where}: setup: {exc}") from None
-
-    @cached_property
-    def key(self) -> Any:
-        """The reference answer, computed: never read from the bank."""
-        try:
-            return keys.evaluate(self.question.spec["compute"], self.arguments)
-        except CalculationError as exc:
-            raise BankError(f"{self.question.where}: cannot compute the key: {exc}") from None
+NUMERIC_TYPES = frozenset(qtype for qtype, kind in REGISTRY.items() if kind.computed)
 
 
 @dataclass(frozen=True)
@@ -129,7 +66,8 @@ def _schema_message(doc: YamlDocument, error: Any) -> str:
 
 
 def _check_types(bank: Bank) -> None:
-    """Cross-field checks a schema cannot express: ids unique, compute fits the type."""
+    """Cross-field checks a schema cannot express: ids unique, compute fits the type, and
+    what the question's type checks (``QuestionKind.check_spec``)."""
     seen: dict[str, Question] = {}
     for question in bank.questions:
         if question.local_id in seen:
@@ -145,20 +83,7 @@ def _check_types(bank: Bank) -> None:
                 f"{question.where}: field compute: {compute!r} gives a "
                 f"{keys.COMPUTES[compute].answer_type} answer, but the question type is {question.type!r}"
             )
-        if question.type in ("choice", "multi_select"):
-            _check_options(question)
-
-
-def _check_options(question: Question) -> None:
-    options = question.spec["options"]
-    letters = [o["key"] for o in options]
-    if len(set(letters)) != len(letters):
-        raise BankError(f"{question.where}: field options: option letters repeat: {letters}")
-    correct = sum(o["correct"] for o in options)
-    if question.type == "choice" and correct != 1:
-        raise BankError(f"{question.where}: field options: a choice question needs exactly one correct option, found {correct}")
-    if question.type == "multi_select" and correct < 1:
-        raise BankError(f"{question.where}: field options: a multi-select question needs a correct option")
+        REGISTRY[question.type].check_spec(question)
 
 
 def load_bank(path: str | Path) -> Bank:
@@ -189,7 +114,7 @@ def load_bank(path: str | Path) -> Bank:
     )
     _check_types(bank)
     for question in questions:
-        if question.type in NUMERIC_TYPES:
+        if REGISTRY[question.type].computed:
             bank.instance(question).key  # noqa: B018 - computing it is the check
     return bank
 
@@ -206,7 +131,7 @@ class Catalog:
     banks: tuple[Bank, ...]
 
     @classmethod
-    def load(cls, folder: str | Path | None = None) -> "Catalog":
+    def load(cls, folder: str | Path | None = None) -> Catalog:
         folder = Path(folder) if folder else packaged_bank_dir()
         files = sorted(folder.glob("*.yaml"))
         if not files:

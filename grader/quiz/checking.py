@@ -1,402 +1,46 @@
-"""Checking one answer against one question instance, by answer type.
+"""Checking one answer against one question instance, through its type's entry in ``kinds``.
 
-Each checker reads the raw value from the sheet, refusing what it cannot read with a
-message (``AnswerError``, which becomes an ``invalid`` result, never a crash), compares
-with the computed key, and for wrong numeric answers asks ``slips`` which known slip
-would explain it.
+What is the same for every type lives here: blank answers are unanswered, questions graded
+elsewhere say where, and an answer the type's checker cannot read (``AnswerError``) becomes
+an ``invalid`` result naming its line, never a crash.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
-from grader.quiz import quantities, results as R
-from grader.quiz.bank import QuestionInstance
-from grader.quiz.slips import describe, slipped_answers
+from grader.quiz import results as R
+from grader.quiz.answers import AnswerError, Grade, question_result
+from grader.quiz.kinds import REGISTRY
+from grader.quiz.questions import QuestionInstance
 from grader.yamlsource import UnreadableNumber
-
-
-class AnswerError(ValueError):
-    """The answer cannot be read as this question's type; the message says why."""
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _number(value: Any, what: str = "a number") -> float:
-    if isinstance(value, UnreadableNumber):
-        raise AnswerError(f"a number with {len(value.text)} digits is not a plausible answer")
-    if not _is_number(value):
-        raise AnswerError(f"expected {what}, got {_kind(value)}")
-    try:
-        number = quantities.checked_number(float(value))
-        return int(number) if number.is_integer() else number
-    except (quantities.QuantityError, OverflowError) as exc:
-        raise AnswerError(str(exc)) from None
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"true/false ({value})"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else "an infinite number"
-    return type(value).__name__
-
-
-def _close(a: float, b: float, tolerance: dict[str, float]) -> bool:
-    allowed = max(tolerance.get("absolute", 0.0), tolerance.get("relative", 0.0) * abs(b))
-    return math.isclose(a, b, rel_tol=0, abs_tol=allowed + 1e-9 * max(1.0, abs(b)))
-
-
-def _result(inst: QuestionInstance, status: str, fraction: float = 0.0, **kw: Any) -> R.QuestionResult:
-    return R.QuestionResult(
-        id=inst.id, type=inst.question.type, status=status,
-        points_possible=inst.question.points, fraction=fraction, **kw,
-    )
-
-
-def _slip_feedback(
-    inst: QuestionInstance, matches: Callable[[Any], bool], distance: Callable[[Any], float] = lambda v: 0.0
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(feedback, slip ids) for the slip -- or, failing that, the pair of slips -- whose
-    answer matches; among several matches, the one closest to the student's answer."""
-    compute = inst.question.spec["compute"]
-    found: dict[int, list[tuple[float, Any]]] = {1: [], 2: []}
-    for combo, value in slipped_answers(compute, inst.arguments, inst.key):
-        if matches(value):
-            found[len(combo)].append((distance(value), combo))
-    for size in (1, 2):
-        if found[size]:
-            combo = min(found[size], key=lambda pair: pair[0])[1]
-            return (describe(combo),), tuple(s.id for s in combo)
-    return (), ()
-
-
-# --- integer ---------------------------------------------------------------------------
-
-def _read_count(raw: Any) -> int:
-    if isinstance(raw, str):
-        try:
-            quantity = quantities.parse_quantity(raw)
-        except quantities.QuantityError as exc:
-            raise AnswerError(str(exc)) from None
-        if quantity.unit.lower() not in quantities.COUNT_WORDS:
-            raise AnswerError(f"{raw!r}: expected a plain count, not a quantity in {quantity.unit!r}")
-        value = quantity.value
-    else:
-        value = _number(raw, "a whole number")
-    if value != int(value):
-        raise AnswerError(f"{value:g} is not a whole number")
-    return int(value)
-
-
-def check_integer(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
-    answer = _read_count(raw)
-    if answer == inst.key:
-        return _result(inst, R.CORRECT, 1.0, answer=answer)
-    feedback, slips = _slip_feedback(inst, lambda v: v == answer)
-    if not feedback:
-        feedback = (_off_by(answer, inst.key),)
-    return _result(inst, R.INCORRECT, answer=answer, feedback=feedback, misconceptions=slips)
-
-
-def _off_by(answer: float, key: float) -> str:
-    if key and answer:
-        ratio = answer / key
-        if ratio > 1.5 or ratio < 0.67:
-            return f"Your answer is {ratio:.2g} times the expected value: recheck the method, not just the arithmetic."
-    return "Your answer is close to the expected value but not equal: recheck the arithmetic."
-
-
-# --- number with units -----------------------------------------------------------------
-
-def _read_bytes(inst: QuestionInstance, raw: Any) -> tuple[float, quantities.Quantity]:
-    unit = inst.question.spec.get("unit", "B")
-    if isinstance(raw, str):
-        try:
-            quantity = quantities.parse_quantity(raw)
-        except quantities.QuantityError as exc:
-            raise AnswerError(str(exc)) from None
-    else:
-        quantity = quantities.Quantity(_number(raw), "")
-    if inst.question.spec.get("quantity", "count") != "bytes":
-        if quantity.unit:
-            raise AnswerError(f"{raw!r}: this answer takes no unit")
-        return quantity.value, quantity
-    try:
-        return quantities.to_bytes(quantity, unit), quantity
-    except quantities.QuantityError as exc:
-        raise AnswerError(str(exc)) from None
-
-
-def _prefix_swapped(quantity: quantities.Quantity) -> str | None:
-    """'MB' -> 'MiB' and back, for spotting the two families mixed up."""
-    unit = quantity.unit.lower()
-    if unit.endswith("ib"):
-        return unit[:-2] + "b"
-    if unit in ("kb", "mb", "gb", "tb"):
-        return unit[:-1] + "ib"
-    return None
-
-
-def check_number(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
-    value, quantity = _read_bytes(inst, raw)
-    spec = inst.question.spec
-    tolerance = spec["tolerance"]
-    is_bytes = spec.get("quantity") == "bytes"
-    unit = spec.get("unit", "B")
-    notes = ()
-    if is_bytes and not quantity.unit:
-        notes = (f"A bare number is read in {unit}; write the unit to be sure.",)
-    expected = quantities.show_bytes(inst.key, unit) if is_bytes else inst.key
-    if is_bytes and isinstance(raw, str) and quantity.unit:
-        notes = (f"Read as {value:,.0f} bytes.",)
-    answer = raw if isinstance(raw, str) else value
-    if _close(value, inst.key, tolerance):
-        return _result(inst, R.CORRECT, 1.0, answer=answer, expected=expected, feedback=notes)
-    feedback, slips = _slip_feedback(inst, lambda v: _close(value, v, tolerance),
-                                     lambda v: abs(value - v) / max(abs(v), 1e-12))
-    swapped = _prefix_swapped(quantity) if is_bytes else None
-    if not feedback and swapped:
-        other = quantities.to_bytes(quantities.Quantity(quantity.value, swapped), unit)
-        if _close(other, inst.key, tolerance):
-            feedback = (
-                f"Your number is right in {quantities.UNIT_NAMES[swapped]} "
-                f"but labelled {quantity.unit}: 1 MB is 10^6 bytes, 1 MiB is 2^20 bytes.",
-            )
-            slips = ("prefix_mixed_up",)
-    if not feedback:
-        feedback = (_off_by(value, inst.key),)
-    return _result(inst, R.INCORRECT, answer=answer, expected=expected,
-                   feedback=notes + feedback, misconceptions=slips)
-
-
-# --- shape -----------------------------------------------------------------------------
-
-_SHAPE_TEXT = re.compile(r"^\s*[\(\[]?\s*(.*?)\s*[\)\]]?\s*$")
-
-
-def _read_shape(raw: Any) -> list[Any]:
-    if isinstance(raw, str):
-        inner = _SHAPE_TEXT.match(raw).group(1)  # type: ignore[union-attr]
-        parts = [p for p in re.split(r"\s*(?:,|x|×|\*)\s*", inner) if p != ""]
-        try:
-            return [None if p.lower() in ("none", "null", "?") else int(p) for p in parts]
-        except ValueError:
-            raise AnswerError(f"{raw!r} is not a shape; write a list such as [126, 126, 16]") from None
-    if not isinstance(raw, list) or not raw:
-        raise AnswerError(f"expected a shape as a list such as [126, 126, 16], got {_kind(raw)}")
-    out = []
-    for dim in raw:
-        if dim is None or (isinstance(dim, str) and dim.strip().lower() in ("none", "null", "?")):
-            out.append(None)
-        else:
-            value = _number(dim, "whole numbers in the shape")
-            if value != int(value):
-                raise AnswerError(f"shape sizes are whole numbers, not {value:g}")
-            out.append(int(value))
-    return out
-
-
-def check_shape(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
-    answer = _read_shape(raw)
-    key = list(inst.key)
-    if answer == key:
-        return _result(inst, R.CORRECT, 1.0, answer=answer)
-    if len(answer) != len(key):
-        feedback = [f"The shape has {len(answer)} dimensions; expected {len(key)} (height, width, channels)."]
-        if len(answer) == len(key) + 1 and answer[0] is None:
-            feedback.append("Leave out the batch dimension (None).")
-        slip_feedback, slips = _slip_feedback(inst, lambda v: list(v) == answer)
-        return _result(inst, R.INCORRECT, answer=answer, feedback=tuple(feedback) + slip_feedback,
-                       misconceptions=slips)
-    names = ("height", "width", "channels") if len(key) == 3 else tuple(f"axis {i}" for i in range(len(key)))
-    wrong = [names[i] for i, (a, k) in enumerate(zip(answer, key)) if a != k]
-    feedback, slips = _slip_feedback(inst, lambda v: list(v) == answer)
-    return _result(inst, R.INCORRECT, answer=answer, misconceptions=slips,
-                   feedback=(f"Wrong in: {', '.join(wrong)}.",) + feedback)
-
-
-# --- grid ------------------------------------------------------------------------------
-
-def _read_grid(raw: Any) -> list[list[float]]:
-    if not isinstance(raw, list) or not raw or not all(isinstance(row, list) for row in raw):
-        raise AnswerError(f"expected a grid as a list of rows, e.g. [[1, 2], [3, 4]], got {_kind(raw)}")
-    grid = []
-    for r, row in enumerate(raw, start=1):
-        try:
-            grid.append([_number(x) for x in row])
-        except AnswerError as exc:
-            raise AnswerError(f"row {r}: {exc}") from None
-    widths = {len(row) for row in grid}
-    if len(widths) != 1 or 0 in widths:
-        raise AnswerError(f"the rows have different lengths: {[len(row) for row in grid]}")
-    return grid
-
-
-def _grid_size(grid: list[list[Any]]) -> str:
-    return f"{len(grid)}×{len(grid[0])}"
-
-
-def _same_grid(a: list[list[float]], b: list[list[float]], tolerance: dict[str, float]) -> bool:
-    return (len(a) == len(b) and len(a[0]) == len(b[0])
-            and all(_close(x, y, tolerance) for ra, rb in zip(a, b) for x, y in zip(ra, rb)))
-
-
-def check_grid(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
-    answer = _read_grid(raw)
-    key = inst.key
-    tolerance = inst.question.spec.get("tolerance", {"absolute": 1e-6})
-    slip_feedback, slips = _slip_feedback(inst, lambda v: _same_grid(answer, v, tolerance))
-    if len(answer) != len(key) or len(answer[0]) != len(key[0]):
-        feedback = (f"Your grid is {_grid_size(answer)}; the output is {_grid_size(key)}.",) + slip_feedback
-        return _result(inst, R.INCORRECT, answer=answer, feedback=feedback, misconceptions=slips)
-    wrong = [(r + 1, c + 1) for r, row in enumerate(key) for c, value in enumerate(row)
-             if not _close(answer[r][c], value, tolerance)]
-    cells = len(key) * len(key[0])
-    fraction = (cells - len(wrong)) / cells
-    if not wrong:
-        return _result(inst, R.CORRECT, 1.0, answer=answer)
-    listed = ", ".join(f"({r},{c})" for r, c in wrong[:8]) + (" ..." if len(wrong) > 8 else "")
-    feedback = (f"{cells - len(wrong)} of {cells} cells are right; wrong at (row,col) {listed}.",) + slip_feedback
-    status = R.PARTIAL if fraction > 0 else R.INCORRECT
-    return _result(inst, status, fraction, answer=answer, feedback=feedback, misconceptions=slips)
-
-
-# --- choice and multi-select -----------------------------------------------------------
-
-def _read_letters(inst: QuestionInstance, raw: Any) -> list[str]:
-    options = {o["key"] for o in inst.question.spec["options"]}
-    if isinstance(raw, str):
-        items = [p for p in re.split(r"[\s,;]+", raw.strip()) if p]
-        if len(items) == 1 and len(items[0]) > 1 and items[0].isalpha() and items[0].upper() not in options:
-            items = list(items[0])  # "ACD"
-    elif isinstance(raw, list):
-        items = raw
-    else:
-        raise AnswerError(f"expected option letters such as A or [A, C], got {_kind(raw)}")
-    letters = []
-    for item in items:
-        if not isinstance(item, str) or item.strip().upper().rstrip(").") not in options:
-            raise AnswerError(f"{item!r} is not an option; the options are {', '.join(sorted(options))}")
-        letter = item.strip().upper().rstrip(").")
-        if letter not in letters:
-            letters.append(letter)
-    return letters
-
-
-def check_choice(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
-    letters = _read_letters(inst, raw)
-    if len(letters) != 1:
-        raise AnswerError(f"choose exactly one option, not {len(letters)}")
-    option = next(o for o in inst.question.spec["options"] if o["key"] == letters[0])
-    feedback = (option["feedback"],) if option.get("feedback") else ()
-    status = R.CORRECT if option["correct"] else R.INCORRECT
-    return _result(inst, status, 1.0 if option["correct"] else 0.0, answer=letters[0], feedback=feedback)
-
-
-def check_multi_select(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
-    """Each right pick earns a share, each wrong pick takes one back (never below zero)."""
-    chosen = set(_read_letters(inst, raw))
-    options = inst.question.spec["options"]
-    correct = {o["key"] for o in options if o["correct"]}
-    feedback = []
-    for option in options:
-        picked = option["key"] in chosen
-        if picked != option["correct"]:
-            verdict = "should not be chosen" if picked else "was missed"
-            note = f" {option['feedback']}" if option.get("feedback") else ""
-            feedback.append(f"{option['key']} {verdict}.{note}")
-    right = len(chosen & correct)
-    fraction = max(0.0, (right - len(chosen - correct)) / len(correct))
-    status = R.CORRECT if chosen == correct else (R.PARTIAL if fraction > 0 else R.INCORRECT)
-    return _result(inst, status, fraction, answer=sorted(chosen), feedback=tuple(feedback))
-
-
-# --- free text and items graded elsewhere ----------------------------------------------
-
-def check_free_text(inst: QuestionInstance, raw: Any, grade: Any = None) -> R.QuestionResult:
-    if not isinstance(raw, str):
-        raise AnswerError(f"expected a written answer, got {_kind(raw)}")
-    spec = inst.question.spec
-    shown = ("Key points: " + "; ".join(spec["key_points"]),
-             "Model answer: " + " ".join(spec["model_answer"].split()))
-    if grade is None:
-        return _result(inst, R.NEEDS_REVIEW, answer=raw.strip(),
-                       feedback=("Not scored automatically: compare with the key points.",) + shown)
-    points, comment = grade
-    feedback = ((f"Instructor: {comment}",) if comment else ()) + shown
-    return _result(inst, R.REVIEWED, points / inst.question.points if inst.question.points else 0.0,
-                   answer=raw.strip(), feedback=feedback)
-
-
-def graded_elsewhere(inst: QuestionInstance) -> R.QuestionResult:
-    spec = inst.question.spec
-    if spec["type"] == "notebook":
-        message = (f"Graded by running the notebook: "
-                   f"grader grade NOTEBOOK --assignment {spec['assignment']}")
-    else:
-        message = "Not graded."
-    return _result(inst, R.ELSEWHERE, feedback=(message,))
-
-
-CHECKERS: dict[str, Callable[[QuestionInstance, Any], R.QuestionResult]] = {
-    "integer": check_integer,
-    "number": check_number,
-    "shape": check_shape,
-    "grid": check_grid,
-    "choice": check_choice,
-    "multi_select": check_multi_select,
-}
 
 
 def is_blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip()) or raw == [] or raw == {}
 
 
-def check(inst: QuestionInstance, raw: Any, line: int | None, grade: Any = None) -> R.QuestionResult:
+def check(inst: QuestionInstance, raw: Any, line: int | None, grade: Grade | None = None) -> R.QuestionResult:
     """Grade one answer; unreadable answers become ``invalid`` results naming the line."""
-    qtype = inst.question.type
-    if qtype in ("notebook", "not_graded"):
-        return graded_elsewhere(inst)
+    kind = REGISTRY[inst.question.type]
+    if kind.graded_elsewhere is not None:
+        return question_result(inst, R.ELSEWHERE, feedback=(kind.graded_elsewhere(inst.question.spec),))
     if is_blank(raw):
-        return _result(inst, R.UNANSWERED, line=line, feedback=("No answer given.",))
+        return question_result(inst, R.UNANSWERED, line=line, feedback=("No answer given.",))
     try:
-        if qtype == "free_text":
-            result = check_free_text(inst, raw, grade)
-        else:
-            result = CHECKERS[qtype](inst, raw)
+        result = kind.check(inst, raw, grade)
     except AnswerError as exc:
         where = f"line {line}: " if line else ""
         return invalid(inst, f"{where}{inst.id}: {exc}", line, raw)
-    expected = result.expected if result.expected is not None else shown_key(inst)
+    expected = result.expected if result.expected is not None else kind.key_in_report(inst)
     return replace(result, line=line, expected=expected)
 
 
 def invalid(inst: QuestionInstance, message: str, line: int | None = None, raw: Any = None) -> R.QuestionResult:
     """A result for an answer that cannot be graded; it scores 0 and says why."""
-    return _result(inst, R.INVALID, line=line, answer=_plain(raw), feedback=(message,))
-
-
-def shown_key(inst: QuestionInstance) -> Any:
-    """The key to show (numeric questions), or the correct options."""
-    qtype = inst.question.type
-    if qtype in ("integer", "shape", "grid"):
-        return inst.key
-    if qtype in ("choice", "multi_select"):
-        keys = [o["key"] for o in inst.question.spec["options"] if o["correct"]]
-        return keys[0] if qtype == "choice" else keys
-    return None
+    return question_result(inst, R.INVALID, line=line, answer=_plain(raw), feedback=(message,))
 
 
 def _plain(raw: Any) -> Any:

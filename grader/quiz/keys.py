@@ -8,11 +8,13 @@ feedback reruns ``evaluate`` on altered arguments (see ``slips``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from grader.calc import grids, layers, memory
 from grader.errors import CalculationError
+from grader.quiz.question_type import QuestionType
 
 
 @dataclass(frozen=True)
@@ -20,17 +22,17 @@ class Compute:
     """A calculator as a bank names it, and the answer type its key has."""
 
     function: Callable[..., Any]
-    answer_type: str
+    answer_type: QuestionType
     network: bool  # takes input_shape and a list of layers
 
 
 COMPUTES: dict[str, Compute] = {
-    "parameter_count": Compute(layers.parameter_count, "integer", True),
-    "output_shape": Compute(layers.final_shape, "shape", True),
-    "prediction_memory": Compute(memory.prediction_memory, "number", True),
-    "training_memory": Compute(memory.training_memory, "number", True),
-    "convolution": Compute(grids.convolve, "grid", False),
-    "pooling": Compute(grids.pool, "grid", False),
+    "parameter_count": Compute(layers.parameter_count, QuestionType.INTEGER, True),
+    "output_shape": Compute(layers.final_shape, QuestionType.SHAPE, True),
+    "prediction_memory": Compute(memory.prediction_memory, QuestionType.NUMBER, True),
+    "training_memory": Compute(memory.training_memory, QuestionType.NUMBER, True),
+    "convolution": Compute(grids.convolve, QuestionType.GRID, False),
+    "pooling": Compute(grids.pool, QuestionType.GRID, False),
 }
 
 

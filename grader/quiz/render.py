@@ -9,29 +9,15 @@ from typing import Any
 import click
 
 from grader.quiz import results as R
-from grader.quiz.bank import Bank, QuestionInstance
+from grader.quiz.bank import Bank
+from grader.quiz.kinds import REGISTRY
+from grader.quiz.questions import QuestionInstance
 from grader.quiz.variants import DEFAULT, GRADED, Variant, as_variant
 from grader.schemas import schema_errors
 
-ANSWER_FORMATS = {
-    "integer": "a whole number, e.g. 1234 or \"1,234\"",
-    "shape": "a list, e.g. [32, 32, 3] (no batch dimension)",
-    "grid": "a list of rows, e.g. [[1, 2], [3, 4]]",
-    "choice": "one option letter, e.g. B",
-    "multi_select": "a list of option letters, e.g. [A, C]",
-    "free_text": "a few sentences, as a YAML block (see the template)",
-    "notebook": "a notebook, graded with 'grader grade'",
-    "not_graded": "nothing: this exercise is not graded",
-}
-
 
 def answer_format(inst: QuestionInstance) -> str:
-    spec = inst.question.spec
-    if spec["type"] == "number":
-        if spec.get("quantity") == "bytes":
-            return f"a size with its unit, e.g. \"12.6 MB\" (a bare number is read in {spec.get('unit', 'B')})"
-        return "a number"
-    return ANSWER_FORMATS[spec["type"]]
+    return REGISTRY[inst.question.type].answer_format(inst.question.spec)
 
 
 def question_text(inst: QuestionInstance) -> str:
@@ -50,19 +36,6 @@ def question_text(inst: QuestionInstance) -> str:
 
 def _comment(text: str) -> list[str]:
     return ["# " + line if line else "#" for line in text.splitlines()]
-
-
-def key_answer(inst: QuestionInstance) -> Any:
-    """The reference answer written as a student would write it on a sheet."""
-    spec = inst.question.spec
-    if spec["type"] == "number" and spec.get("quantity") == "bytes":
-        return f"{inst.key} B"
-    if spec["type"] in ("integer", "shape", "grid", "number"):
-        return inst.key
-    if spec["type"] == "free_text":
-        return " ".join(spec["model_answer"].split())
-    letters = [o["key"] for o in spec["options"] if o["correct"]]
-    return letters[0] if spec["type"] == "choice" else letters
 
 
 def _yaml_value(value: Any) -> str:
@@ -98,7 +71,8 @@ def template(bank: Bank, variant: Variant | str | None, with_key: bool = False) 
     lines += _variant_lines(variant, with_key)
     for question in bank.questions:
         inst = bank.instance(question, variant)
-        if question.type in ("notebook", "not_graded"):
+        kind = REGISTRY[question.type]
+        if not kind.on_sheet:
             lines += _comment(f"{question.id}: {answer_format(inst)}") + [""]
             continue
         lines += _comment(f"{question.id} ({question.points:g} points)")
@@ -106,12 +80,8 @@ def template(bank: Bank, variant: Variant | str | None, with_key: bool = False) 
         for option in question.spec.get("options", []):
             lines += _comment(f"  {option['key']}) {option['text']}")
         lines += _comment(f"Answer: {answer_format(inst)}")
-        if with_key:
-            lines += [f"{question.id}: {_yaml_value(key_answer(inst))}", ""]
-        elif question.type == "free_text":
-            lines += [f"{question.id}: |", "  ", ""]
-        else:
-            lines += [f"{question.id}: ~", ""]
+        answer = _yaml_value(kind.key_on_sheet(inst)) if with_key else kind.blank_answer
+        lines += [f"{question.id}: {answer}", ""]
     return "\n".join(lines)
 
 
@@ -146,7 +116,7 @@ def report_text(result: R.SheetResult, reveal: bool = False) -> str:
             continue  # unanswered ones are listed together below
         label, colour = _STATUS_STYLE[r.status]
         lines.append(f"{r.id:<26} {click.style(label, fg=colour):<28} {r.points:g}/{r.points_possible:g}")
-        if r.answer is not None and r.type != "free_text":
+        if r.answer is not None and REGISTRY[r.type].echo_answer:
             lines.append(f"    your answer: {_show(r.answer)}")
         if reveal and r.expected is not None and r.status != R.CORRECT:
             lines.append(f"    expected:    {_show(r.expected)}")
@@ -232,7 +202,7 @@ def report_html(result: R.SheetResult, reveal: bool = False) -> str:
         if r.status in (R.ELSEWHERE, R.UNANSWERED):
             continue
         label, _ = _STATUS_STYLE[r.status]
-        grid = _grid_cells(r.answer, r.expected, reveal) if r.type == "grid" else None
+        grid = _grid_cells(r.answer, r.expected, reveal) if REGISTRY[r.type].drawn_as_grid else None
         feedback = [f for f in r.feedback if reveal or not (r.status == R.NEEDS_REVIEW and f.startswith("Model answer"))]
         questions.append({
             "id": r.id, "type": r.type, "status": r.status, "label": label, "css": _PAGE_STATUS.get(r.status, ""),

@@ -10,9 +10,10 @@ the recognised wrong answers follow.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from grader.calc.layers import Conv2D, DepthwiseConv2D, Pooling2D, SeparableConv2D, with_changes
 from grader.errors import CalculationError
