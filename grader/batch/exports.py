@@ -61,6 +61,8 @@ def _document(feedback: Path, row: BatchRow) -> tuple[Path, dict[str, Any]] | No
             continue
         except (OSError, ValueError) as exc:
             raise BatchOutputError(f"{path}: not a readable result document ({exc})") from None
+        if not isinstance(document, dict):
+            raise BatchOutputError(f"{path}: not a result document (a JSON object)")
         if document.get("kind") == "quiz-result":
             status, points = RowStatus.GRADED, document["score"]["points"]
         else:
@@ -70,7 +72,8 @@ def _document(feedback: Path, row: BatchRow) -> tuple[Path, dict[str, Any]] | No
             return path, document
     return None
 
-Exporter = Callable[[StoredBatch], list[Path]]
+
+Exporter = Callable[[StoredBatch], list[Path]]  # writes its files from the stored batch, returns them
 
 
 def _cell(value: Any) -> Any:
