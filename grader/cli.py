@@ -344,7 +344,8 @@ def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, 
             _fail(exc)
     click.echo((Path(out) / "summary.txt").read_text())
     click.echo(f"gradebook: {Path(out) / 'gradebook.csv'}  canvas: {Path(out) / 'canvas.csv'}  "
-               f"gradescope: {Path(out) / 'gradescope'}/STUDENT/results.json  feedback: {Path(out) / 'feedback'}")
+               f"gradescope: {Path(out) / 'gradescope'}/STUDENT/results.json  feedback: {Path(out) / 'feedback'}\n"
+               f"class report: {Path(out) / 'report.html'}")
 
 
 @main.command("export")

@@ -6,8 +6,11 @@ system exports it. The package holds one concern per module:
     submissions  which file of which student is graded, and its content hash
     unzip        extracting a zip within limits, once per content
     isolation    the confined child process that grades one submission
-    store        the stored rows, written atomically, resumed by content and assignment
-    exports      gradebook, Canvas, Gradescope, summary, written from the stored rows
+    store        the stored rows (BatchRow) and OUT/batch.json, written atomically,
+                 resumed by content and assignment
+    child        the process that grades one submission and writes a typed outcome
+    exports      gradebook, Canvas, Gradescope, summary, class report (report.html) and
+                 feedback pages, written from what the store holds (``grader export OUT``)
     run          run_batch: all of the above, on any concurrent.futures executor
 
 Everything in SUBMISSIONS is untrusted: a zip is extracted entry by entry within size and
