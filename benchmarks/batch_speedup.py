@@ -21,8 +21,24 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def timed_batch(subs: Path, assignment: str, out: Path, jobs: int) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "grader", "batch", str(subs), "--assignment", assignment, "--out", str(out),
-                    "-j", str(jobs)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "batch",
+            str(subs),
+            "--assignment",
+            assignment,
+            "--out",
+            str(out),
+            "-j",
+            str(jobs),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -42,14 +58,21 @@ def main() -> None:
             for i in range(args.copies):
                 shutil.copy(source, subs / f"student{i:02d}{suffix}")
             times = {jobs: timed_batch(subs, assignment, work / f"out-{assignment}-{jobs}", jobs) for jobs in (1, 2)}
-            print(f"{args.copies} {label}: -j 1 {times[1]:.2f} s, -j 2 {times[2]:.2f} s, speed-up {times[1] / times[2]:.2f}x")
+            print(
+                f"{args.copies} {label}: -j 1 {times[1]:.2f} s, -j 2 {times[2]:.2f} s, speed-up {times[1] / times[2]:.2f}x"
+            )
             if assignment == "quiz":
                 start = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "grader", "quiz", "check", str(source)], check=True,
-                               stdout=subprocess.DEVNULL)
+                subprocess.run(
+                    [sys.executable, "-m", "grader", "quiz", "check", str(source)],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
                 direct = time.perf_counter() - start
-                print(f"  per sheet: batch -j 1 {times[1] / args.copies:.2f} s vs direct 'grader quiz check' "
-                      f"{direct:.2f} s (batch start-up and reports included)")
+                print(
+                    f"  per sheet: batch -j 1 {times[1] / args.copies:.2f} s vs direct 'grader quiz check' "
+                    f"{direct:.2f} s (batch start-up and reports included)"
+                )
 
 
 if __name__ == "__main__":

@@ -57,8 +57,17 @@ def main() -> None:
         nbformat.write(nb, str(plain))
         shutil.copy(args.notebook, work / "graded.ipynb")
         commands = {
-            "jupyter nbconvert --execute": ["jupyter", "nbconvert", "--to", "notebook", "--execute",
-                                            "--ExecutePreprocessor.timeout=1800", "--output", "plain.out", str(plain)],
+            "jupyter nbconvert --execute": [
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "--ExecutePreprocessor.timeout=1800",
+                "--output",
+                "plain.out",
+                str(plain),
+            ],
             "grader grade": [grader, "grade", str(work / "graded.ipynb"), "--out", str(work / "out")],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
@@ -69,8 +78,10 @@ def main() -> None:
     ours = statistics.median(times["grader grade"])
     for name, values in times.items():
         print(f"{name:<30} median {statistics.median(values):7.2f} s   runs: {', '.join(f'{v:.2f}' for v in values)}")
-    print(f"overhead: {ours - base:+.2f} s ({(ours - base) / base:+.1%}); target < 3 s and < 15%: "
-          f"{'met' if ours - base < 3 and (ours - base) / base < 0.15 else 'NOT met'}")
+    print(
+        f"overhead: {ours - base:+.2f} s ({(ours - base) / base:+.1%}); target < 3 s and < 15%: "
+        f"{'met' if ours - base < 3 and (ours - base) / base < 0.15 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,10 @@ def main() -> None:
     answers = load_labelled(args.labels, catalog)
     questions = sorted({a.question for a in answers})
     kinds = {k: sum(a.kind == k for a in answers) for k in ("correct", "partial", "fluent_wrong", "off_topic")}
-    print(f"{len(answers)} labelled answers to {len(questions)} questions: "
-          + ", ".join(f"{n} {k.replace('_', '-')}" for k, n in kinds.items()))
+    print(
+        f"{len(answers)} labelled answers to {len(questions)} questions: "
+        + ", ".join(f"{n} {k.replace('_', '-')}" for k, n in kinds.items())
+    )
     for name in MODELS:
         started = time.perf_counter()
         try:
@@ -50,8 +52,11 @@ def main() -> None:
             for train, test in (halves, halves[::-1]):
                 fitted, _ = calibrate(similarity, catalog, [a for a in answers if a.question in train])
                 held_out = [a for a in answers if a.question in test]
-                print(evaluate(Suggester(similarity, fitted), catalog, held_out).line(
-                    f"  cross-validated {fitted.cover}/{fitted.wrong}/{fitted.margin}"))
+                print(
+                    evaluate(Suggester(similarity, fitted), catalog, held_out).line(
+                        f"  cross-validated {fitted.cover}/{fitted.wrong}/{fitted.margin}"
+                    )
+                )
 
 
 if __name__ == "__main__":

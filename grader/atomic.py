@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 
 def _replace(path: Path, write: Callable[[IO[str]], None], newline: str | None = None) -> None:

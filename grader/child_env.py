@@ -36,9 +36,16 @@ def worker_env(work: Path, threads: int) -> dict[str, str]:
     the data the grader prepared, not a copy of its own), and threads for its share of the cores."""
     env = {name: os.environ[name] for name in WORKER_KEEPS if name in os.environ}
     env.update(QUIET)
-    env.update({
-        "XDG_CACHE_HOME": str(paths.xdg_cache_home()), "KERAS_HOME": str(paths.keras_home()),
-        "HOME": str(work / "home"), "TMPDIR": str(work / "tmp"), "PYTHONNOUSERSITE": "1",
-        "OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1",
-    })
+    env.update(
+        {
+            "XDG_CACHE_HOME": str(paths.xdg_cache_home()),
+            "KERAS_HOME": str(paths.keras_home()),
+            "HOME": str(work / "home"),
+            "TMPDIR": str(work / "tmp"),
+            "PYTHONNOUSERSITE": "1",
+            "OMP_NUM_THREADS": str(threads),
+            "TF_NUM_INTRAOP_THREADS": str(threads),
+            "TF_NUM_INTEROP_THREADS": "1",
+        }
+    )
     return env

@@ -16,8 +16,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from grader.batch.store import BatchRow
 
-FLAGS_TO_LOOK_AT = ("claimed_accuracy_gap", "trained_on_heldout", "never_trained", "preprocessing_not_recognised",
-                    "unsafe_layer", "custom_object", "trace_contradicted")
+FLAGS_TO_LOOK_AT = (
+    "claimed_accuracy_gap",
+    "trained_on_heldout",
+    "never_trained",
+    "preprocessing_not_recognised",
+    "unsafe_layer",
+    "custom_object",
+    "trace_contradicted",
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,9 @@ def correlation(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     return statistics.correlation(xs, ys)
 
 
-def question_stats(documents: Sequence[dict[str, Any]]) -> tuple[tuple[QuestionStats, ...], tuple[tuple[str, str, int], ...]]:
+def question_stats(
+    documents: Sequence[dict[str, Any]],
+) -> tuple[tuple[QuestionStats, ...], tuple[tuple[str, str, int], ...]]:
     """Per-question statistics over the quiz result documents of a class."""
     totals = [d["score"]["points"] for d in documents]
     by_id: dict[str, list[dict[str, Any] | None]] = {}
@@ -83,18 +92,27 @@ def question_stats(documents: Sequence[dict[str, Any]]) -> tuple[tuple[QuestionS
         slips = Counter(s for a in present for s in set(a.get("misconceptions") or ()))
         ranked = tuple(slips.most_common())
         slips_all += [(qid, slip, n) for slip, n in ranked]
-        stats.append(QuestionStats(
-            id=qid, type=present[0]["type"], points_possible=present[0]["points_possible"],
-            answered=sum(a["status"] != "unanswered" for a in present), students=len(answers),
-            share_correct=sum(a["status"] == "correct" for a in present) / len(answers),
-            mean_points=statistics.mean(scores), discrimination=correlation(scores, rest), slips=ranked,
-            awaiting_review=sum(a["status"] == "needs_review" for a in present)))
+        stats.append(
+            QuestionStats(
+                id=qid,
+                type=present[0]["type"],
+                points_possible=present[0]["points_possible"],
+                answered=sum(a["status"] != "unanswered" for a in present),
+                students=len(answers),
+                share_correct=sum(a["status"] == "correct" for a in present) / len(answers),
+                mean_points=statistics.mean(scores),
+                discrimination=correlation(scores, rest),
+                slips=ranked,
+                awaiting_review=sum(a["status"] == "needs_review" for a in present),
+            )
+        )
     common = tuple(sorted(slips_all, key=lambda t: (-t[2], t[0], t[1])))
     return tuple(stats), common
 
 
-def build(rows: Sequence[BatchRow | dict[str, Any]], documents: dict[str, dict[str, Any]],
-          assignment: str) -> ClassReport:
+def build(
+    rows: Sequence[BatchRow | dict[str, Any]], documents: dict[str, dict[str, Any]], assignment: str
+) -> ClassReport:
     """The report from the batch's rows (stored rows or their JSON) and each student's stored
     result document."""
     from grader.batch.store import BatchRow
@@ -103,23 +121,43 @@ def build(rows: Sequence[BatchRow | dict[str, Any]], documents: dict[str, dict[s
     statuses = Counter(str(r.status) for r in rows)
     quiz_docs = [documents[r.student] for r in rows if documents.get(r.student, {}).get("kind") == "quiz-result"]
     questions, common = question_stats(quiz_docs) if quiz_docs else ((), ())
-    notebooks = [(r, documents[r.student]) for r in rows
-                 if documents.get(r.student, {}).get("kind") == "notebook-result"]
+    notebooks = [
+        (r, documents[r.student]) for r in rows if documents.get(r.student, {}).get("kind") == "notebook-result"
+    ]
     accuracies = tuple(d["measured_accuracy"] for _, d in notebooks if d.get("measured_accuracy") is not None)
-    gaps = tuple(d["claimed_accuracy"] - d["measured_accuracy"] for _, d in notebooks
-                 if d.get("measured_accuracy") is not None and d.get("claimed_accuracy") is not None)
+    gaps = tuple(
+        d["claimed_accuracy"] - d["measured_accuracy"]
+        for _, d in notebooks
+        if d.get("measured_accuracy") is not None and d.get("claimed_accuracy") is not None
+    )
     seconds = tuple(d["training"]["seconds"] for _, d in notebooks if d.get("training"))
     look_at = []
     for row, document in notebooks:
         flags = [f for f in document.get("flags", []) if f in FLAGS_TO_LOOK_AT]
         if flags or row.status.is_failure:
-            look_at.append({"student": row.student, "status": str(row.status), "flags": flags,
-                            "measured": document.get("measured_accuracy"), "claimed": document.get("claimed_accuracy"),
-                            "message": row.message})
-    return ClassReport(assignment=assignment, students=len(rows), scores=tuple(r.points for r in rows),
-                       points_possible=max((r.points_possible for r in rows), default=0),
-                       statuses=dict(statuses.most_common()), questions=questions, common_slips=common[:15],
-                       accuracies=accuracies, gaps=gaps, training_seconds=seconds, look_at=tuple(look_at))
+            look_at.append(
+                {
+                    "student": row.student,
+                    "status": str(row.status),
+                    "flags": flags,
+                    "measured": document.get("measured_accuracy"),
+                    "claimed": document.get("claimed_accuracy"),
+                    "message": row.message,
+                }
+            )
+    return ClassReport(
+        assignment=assignment,
+        students=len(rows),
+        scores=tuple(r.points for r in rows),
+        points_possible=max((r.points_possible for r in rows), default=0),
+        statuses=dict(statuses.most_common()),
+        questions=questions,
+        common_slips=common[:15],
+        accuracies=accuracies,
+        gaps=gaps,
+        training_seconds=seconds,
+        look_at=tuple(look_at),
+    )
 
 
 def render(report: ClassReport) -> str:
@@ -128,25 +166,46 @@ def render(report: ClassReport) -> str:
     from grader.pages import render as render_page
 
     charts = [
-        ("Scores", figures.histogram(report.scores, "Score distribution", "points",
-                                     value_range=(0, report.points_possible or 1))),
+        (
+            "Scores",
+            figures.histogram(
+                report.scores, "Score distribution", "points", value_range=(0, report.points_possible or 1)
+            ),
+        ),
         ("Statuses", figures.bars(report.statuses, "Results by status")),
     ]
     if report.accuracies:
-        charts.append(("Measured accuracy", figures.histogram(
-            [100 * a for a in report.accuracies], "Measured accuracy on held-out data", "accuracy (%)")))
+        charts.append(
+            (
+                "Measured accuracy",
+                figures.histogram(
+                    [100 * a for a in report.accuracies], "Measured accuracy on held-out data", "accuracy (%)"
+                ),
+            )
+        )
     if report.gaps:
-        charts.append(("Printed minus measured", figures.histogram(
-            [100 * g for g in report.gaps], "Printed minus measured accuracy", "percentage points")))
+        charts.append(
+            (
+                "Printed minus measured",
+                figures.histogram(
+                    [100 * g for g in report.gaps], "Printed minus measured accuracy", "percentage points"
+                ),
+            )
+        )
     if report.training_seconds:
         charts.append(("Training time", figures.histogram(report.training_seconds, "Training time", "seconds")))
-    return render_page("class_report.html.j2", report=report, hardest=hardest_first(report.questions),
-                       charts=[{"title": t, "uri": uri} for t, uri in charts if uri])
+    return render_page(
+        "class_report.html.j2",
+        report=report,
+        hardest=hardest_first(report.questions),
+        charts=[{"title": t, "uri": uri} for t, uri in charts if uri],
+    )
 
 
 def hardest_first(stats: Iterable[QuestionStats]) -> list[QuestionStats]:
     """By mean share of the points; a question no one answered, or whose every answer awaits
     review, says nothing yet about how hard it is: those come last."""
+
     def key(q: QuestionStats) -> tuple[bool, float, str]:
         unknown = q.answered == 0 or q.awaiting_review == q.answered
         return unknown, q.mean_points / q.points_possible if q.points_possible else 1, q.id

@@ -35,9 +35,12 @@ def _catalog(ctx: click.Context) -> Any:
 
 def _variant_options(command: Any) -> Any:
     """--seed (a practice variant, anyone), --student (a graded one, the instructor) and --secret-file."""
-    command = click.option("--secret-file", type=click.Path(dir_okay=False),
-                           help="the course secret (instructors; default: $GRADER_COURSE_SECRET_FILE, "
-                                "or the secret itself in $GRADER_COURSE_SECRET)")(command)
+    command = click.option(
+        "--secret-file",
+        type=click.Path(dir_okay=False),
+        help="the course secret (instructors; default: $GRADER_COURSE_SECRET_FILE, "
+        "or the secret itself in $GRADER_COURSE_SECRET)",
+    )(command)
     command = click.option("--student", help="a student's graded variant (needs the course secret)")(command)
     return click.option("--seed", help="a practice variant: any word or number (not graded)")(command)
 
@@ -93,9 +96,16 @@ def quiz_list(ctx: click.Context, bank_name: str | None, as_json: bool) -> None:
     except GraderError as exc:
         _fail(exc)
     rows = [
-        {"id": q.id, "type": q.type, "points": q.points, "title": q.spec.get("title", ""),
-         "prompt": bank.instance(q).prompt, "variants": bank.has_variants(q)}
-        for bank in banks for q in bank.questions
+        {
+            "id": q.id,
+            "type": q.type,
+            "points": q.points,
+            "title": q.spec.get("title", ""),
+            "prompt": bank.instance(q).prompt,
+            "variants": bank.has_variants(q),
+        }
+        for bank in banks
+        for q in bank.questions
     ]
     if as_json:
         _print_json(rows)
@@ -111,8 +121,9 @@ def quiz_list(ctx: click.Context, bank_name: str | None, as_json: bool) -> None:
 @click.argument("question_id")
 @_variant_options
 @click.pass_context
-def quiz_show(ctx: click.Context, question_id: str, seed: str | None, student: str | None,
-              secret_file: str | None) -> None:
+def quiz_show(
+    ctx: click.Context, question_id: str, seed: str | None, student: str | None, secret_file: str | None
+) -> None:
     """Show one question as a student sees it."""
     from grader.quiz.render import question_text
 
@@ -128,8 +139,14 @@ def quiz_show(ctx: click.Context, question_id: str, seed: str | None, student: s
 @_variant_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write to this file")
 @click.pass_context
-def quiz_template(ctx: click.Context, bank_name: str, seed: str | None, student: str | None,
-                  secret_file: str | None, output: str | None) -> None:
+def quiz_template(
+    ctx: click.Context,
+    bank_name: str,
+    seed: str | None,
+    student: str | None,
+    secret_file: str | None,
+    output: str | None,
+) -> None:
     """Write a blank answer sheet for BANK (with --student: that student's graded variant)."""
     from grader.quiz.render import template
 
@@ -149,8 +166,9 @@ def quiz_template(ctx: click.Context, bank_name: str, seed: str | None, student:
 @click.argument("bank_name", metavar="BANK")
 @_variant_options
 @click.pass_context
-def quiz_key(ctx: click.Context, bank_name: str, seed: str | None, student: str | None,
-             secret_file: str | None) -> None:
+def quiz_key(
+    ctx: click.Context, bank_name: str, seed: str | None, student: str | None, secret_file: str | None
+) -> None:
     """Print BANK's answer key as a filled answer sheet (graded variants need the course secret)."""
     from grader.quiz.render import template
 
@@ -168,8 +186,17 @@ def quiz_key(ctx: click.Context, bank_name: str, seed: str | None, student: str 
 @click.option("--json", "as_json", is_flag=True, help="print the result document (JSON)")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="also write the report as an HTML page")
 @click.pass_context
-def quiz_check(ctx: click.Context, answers: str, seed: str | None, student: str | None, secret_file: str | None,
-               grades: str | None, reveal: bool, as_json: bool, html_file: str | None) -> None:
+def quiz_check(
+    ctx: click.Context,
+    answers: str,
+    seed: str | None,
+    student: str | None,
+    secret_file: str | None,
+    grades: str | None,
+    reveal: bool,
+    as_json: bool,
+    html_file: str | None,
+) -> None:
     """Grade an answer sheet (YAML: question id -> answer).
 
     The variant: --seed or --student, else the sheet's own 'student' (its graded variant with
@@ -198,8 +225,11 @@ def quiz_check(ctx: click.Context, answers: str, seed: str | None, student: str 
 
 @quiz.command("suggest")
 @click.argument("answers", type=click.Path(dir_okay=False))
-@click.option("--model", type=click.Choice(["hybrid", "wordllama", "lexical"]),
-              help="similarity model (default: hybrid; lexical without the review extra)")
+@click.option(
+    "--model",
+    type=click.Choice(["hybrid", "wordllama", "lexical"]),
+    help="similarity model (default: hybrid; lexical without the review extra)",
+)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @click.pass_context
 def quiz_suggest(ctx: click.Context, answers: str, model: str | None, as_json: bool) -> None:
@@ -218,8 +248,9 @@ def quiz_suggest(ctx: click.Context, answers: str, model: str | None, as_json: b
         click.echo(sheet_text(found))
 
 
-def _grade_notebook(notebook: str, assignment: str, out: str | None, quick: bool,
-                    cell_timeout: float | None = None) -> Any:
+def _grade_notebook(
+    notebook: str, assignment: str, out: str | None, quick: bool, cell_timeout: float | None = None
+) -> Any:
     from dataclasses import replace
     from pathlib import Path
 
@@ -241,15 +272,24 @@ def _grade_notebook(notebook: str, assignment: str, out: str | None, quick: bool
 
 @main.command()
 @click.argument("notebook", type=click.Path(dir_okay=False))
-@click.option("--assignment", "-a", default="mnist-cnn", show_default=True,
-              help="a shipped assignment name or an assignment YAML file")
-@click.option("--out", type=click.Path(file_okay=False), help="folder for the executed notebook and results "
-              "(default: grader-out/NOTEBOOK_NAME)")
+@click.option(
+    "--assignment",
+    "-a",
+    default="mnist-cnn",
+    show_default=True,
+    help="a shipped assignment name or an assignment YAML file",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="folder for the executed notebook and results (default: grader-out/NOTEBOOK_NAME)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the result document (JSON)")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="also write an HTML feedback page")
 @click.option("--cell-timeout", type=click.FloatRange(min=1), help="seconds a cell may run (overrides the assignment)")
-def grade(notebook: str, assignment: str, out: str | None, as_json: bool, html_file: str | None,
-          cell_timeout: float | None) -> None:
+def grade(
+    notebook: str, assignment: str, out: str | None, as_json: bool, html_file: str | None, cell_timeout: float | None
+) -> None:
     """Run NOTEBOOK in a fresh kernel and grade the model it trained, measured by the grader."""
     from grader.notebooks import report
 
@@ -268,8 +308,13 @@ def grade(notebook: str, assignment: str, out: str | None, as_json: bool, html_f
 
 @main.command()
 @click.argument("notebook", type=click.Path(dir_okay=False))
-@click.option("--assignment", "-a", default="mnist-cnn", show_default=True,
-              help="a shipped assignment name or an assignment YAML file")
+@click.option(
+    "--assignment",
+    "-a",
+    default="mnist-cnn",
+    show_default=True,
+    help="a shipped assignment name or an assignment YAML file",
+)
 @click.option("--quick", is_flag=True, help="one short epoch on a slice of the data: finds errors in seconds")
 @click.option("--out", type=click.Path(file_okay=False), help="folder for the executed notebook")
 def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
@@ -284,33 +329,88 @@ def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
 
 @main.command()
 @click.argument("submissions", type=click.Path(exists=True))
-@click.option("--assignment", "-a", required=True,
-              help="notebook assignment (name or YAML file); answer sheets (.yaml) are graded as quizzes")
+@click.option(
+    "--assignment",
+    "-a",
+    required=True,
+    help="notebook assignment (name or YAML file); answer sheets (.yaml) are graded as quizzes",
+)
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="folder for results and reports")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="submissions at once")
-@click.option("--pattern", default=r"^(?P<student>[^_.]+)", show_default=True,
-              help="regular expression with a (?P<student>...) group, applied to each file or folder name")
+@click.option(
+    "--pattern",
+    default=r"^(?P<student>[^_.]+)",
+    show_default=True,
+    help="regular expression with a (?P<student>...) group, applied to each file or folder name",
+)
 @click.option("--regrade", is_flag=True, help="grade again even what was already graded")
-@click.option("--wall-limit", type=click.FloatRange(min=1), default=7200, show_default=True,
-              help="seconds one submission may take in all")
-@click.option("--cpu-limit", type=click.IntRange(min=1), default=7200, show_default=True,
-              help="CPU seconds one submission may use")
-@click.option("--memory-limit", type=click.FloatRange(min=64), default=None,
-              help="MB that everything one submission starts may hold together "
-                   "[default: the assignment's kernel limit plus room for the grading processes; "
-                   "1 GB for answer sheets]")
-@click.option("--max-processes", type=click.IntRange(min=16), default=DEFAULT_MAX_PROCESSES, show_default=True,
-              help="processes and threads one submission may run at once (stops fork bombs)")
+@click.option(
+    "--wall-limit",
+    type=click.FloatRange(min=1),
+    default=7200,
+    show_default=True,
+    help="seconds one submission may take in all",
+)
+@click.option(
+    "--cpu-limit",
+    type=click.IntRange(min=1),
+    default=7200,
+    show_default=True,
+    help="CPU seconds one submission may use",
+)
+@click.option(
+    "--memory-limit",
+    type=click.FloatRange(min=64),
+    default=None,
+    help="MB that everything one submission starts may hold together "
+    "[default: the assignment's kernel limit plus room for the grading processes; "
+    "1 GB for answer sheets]",
+)
+@click.option(
+    "--max-processes",
+    type=click.IntRange(min=16),
+    default=DEFAULT_MAX_PROCESSES,
+    show_default=True,
+    help="processes and threads one submission may run at once (stops fork bombs)",
+)
 @click.option("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run the batch on")
-@click.option("--zip-entry-limit", type=click.FloatRange(min=1), default=ZIP_ENTRY_MB, show_default=True,
-              help="MB one file of a zip may expand to; a bigger one is refused for its student")
-@click.option("--zip-total-limit", type=click.FloatRange(min=1), default=ZIP_TOTAL_MB, show_default=True,
-              help="MB a whole zip may expand to")
-@click.option("--zip-ratio-limit", type=click.FloatRange(min=2), default=ZIP_RATIO, show_default=True,
-              help=f"compression ratio refused for files of a zip over {ZIP_RATIO_ABOVE_MB} MB (zip bombs)")
-def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, regrade: bool,
-          wall_limit: float, cpu_limit: int, memory_limit: float | None, max_processes: int,
-          scheduler: str | None, zip_entry_limit: float, zip_total_limit: float, zip_ratio_limit: float) -> None:
+@click.option(
+    "--zip-entry-limit",
+    type=click.FloatRange(min=1),
+    default=ZIP_ENTRY_MB,
+    show_default=True,
+    help="MB one file of a zip may expand to; a bigger one is refused for its student",
+)
+@click.option(
+    "--zip-total-limit",
+    type=click.FloatRange(min=1),
+    default=ZIP_TOTAL_MB,
+    show_default=True,
+    help="MB a whole zip may expand to",
+)
+@click.option(
+    "--zip-ratio-limit",
+    type=click.FloatRange(min=2),
+    default=ZIP_RATIO,
+    show_default=True,
+    help=f"compression ratio refused for files of a zip over {ZIP_RATIO_ABOVE_MB} MB (zip bombs)",
+)
+def batch(
+    submissions: str,
+    assignment: str,
+    out: str,
+    jobs: int,
+    pattern: str,
+    regrade: bool,
+    wall_limit: float,
+    cpu_limit: int,
+    memory_limit: float | None,
+    max_processes: int,
+    scheduler: str | None,
+    zip_entry_limit: float,
+    zip_total_limit: float,
+    zip_ratio_limit: float,
+) -> None:
     """Grade a class: SUBMISSIONS is a folder (one file or folder per student) or an LMS zip."""
     from pathlib import Path
 
@@ -320,8 +420,14 @@ def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, 
     from grader.batch.store import RowStatus
 
     counts = {"done": 0, "failed": 0}
-    with Progress(TextColumn("[bold]grading"), BarColumn(), TextColumn("{task.fields[status]}"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as progress:
+    with Progress(
+        TextColumn("[bold]grading"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    ) as progress:
         task = progress.add_task("batch", total=None, status="")
 
         def on_result(row: dict, reused: bool) -> None:
@@ -335,17 +441,27 @@ def batch(submissions: str, assignment: str, out: str, jobs: int, pattern: str, 
                     from grader.distributed import cluster_executor
 
                     executor = stack.enter_context(cluster_executor(scheduler))
-                run_batch(Path(submissions), assignment, Path(out), jobs=jobs, pattern=pattern, regrade=regrade,
-                          limits=Limits(wall_limit, cpu_limit, memory_limit, max_processes),
-                          zip_limits=ZipLimits(zip_entry_limit, zip_total_limit, zip_ratio_limit),
-                          on_result=on_result, on_start=lambda total: progress.update(task, total=total),
-                          executor=executor)
+                run_batch(
+                    Path(submissions),
+                    assignment,
+                    Path(out),
+                    jobs=jobs,
+                    pattern=pattern,
+                    regrade=regrade,
+                    limits=Limits(wall_limit, cpu_limit, memory_limit, max_processes),
+                    zip_limits=ZipLimits(zip_entry_limit, zip_total_limit, zip_ratio_limit),
+                    on_result=on_result,
+                    on_start=lambda total: progress.update(task, total=total),
+                    executor=executor,
+                )
         except GraderError as exc:
             _fail(exc)
     click.echo((Path(out) / "summary.txt").read_text())
-    click.echo(f"gradebook: {Path(out) / 'gradebook.csv'}  canvas: {Path(out) / 'canvas.csv'}  "
-               f"gradescope: {Path(out) / 'gradescope'}/STUDENT/results.json  feedback: {Path(out) / 'feedback'}\n"
-               f"class report: {Path(out) / 'report.html'}")
+    click.echo(
+        f"gradebook: {Path(out) / 'gradebook.csv'}  canvas: {Path(out) / 'canvas.csv'}  "
+        f"gradescope: {Path(out) / 'gradescope'}/STUDENT/results.json  feedback: {Path(out) / 'feedback'}\n"
+        f"class report: {Path(out) / 'report.html'}"
+    )
 
 
 @main.command("export")
@@ -371,11 +487,18 @@ def export_command(out: str) -> None:
 @main.command()
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="address to listen on (anything but 127.0.0.1 lets other machines try the token)")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="address to listen on (anything but 127.0.0.1 lets other machines try the token)",
+)
 @click.option("--who", help="name recorded with each decision (default: your user name)")
-@click.option("--model", type=click.Choice(["hybrid", "wordllama", "lexical"]),
-              help="similarity model for suggested points (default: hybrid)")
+@click.option(
+    "--model",
+    type=click.Choice(["hybrid", "wordllama", "lexical"]),
+    help="similarity model for suggested points (default: hybrid)",
+)
 @click.option("--banks", type=click.Path(file_okay=False), envvar="GRADER_BANKS", help=BANKS_HELP)
 def review(out: str, port: int, host: str, who: str | None, model: str | None, banks: str | None) -> None:
     """Grade a batch's written answers and check notebook checks in the browser (OUT: grader batch --out)."""
@@ -386,8 +509,15 @@ def review(out: str, port: int, host: str, who: str | None, model: str | None, b
     from grader.review.app import serve
 
     try:
-        serve(Path(out), host=host, port=port, who=who or getpass.getuser(), model=model,
-              catalog=Catalog.load(banks), echo=click.echo)
+        serve(
+            Path(out),
+            host=host,
+            port=port,
+            who=who or getpass.getuser(),
+            model=model,
+            catalog=Catalog.load(banks),
+            echo=click.echo,
+        )
     except GraderError as exc:
         _fail(exc)
     except ImportError as exc:

@@ -185,7 +185,7 @@ def create_group(name: str, limits: TreeLimits) -> ControlGroup | None:
 
 def _remove_orphans(version: int, parents: dict[str, Path]) -> None:
     """Remove groups whose maker is gone (a batch killed with SIGKILL cannot remove its own)."""
-    for controller, parent in parents.items():
+    for parent in parents.values():
         for folder in parent.glob("grader-*-*"):
             maker = folder.name.split("-")[1]
             if maker.isdigit() and not _alive(int(maker)):
@@ -218,8 +218,10 @@ def describe() -> str:
         probe.remove()
         return f"on (control groups v{probe.version}: process and memory limits cover everything a child starts)"
     if os.geteuid() == 0:
-        return ("PARTLY: no control groups here and RLIMIT_NPROC does not bind root, so a fork bomb is not stopped; "
-                "memory is watched (resident memory of the child's processes)")
+        return (
+            "PARTLY: no control groups here and RLIMIT_NPROC does not bind root, so a fork bomb is not stopped; "
+            "memory is watched (resident memory of the child's processes)"
+        )
     return "PARTLY: no control groups here; RLIMIT_NPROC caps processes, memory is watched (resident memory)"
 
 

@@ -23,10 +23,17 @@ from pathlib import Path
 LOOPBACK_PROBE = "import socket; socket.socket().bind(('127.0.0.1', 0))"
 
 
-def sandbox_prefix(bwrap: str, *, writable: Iterable[str | Path] = (), hidden: Iterable[str | Path] = (),
-                   empty: Iterable[str | Path] = (), read_only: Iterable[tuple[str | Path, str | Path]] = (),
-                   private_tmp: bool = False, chdir: str | Path | None = None,
-                   set_env: dict[str, str] | None = None) -> list[str]:
+def sandbox_prefix(
+    bwrap: str,
+    *,
+    writable: Iterable[str | Path] = (),
+    hidden: Iterable[str | Path] = (),
+    empty: Iterable[str | Path] = (),
+    read_only: Iterable[tuple[str | Path, str | Path]] = (),
+    private_tmp: bool = False,
+    chdir: str | Path | None = None,
+    set_env: dict[str, str] | None = None,
+) -> list[str]:
     """The bwrap arguments that run the command after them in a sandbox.
 
     ``writable``: folders the command may write (bound at the same path); ``hidden``: files
@@ -52,8 +59,16 @@ def sandbox_prefix(bwrap: str, *, writable: Iterable[str | Path] = (), hidden: I
         args += ["--setenv", name, value]
     if chdir is not None:
         args += ["--chdir", str(chdir)]
-    return args + ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-                   "--cap-drop", "ALL", "--"]
+    return args + [
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--die-with-parent",
+        "--cap-drop",
+        "ALL",
+        "--",
+    ]
 
 
 @functools.cache
@@ -65,9 +80,13 @@ def find_bwrap() -> str | None:
         return None
     with tempfile.TemporaryDirectory(prefix="grader-probe-") as scratch:
         try:
-            probe = subprocess.run(sandbox_prefix(bwrap, writable=[scratch], private_tmp=True, chdir=scratch)
-                                   + [sys.executable, "-c", LOOPBACK_PROBE],
-                                   capture_output=True, check=False, timeout=60)
+            probe = subprocess.run(
+                sandbox_prefix(bwrap, writable=[scratch], private_tmp=True, chdir=scratch)
+                + [sys.executable, "-c", LOOPBACK_PROBE],
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
         except (OSError, subprocess.SubprocessError):
             return None
     return bwrap if probe.returncode == 0 else None

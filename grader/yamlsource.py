@@ -46,7 +46,6 @@ FILE_LIMITS = Limits("a YAML file", 10 * MB, 64, 200_000, True, 200_000)
 SHEET_LIMITS = Limits("an answer sheet", 1 * MB, 10, 20_000, False, 20_000)
 
 
-
 @dataclass(frozen=True)
 class Duplicate:
     """A mapping key written twice; both lines are kept for the message."""
@@ -139,17 +138,23 @@ def _scan(text: str, source: str, limits: Limits) -> None:
             where = f"{source}:{event.start_mark.line + 1}"
             values += 1
             if values > limits.max_values:
-                raise InputFileError(f"{where}: more than {limits.max_values:,} values (keys, answers, list items): "
-                                     f"far more than {limits.what} holds; refused")
+                raise InputFileError(
+                    f"{where}: more than {limits.max_values:,} values (keys, answers, list items): "
+                    f"far more than {limits.what} holds; refused"
+                )
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > limits.max_depth:
-                    raise InputFileError(f"{where}: lists or mappings nested more than {limits.max_depth} levels "
-                                         f"deep: far more than {limits.what} holds; refused")
+                    raise InputFileError(
+                        f"{where}: lists or mappings nested more than {limits.max_depth} levels "
+                        f"deep: far more than {limits.what} holds; refused"
+                    )
             if event.anchor is not None and not limits.aliases:
                 sign = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
-                raise InputFileError(f"{where}: YAML {sign}{event.anchor}: {limits.what} may not use anchors (&) or "
-                                     "aliases (*); write each value out in full")
+                raise InputFileError(
+                    f"{where}: YAML {sign}{event.anchor}: {limits.what} may not use anchors (&) or "
+                    "aliases (*); write each value out in full"
+                )
     finally:
         loader.dispose()
 
@@ -174,15 +179,20 @@ def _check_expansion(root: yaml.Node, source: str, limits: Limits) -> None:
         if children_done:
             children = _children(node)
             size[key] = 1 + sum(size[id(child)] for child in children)
-            depth[key] = (1 + max((depth[id(child)] for child in children), default=0)
-                          if isinstance(node, yaml.CollectionNode) else 0)
+            depth[key] = (
+                1 + max((depth[id(child)] for child in children), default=0)
+                if isinstance(node, yaml.CollectionNode)
+                else 0
+            )
             open_nodes.discard(key)
             if size[key] > limits.max_expanded:
-                raise InputFileError(f"{where}: its aliases (*) expand to more than {limits.max_expanded:,} values; "
-                                     "refused")
+                raise InputFileError(
+                    f"{where}: its aliases (*) expand to more than {limits.max_expanded:,} values; refused"
+                )
             if depth[key] > limits.max_depth:
-                raise InputFileError(f"{where}: its aliases (*) nest values more than {limits.max_depth} levels "
-                                     "deep; refused")
+                raise InputFileError(
+                    f"{where}: its aliases (*) nest values more than {limits.max_depth} levels deep; refused"
+                )
         elif key in open_nodes:
             raise InputFileError(f"{where}: an alias (*) refers to the value that contains it; refused")
         elif key not in size:
@@ -221,8 +231,9 @@ def read_yaml(path: str | Path, limits: Limits = FILE_LIMITS) -> YamlDocument:
             raw = handle.read(limits.max_bytes + 1)
             if len(raw) > limits.max_bytes:
                 size = os.fstat(handle.fileno()).st_size
-                raise InputFileError(f"{path}: the file is {size / MB:,.1f} MB; {limits.what} is at most "
-                                     f"{limits.max_bytes / MB:g} MB")
+                raise InputFileError(
+                    f"{path}: the file is {size / MB:,.1f} MB; {limits.what} is at most {limits.max_bytes / MB:g} MB"
+                )
     except FileNotFoundError:
         raise InputFileError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -232,9 +243,7 @@ def read_yaml(path: str | Path, limits: Limits = FILE_LIMITS) -> YamlDocument:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputFileError(
-            f"{path}: not a text file (byte {exc.start} is not UTF-8); expected YAML"
-        ) from None
+        raise InputFileError(f"{path}: not a text file (byte {exc.start} is not UTF-8); expected YAML") from None
     if "\x00" in text:
         raise InputFileError(f"{path}: not a text file (contains NUL bytes); expected YAML")
     if not text.strip():

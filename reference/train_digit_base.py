@@ -42,8 +42,9 @@ def load_digits_0_4(seed: int = SEED):
     x = images[keep].reshape(-1, 28, 28, 1).astype("float32")
     y = labels[keep].astype("int64")
     rng = np.random.default_rng(seed)
-    held = np.concatenate([rng.choice(np.flatnonzero(y == c), HELDOUT_PER_CLASS, replace=False)
-                           for c in range(CLASSES)])
+    held = np.concatenate(
+        [rng.choice(np.flatnonzero(y == c), HELDOUT_PER_CLASS, replace=False) for c in range(CLASSES)]
+    )
     mask = np.zeros(len(y), bool)
     mask[held] = True
     train = rng.permutation(np.flatnonzero(~mask))
@@ -54,23 +55,30 @@ def build_model():
     import keras
     from keras import layers
 
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1), name="pixels"),
-        layers.Rescaling(1 / 255, name="rescaling"),
-        layers.Conv2D(32, 3, padding="same", activation="relu", name="block1_conv"),
-        layers.MaxPooling2D(2, name="block1_pool"),
-        layers.Conv2D(64, 3, padding="same", activation="relu", name="block2_conv"),
-        layers.MaxPooling2D(2, name="block2_pool"),
-        layers.Flatten(name="features"),
-        layers.Dropout(0.5, name="dropout"),
-        layers.Dense(CLASSES, activation="softmax", name="digits_0_4"),
-    ], name="digit_base")
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1), name="pixels"),
+            layers.Rescaling(1 / 255, name="rescaling"),
+            layers.Conv2D(32, 3, padding="same", activation="relu", name="block1_conv"),
+            layers.MaxPooling2D(2, name="block1_pool"),
+            layers.Conv2D(64, 3, padding="same", activation="relu", name="block2_conv"),
+            layers.MaxPooling2D(2, name="block2_pool"),
+            layers.Flatten(name="features"),
+            layers.Dropout(0.5, name="dropout"),
+            layers.Dense(CLASSES, activation="softmax", name="digits_0_4"),
+        ],
+        name="digit_base",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("output", nargs="?", default=str(DEFAULT_OUTPUT),
-                        help=f"where to write the .keras file (default: {DEFAULT_OUTPUT})")
+    parser.add_argument(
+        "output",
+        nargs="?",
+        default=str(DEFAULT_OUTPUT),
+        help=f"where to write the .keras file (default: {DEFAULT_OUTPUT})",
+    )
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     args = parser.parse_args(argv)
 
@@ -82,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"digits 0-4: {len(y_train)} training images, {len(y_held)} held out")
 
     model = build_model()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=args.epochs, batch_size=32, validation_split=0.1, verbose=2)
     _, accuracy = model.evaluate(x_held, y_held, verbose=0)
 

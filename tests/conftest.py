@@ -68,8 +68,11 @@ def grader_env(tmp_path_factory):
 
 
 def pytest_addoption(parser):
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite the golden files (reference keys, reports) from the current code")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the golden files (reference keys, reports) from the current code",
+    )
 
 
 @pytest.fixture
@@ -81,6 +84,8 @@ def golden(request):
             path.write_text(text, encoding="utf-8")
             return
         assert path.exists(), f"{path} is missing: run pytest --update-golden"
-        assert text == path.read_text(encoding="utf-8"), f"{path} differs: if the change is intended, run pytest --update-golden"
+        assert text == path.read_text(encoding="utf-8"), (
+            f"{path} differs: if the change is intended, run pytest --update-golden"
+        )
 
     return compare

@@ -29,14 +29,19 @@ def test_inception_block_is_found_and_a_plain_cnn_has_none(keras, tmp_path):
     layers = keras.layers
     inp = keras.Input((28, 28, 1))
     x = layers.Conv2D(8, 3, padding="same")(inp)
-    branches = [layers.Conv2D(4, 1, padding="same")(x), layers.Conv2D(4, 3, padding="same")(x),
-                layers.Conv2D(4, 5, padding="same")(x), layers.MaxPooling2D(3, 1, padding="same")(x)]
+    branches = [
+        layers.Conv2D(4, 1, padding="same")(x),
+        layers.Conv2D(4, 3, padding="same")(x),
+        layers.Conv2D(4, 5, padding="same")(x),
+        layers.MaxPooling2D(3, 1, padding="same")(x),
+    ]
     y = layers.Concatenate()(branches)
     out = layers.Dense(5)(layers.GlobalAveragePooling2D()(y))
     arch = saved(keras, keras.Model(inp, out), tmp_path, "inception")
     assert arch.inception_blocks() and not arch.residual_blocks()
-    plain = keras.Sequential([keras.Input((28, 28, 1)), layers.Conv2D(8, 3), layers.MaxPooling2D(),
-                              layers.Flatten(), layers.Dense(5)])
+    plain = keras.Sequential(
+        [keras.Input((28, 28, 1)), layers.Conv2D(8, 3), layers.MaxPooling2D(), layers.Flatten(), layers.Dense(5)]
+    )
     arch = saved(keras, plain, tmp_path, "plain")
     assert not arch.inception_blocks() and not arch.residual_blocks() and not arch.has("BatchNormalization")
 

@@ -36,16 +36,19 @@ except ImportError:  # pragma: no cover - tests/ imported as a package
 pytestmark = pytest.mark.tensorflow
 
 CATALOG = Catalog.load()
-NUMERIC = [
-    (bank, question)
-    for bank in CATALOG.banks
-    for question in bank.questions
-    if question.type in NUMERIC_TYPES
-]
+NUMERIC = [(bank, question) for bank in CATALOG.banks for question in bank.questions if question.type in NUMERIC_TYPES]
 #: The default variant, forty plain seeds and a few ids shaped like students' ones.
-SEEDS = [None] + [str(i) for i in range(40)] + [
-    "s1234567", "jdoe42", "marie.curie@example.edu", "2024-CS-0173", "Zoë_Ünal",
-]
+SEEDS = (
+    [None]
+    + [str(i) for i in range(40)]
+    + [
+        "s1234567",
+        "jdoe42",
+        "marie.curie@example.edu",
+        "2024-CS-0173",
+        "Zoë_Ünal",
+    ]
+)
 CASES = [
     pytest.param(bank, question, seed, id=f"{question.id}@{'default' if seed is None else seed}")
     for bank, question in NUMERIC
@@ -65,12 +68,18 @@ def keras_answer(compute: str, args: dict):
             if args.get("flip", False):
                 kernel = np.rot90(np.asarray(kernel), 2).tolist()
             return tfm.tf_convolve(
-                args["image"], kernel, stride=args.get("stride", 1),
-                padding=args.get("padding", "valid"), dilation=args.get("dilation", 1),
+                args["image"],
+                kernel,
+                stride=args.get("stride", 1),
+                padding=args.get("padding", "valid"),
+                dilation=args.get("dilation", 1),
             )
         return tfm.tf_pool(
-            args["image"], pool_size=args.get("pool_size", 2), stride=args.get("stride"),
-            padding=args.get("padding", "valid"), mode=args.get("mode", "max"),
+            args["image"],
+            pool_size=args.get("pool_size", 2),
+            stride=args.get("stride"),
+            padding=args.get("padding", "valid"),
+            mode=args.get("mode", "max"),
         )
 
     if args.get("depth_from_input", False):
@@ -109,15 +118,11 @@ def test_key_matches_tensorflow(bank, question, seed):
             f"{where}: {compute} key {key} but TensorFlow gives {reference.tolist()} for {args}"
         )
     else:
-        assert key == reference, (
-            f"{where}: {compute} key {key!r} but TensorFlow/Keras gives {reference!r} for {args}"
-        )
+        assert key == reference, f"{where}: {compute} key {key!r} but TensorFlow/Keras gives {reference!r} for {args}"
 
 
 WITH_TEXTBOOK_ANSWER = [
-    pytest.param(bank, question, id=question.id)
-    for bank, question in NUMERIC
-    if "textbook_answer" in question.spec
+    pytest.param(bank, question, id=question.id) for bank, question in NUMERIC if "textbook_answer" in question.spec
 ]
 
 
@@ -125,9 +130,7 @@ WITH_TEXTBOOK_ANSWER = [
 def test_default_variant_reproduces_the_textbook_answer(bank, question):
     instance = bank.instance(question, None)
     published = question.spec["textbook_answer"]
-    assert instance.key == published, (
-        f"{question.id}, seed None: key {instance.key!r}, textbook answer {published!r}"
-    )
+    assert instance.key == published, f"{question.id}, seed None: key {instance.key!r}, textbook answer {published!r}"
     assert keras_answer(question.spec["compute"], instance.arguments) == published, (
         f"{question.id}, seed None: TensorFlow/Keras disagrees with the textbook answer {published!r}"
     )

@@ -32,7 +32,10 @@ def test_shipped_banks_hold_every_question_of_the_course(catalog):
     ids = set(catalog.by_id)
     expected = {f"cnn-exercises/q{n}" for n in ("1", "2a", "2b", "2c", "3", "4", "5", "7", "8", "9", "10", "11")}
     expected |= {f"cnn-exercises/q6{c}" for c in "abcde"}
-    expected |= {f"conv-arithmetic/q{n}" for n in range(1, 22) if n != 9} | {"conv-arithmetic/q9a", "conv-arithmetic/q9b"}
+    expected |= {f"conv-arithmetic/q{n}" for n in range(1, 22) if n != 9} | {
+        "conv-arithmetic/q9a",
+        "conv-arithmetic/q9b",
+    }
     assert expected <= ids
 
 
@@ -46,9 +49,18 @@ def test_a_good_mini_bank_loads(tmp_path):
     [
         (("points: 2", "points: -1"), r"mini.yaml:7: question q1: field points: -1 is less than the minimum of 0"),
         (("type: shape", "type: essay"), r"question q1: field type: 'essay' is not one of"),
-        (("compute: output_shape", "compute: parameter_count"), r"question q1: field compute: 'parameter_count' is not one of"),
-        (("    compute: output_shape\n", ""), r"question q1: field \(the question itself\): 'compute' is a required property"),
-        (("prompt: What shape?", "prompt: What shape?\n    answer: [30, 30, 8]"), r"question q1: .*'answer' was unexpected"),
+        (
+            ("compute: output_shape", "compute: parameter_count"),
+            r"question q1: field compute: 'parameter_count' is not one of",
+        ),
+        (
+            ("    compute: output_shape\n", ""),
+            r"question q1: field \(the question itself\): 'compute' is a required property",
+        ),
+        (
+            ("prompt: What shape?", "prompt: What shape?\n    answer: [30, 30, 8]"),
+            r"question q1: .*'answer' was unexpected",
+        ),
         (("$size", "$sise"), r"mini.yaml:\d+: mini/q1: unknown parameter \$sise"),
         (("kernel_size: 3", "kernel_size: 99"), r"mini/q1: cannot compute the key: layer 1 \(Conv2D\).*does not fit"),
         (("kernel_size: 3", "kernel_sise: 3"), r"mini/q1: setup: layer 1: layer 'conv2d'.*kernel_sise"),
@@ -118,7 +130,9 @@ def test_no_numeric_key_is_written_in_the_banks(catalog):
 
 
 def test_single_choice_questions_are_graded_with_the_chosen_options_feedback(tmp_path, grader):
-    write_bank(tmp_path, """\
+    write_bank(
+        tmp_path,
+        """\
       - id: q2
         type: choice
         points: 1
@@ -126,7 +140,8 @@ def test_single_choice_questions_are_graded_with_the_chosen_options_feedback(tmp
         options:
           - {key: A, text: Conv2D, correct: false, feedback: A convolution learns its kernels.}
           - {key: B, text: MaxPooling2D, correct: true, feedback: Pooling only takes a maximum.}
-    """)
+    """,
+    )
     for answer, status, note in (("B", "correct", "Pooling only"), ("a", "incorrect", "learns its kernels")):
         sheet = tmp_path.parent / f"{tmp_path.name}-sheet.yaml"
         sheet.write_text(f"mini/q2: {answer}\n")

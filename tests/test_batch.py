@@ -16,7 +16,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ROOT
 
 SHEETS = ROOT / "examples" / "quiz"
@@ -45,8 +44,9 @@ def gradebook(out: Path) -> dict[str, dict[str, str]]:
 
 
 def batch(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader", "batch", *map(str, args)], capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "batch", *map(str, args)], capture_output=True, text=True, check=False
+    )
 
 
 @pytest.fixture
@@ -77,7 +77,9 @@ def test_quiz_batch_gives_every_student_a_row_with_the_right_status(class_folder
     assert book["eve"]["status"] == "invalid" and "empty" in book["eve"]["message"]
     assert "ben_1002_second.yaml" in book["ben"]["submission"] and "older submissions ignored" in book["ben"]["message"]
     for student in book:
-        assert json.loads((out / "gradescope" / student / "results.json").read_text())["score"] == float(book[student]["points"])
+        assert json.loads((out / "gradescope" / student / "results.json").read_text())["score"] == float(
+            book[student]["points"]
+        )
     assert (out / "feedback" / "ana" / "feedback.html").exists()
     canvas = (out / "canvas.csv").read_text().splitlines()
     assert canvas[0].startswith("Student,ID,SIS User ID") and canvas[1].startswith("Points Possible")
@@ -104,8 +106,11 @@ def test_killed_batch_resumes_without_losing_or_regrading(tmp_path):
     assert batch(subs, "--assignment", "quiz", "--out", reference).returncode == 0
 
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--assignment", "quiz",
-                             "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader", "batch", str(subs), "--assignment", "quiz", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and len(list((out / "results").glob("*.json"))) < 4:
         time.sleep(0.05)
@@ -118,7 +123,9 @@ def test_killed_batch_resumes_without_losing_or_regrading(tmp_path):
     after = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
     assert len(after) == 16
     assert all(after[name] == mtime for name, mtime in done_before.items()), "finished results were regraded"
-    strip = lambda book: {k: {f: v[f] for f in ("status", "points", "points_possible", "message")} for k, v in book.items()}
+    strip = lambda book: {
+        k: {f: v[f] for f in ("status", "points", "points_possible", "message")} for k, v in book.items()
+    }
     assert strip(gradebook(out)) == strip(gradebook(reference))
 
     # A submission that changed since it was graded is graded again; --regrade regrades all.
@@ -136,9 +143,14 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
     students = ROOT / "examples" / "notebooks" / "mnist"
     subs = tmp_path / "subs"
     subs.mkdir()
-    for source, name in ((data / "small_cnn.ipynb", "good"), (students / "raises_midway.ipynb", "failing"),
-                         (students / "infinite_loop.ipynb", "hanging"), (data / "memory_hog.ipynb", "hungry"),
-                         (students / "not_a_notebook.ipynb", "malformed"), (data / "network_probe.ipynb", "probe")):
+    for source, name in (
+        (data / "small_cnn.ipynb", "good"),
+        (students / "raises_midway.ipynb", "failing"),
+        (students / "infinite_loop.ipynb", "hanging"),
+        (data / "memory_hog.ipynb", "hungry"),
+        (students / "not_a_notebook.ipynb", "malformed"),
+        (data / "network_probe.ipynb", "probe"),
+    ):
         folder = subs / name
         folder.mkdir()
         shutil.copy(source, folder / "submission.ipynb")
@@ -153,29 +165,50 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
     # and to the instructor's data cache, to leave its control group (as root, that is a write
     # of its process id) and to remount the file system writable.
     cgroup_procs = next(Path("/sys/fs/cgroup").glob("pids*/cgroup.procs"), Path("/sys/fs/cgroup/cgroup.procs"))
-    targets = [out / "results" / "good.json", Path(grader.__file__).parent / "_sandbox_probe.txt",
-               Path.home() / ".cache" / "_sandbox_probe.txt", cgroup_procs]
+    targets = [
+        out / "results" / "good.json",
+        Path(grader.__file__).parent / "_sandbox_probe.txt",
+        Path.home() / ".cache" / "_sandbox_probe.txt",
+        cgroup_procs,
+    ]
     vandal = nbformat.v4.new_notebook()
-    vandal.cells = [nbformat.v4.new_code_cell(
-        f"import os, subprocess\nwritten = []\nfor target in {[str(t) for t in targets]!r}:\n"
-        "    try:\n        open(target, 'w').write(str(os.getpid()))\n        written.append(target)\n"
-        "    except OSError:\n        pass\nassert not written, f'wrote outside its folder: {written}'\n"
-        "remount = subprocess.run(['mount', '-o', 'remount,rw', '/'], capture_output=True)\n"
-        "assert remount.returncode != 0, 'remounted the file system writable'")]
+    vandal.cells = [
+        nbformat.v4.new_code_cell(
+            f"import os, subprocess\nwritten = []\nfor target in {[str(t) for t in targets]!r}:\n"
+            "    try:\n        open(target, 'w').write(str(os.getpid()))\n        written.append(target)\n"
+            "    except OSError:\n        pass\nassert not written, f'wrote outside its folder: {written}'\n"
+            "remount = subprocess.run(['mount', '-o', 'remount,rw', '/'], capture_output=True)\n"
+            "assert remount.returncode != 0, 'remounted the file system writable'"
+        )
+    ]
     vandal.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (subs / "vandal").mkdir()
     nbformat.write(vandal, str(subs / "vandal" / "submission.ipynb"))
     # A fork bomb whose processes leave their session (so killing a process group would miss them).
     bomber = nbformat.v4.new_notebook()
-    bomber.cells = [nbformat.v4.new_code_cell(
-        f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {FORK_BOMB!r}, {BOMB_MARKER!r}])\n"
-        "time.sleep(5)")]
+    bomber.cells = [
+        nbformat.v4.new_code_cell(
+            f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {FORK_BOMB!r}, {BOMB_MARKER!r}])\n"
+            "time.sleep(5)"
+        )
+    ]
     bomber.metadata["kernelspec"] = vandal.metadata["kernelspec"]
     (subs / "bomber").mkdir()
     nbformat.write(bomber, str(subs / "bomber" / "submission.ipynb"))
     # 2,500 MB for everything one submission starts: "hungry" meets it before its kernel's 3,000 MB.
-    result = batch(subs, "--assignment", ROOT / "tests" / "data" / "mnist-timeout.yaml", "--out", out, "-j", "2",
-                   "--memory-limit", 2500, "--max-processes", 300)
+    result = batch(
+        subs,
+        "--assignment",
+        ROOT / "tests" / "data" / "mnist-timeout.yaml",
+        "--out",
+        out,
+        "-j",
+        "2",
+        "--memory-limit",
+        2500,
+        "--max-processes",
+        300,
+    )
     bombs_left = bomb_processes()
     for process in bombs_left:
         process.kill()
@@ -187,13 +220,17 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
     assert result.returncode == 0, result.stderr
     book = gradebook(out)
     assert {k: v["status"] for k, v in book.items()} == {
-        "good": "graded", "failing": "error", "hanging": "timeout", "hungry": "out_of_memory",
+        "good": "graded",
+        "failing": "error",
+        "hanging": "timeout",
+        "hungry": "out_of_memory",
         "malformed": "invalid_notebook",
         # Only a loopback interface inside the batch's sandbox: the probe raises otherwise.
         "probe": "no_model",
         # Its writes outside its own folder all failed (read-only): it raises otherwise.
         "vandal": "no_model",
-        "bomber": "no_model"}
+        "bomber": "no_model",
+    }
     assert "its processes used more than 2500 MB together" in book["hungry"]["message"]
     assert "tried to run more than 300 processes and threads at once" in book["bomber"]["message"]
     # (its training is not seeded: a printed-vs-measured gap may be reported before the note)
@@ -206,23 +243,34 @@ def test_notebook_batch_with_good_failing_hanging_hungry_and_malformed_submissio
 
 def test_a_batch_runs_on_a_local_dask_cluster_and_resumes_there(class_folder, tmp_path):
     from dask import distributed
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         out = tmp_path / "out"
         result = batch(class_folder, "--assignment", "quiz", "--out", out, "--scheduler", cluster.scheduler_address)
         assert result.returncode == 0, result.stderr
         book = gradebook(out)
         assert set(book) == {"ana", "ben", "carl", "dana", "eve"} and book["dana"]["status"] == "invalid"
         before = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
-        assert batch(class_folder, "--assignment", "quiz", "--out", out,
-                     "--scheduler", cluster.scheduler_address).returncode == 0
+        assert (
+            batch(
+                class_folder, "--assignment", "quiz", "--out", out, "--scheduler", cluster.scheduler_address
+            ).returncode
+            == 0
+        )
         assert before == {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
 
 
 def test_relative_paths_work_from_any_folder(class_folder, tmp_path):
     """Children run in their own temporary folder, so the batch resolves the paths it is given."""
-    result = subprocess.run([sys.executable, "-m", "grader", "batch", class_folder.name, "--assignment", "quiz",
-                             "--out", "rel-out"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "grader", "batch", class_folder.name, "--assignment", "quiz", "--out", "rel-out"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     book = gradebook(tmp_path / "rel-out")
     assert book["ana"]["status"] == "graded" and float(book["ana"]["points"]) > 0

@@ -27,8 +27,9 @@ MB = 1 << 20
 
 
 def batch(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader", "batch", *map(str, args)], capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "batch", *map(str, args)], capture_output=True, text=True, check=False
+    )
 
 
 def gradebook(out: Path) -> dict[str, dict[str, str]]:
@@ -60,10 +61,17 @@ def sizes(folder: Path) -> int:
 
 # ---- zip bombs ----
 
+
 def test_a_zip_bomb_is_refused_for_its_student_and_the_class_is_graded(tmp_path):
-    archive = make_zip(tmp_path / "export.zip", {
-        "ana_1/model.ipynb": 64, "ana_1/answers.yaml": sheet("ana.yaml"),
-        "ben_2.yaml": sheet("ben.yaml"), "carla_3/answers.yaml": sheet("carla.yaml")})
+    archive = make_zip(
+        tmp_path / "export.zip",
+        {
+            "ana_1/model.ipynb": 64,
+            "ana_1/answers.yaml": sheet("ana.yaml"),
+            "ben_2.yaml": sheet("ben.yaml"),
+            "carla_3/answers.yaml": sheet("carla.yaml"),
+        },
+    )
     assert archive.stat().st_size < MB
     out = tmp_path / "out"
     result = batch(archive, "--assignment", "quiz", "--out", out, "--zip-entry-limit", 16)
@@ -84,8 +92,10 @@ def test_a_zip_bomb_is_refused_for_its_student_and_the_class_is_graded(tmp_path)
 def test_extraction_and_discovery_keep_memory_flat(tmp_path):
     """A large entry within the limits is streamed to disk and hashed in chunks; a bomb past
     them is refused before anything is written."""
-    archive = make_zip(tmp_path / "export.zip", {"ana_1/answers.yaml": 40, "ben_2.yaml": sheet("ben.yaml"),
-                                                 "carla_3/answers.yaml": 200})
+    archive = make_zip(
+        tmp_path / "export.zip",
+        {"ana_1/answers.yaml": 40, "ben_2.yaml": sheet("ben.yaml"), "carla_3/answers.yaml": 200},
+    )
     out = tmp_path / "out"
     out.mkdir()
     tracemalloc.start()
@@ -117,8 +127,13 @@ def test_the_size_written_is_checked_not_only_the_header(tmp_path, monkeypatch):
             return bytes(size)
 
     real_open = zipfile.ZipFile.open
-    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, member, *a, **k: Endless() if getattr(
-        member, "filename", member).startswith("ana_1/") else real_open(self, member, *a, **k))
+    monkeypatch.setattr(
+        zipfile.ZipFile,
+        "open",
+        lambda self, member, *a, **k: (
+            Endless() if getattr(member, "filename", member).startswith("ana_1/") else real_open(self, member, *a, **k)
+        ),
+    )
     out = tmp_path / "out"
     out.mkdir()
     unpacked = unpack(archive, out, ZipLimits(entry_mb=4, total_mb=512, ratio=1e6))
@@ -148,13 +163,15 @@ def test_the_whole_zip_is_bounded_and_only_entries_past_the_bound_are_refused(tm
     out = tmp_path / "out"
     out.mkdir()
     unpacked = unpack(archive, out, ZipLimits(entry_mb=8, total_mb=10, ratio=1e6))
-    assert unpacked.refused == (("ben_2.yaml", "ben_2.yaml would take the extracted zip past 10 MB in all; "
-                                                "it was not extracted"),)
+    assert unpacked.refused == (
+        ("ben_2.yaml", "ben_2.yaml would take the extracted zip past 10 MB in all; it was not extracted"),
+    )
     submissions, _ = discover(unpacked.folder, refused=unpacked.refused)
     assert {s.student: bool(s.refused) for s in submissions} == {"ana": False, "ben": True, "carla": False}
 
 
 # ---- paths that leave the folder ----
+
 
 def test_an_unsafe_entry_is_refused_alone_and_the_rest_is_graded(tmp_path):
     link = zipfile.ZipInfo("eve_5/answers.yaml")
@@ -190,6 +207,7 @@ def test_an_unsafe_entry_is_refused_alone_and_the_rest_is_graded(tmp_path):
 
 # ---- stale inputs: another zip, another assignment ----
 
+
 def results(out: Path) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
 
@@ -199,8 +217,10 @@ def test_a_second_zip_into_the_same_out_is_extracted_and_graded(tmp_path):
     first = make_zip(tmp_path / "first.zip", {"ana_1.yaml": sheet("ana.yaml"), "ben_2.yaml": sheet("ben.yaml")})
     assert batch(first, "--assignment", "quiz", "--out", out).returncode == 0
     graded_before = results(out)
-    second = make_zip(tmp_path / "second.zip", {"ana_1.yaml": sheet("broken.yaml"), "ben_2.yaml": sheet("ben.yaml"),
-                                               "carla_3.yaml": sheet("carla.yaml")})
+    second = make_zip(
+        tmp_path / "second.zip",
+        {"ana_1.yaml": sheet("broken.yaml"), "ben_2.yaml": sheet("ben.yaml"), "carla_3.yaml": sheet("carla.yaml")},
+    )
     result = batch(second, "--assignment", "quiz", "--out", out)
     assert result.returncode == 0, result.stderr
     book = gradebook(out)
@@ -255,6 +275,7 @@ def test_a_changed_assignment_file_regrades_its_results(tmp_path):
 
 # ---- which file is graded ----
 
+
 def test_a_file_at_the_top_of_the_folder_is_graded_before_nested_ones_and_the_row_says_so(tmp_path):
     subs = tmp_path / "subs"
     (subs / "ana" / "a_old").mkdir(parents=True)
@@ -270,24 +291,31 @@ def test_a_file_at_the_top_of_the_folder_is_graded_before_nested_ones_and_the_ro
 
 def test_the_file_graded_is_of_the_assignments_kind_then_named_like_it_then_the_newest(tmp_path):
     subs = tmp_path / "subs"
-    for student, files in {"bo": ["notes.ipynb", "answers.yaml"], "cy": ["draft.yaml", "final.yaml"],
-                           "di": ["quiz-answers.yaml", "other.yaml"]}.items():
+    for student, files in {
+        "bo": ["notes.ipynb", "answers.yaml"],
+        "cy": ["draft.yaml", "final.yaml"],
+        "di": ["quiz-answers.yaml", "other.yaml"],
+    }.items():
         (subs / student).mkdir(parents=True)
         for age, name in enumerate(files):  # the last one listed is the newest
             (subs / student / name).write_text("x")
             os.utime(subs / student / name, (time.time() - 3600 + age,) * 2)
     chosen = lambda key: {s.student: s.path.name for s in discover(subs, assignment=key)[0]}
-    assert chosen(AssignmentKey("quiz", None, False)) == {"bo": "answers.yaml", "cy": "final.yaml",
-                                                          "di": "quiz-answers.yaml"}
+    assert chosen(AssignmentKey("quiz", None, False)) == {
+        "bo": "answers.yaml",
+        "cy": "final.yaml",
+        "di": "quiz-answers.yaml",
+    }
     assert chosen(AssignmentKey("mnist-cnn", "0" * 64, True))["bo"] == "notes.ipynb"
 
 
 # ---- student ids ----
 
+
 def test_ids_starting_like_a_formula_are_neutralised_in_every_csv(tmp_path):
     subs = tmp_path / "subs"
     subs.mkdir()
-    ids = ["=HYPERLINK(\"evil\")", "+1", "-2", "@SUM(A1)"]
+    ids = ['=HYPERLINK("evil")', "+1", "-2", "@SUM(A1)"]
     for i, student in enumerate(ids):
         (subs / f"{student}_{i}.yaml").write_bytes(sheet("ana.yaml"))
     out = tmp_path / "out"
@@ -303,9 +331,14 @@ def test_ids_starting_like_a_formula_are_neutralised_in_every_csv(tmp_path):
 def test_ids_differing_only_in_case_or_unicode_form_are_one_student(tmp_path):
     subs = tmp_path / "subs"
     subs.mkdir()
-    files = {"Ana_1.yaml": "ana.yaml", "ana_2.yaml": "ben.yaml",  # the newest of each student is last
-             unicodedata.normalize("NFD", "José_3.yaml"): "carla.yaml", unicodedata.normalize("NFC", "José_4.yaml"): "ana.yaml",
-             "ｅｖｅ_5.yaml": "ben.yaml", "eve_6.yaml": "carla.yaml"}
+    files = {
+        "Ana_1.yaml": "ana.yaml",
+        "ana_2.yaml": "ben.yaml",  # the newest of each student is last
+        unicodedata.normalize("NFD", "José_3.yaml"): "carla.yaml",
+        unicodedata.normalize("NFC", "José_4.yaml"): "ana.yaml",
+        "ｅｖｅ_5.yaml": "ben.yaml",
+        "eve_6.yaml": "carla.yaml",
+    }
     for age, (name, source) in enumerate(files.items()):
         (subs / name).write_bytes(sheet(source))
         os.utime(subs / name, (time.time() - 3600 + age,) * 2)
@@ -320,6 +353,7 @@ def test_ids_differing_only_in_case_or_unicode_form_are_one_student(tmp_path):
 
 
 # ---- nothing to grade ----
+
 
 def test_an_empty_zip_or_folder_is_an_error_and_keeps_the_earlier_gradebook(tmp_path):
     out = tmp_path / "out"

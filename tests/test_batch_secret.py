@@ -15,8 +15,12 @@ from grader.quiz.variants import SECRET_ENV, SECRET_FILE_ENV
 
 def batch(subs, out, env_extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV)}
-    return subprocess.run([sys.executable, "-m", "grader", "batch", str(subs), "--assignment", "quiz",
-                           "--out", str(out)], capture_output=True, text=True, env={**env, **env_extra})
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "batch", str(subs), "--assignment", "quiz", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env={**env, **env_extra},
+    )
 
 
 def test_with_the_secret_a_batch_grades_the_variant_handed_out(grader, tmp_path):

@@ -83,9 +83,7 @@ def body_layers(draw):
     multiplier = draw(st.integers(1, 3))
     if kind == "depthwise":
         return DepthwiseConv2D(depth_multiplier=multiplier, use_bias=use_bias, **geometry)
-    return SeparableConv2D(
-        filters=draw(st.integers(1, 8)), depth_multiplier=multiplier, use_bias=use_bias, **geometry
-    )
+    return SeparableConv2D(filters=draw(st.integers(1, 8)), depth_multiplier=multiplier, use_bias=use_bias, **geometry)
 
 
 @st.composite
@@ -127,6 +125,7 @@ def first_refused(input_shape, layers) -> int:
 
 
 # --- networks ------------------------------------------------------------------------
+
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks())
@@ -289,7 +288,8 @@ def test_textbook_network_memory_from_keras():
 
 
 @settings(
-    max_examples=150, deadline=None,
+    max_examples=150,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 @given(networks(), st.integers(1, 128), st.sampled_from([1, 2, 4, 8]))
@@ -303,9 +303,9 @@ def test_memory_matches_keras_activations(network, batch_size, dtype_bytes):
     expected_training = (
         batch_size * sum(sizes) + batch_size * math.prod(input_shape) + reference.count_params
     ) * dtype_bytes
-    assert memory.training_memory(
-        input_shape, layers, batch_size=batch_size, dtype_bytes=dtype_bytes
-    ) == expected_training, where
+    assert (
+        memory.training_memory(input_shape, layers, batch_size=batch_size, dtype_bytes=dtype_bytes) == expected_training
+    ), where
     everything = [math.prod(input_shape)] + sizes
     expected_prediction = (
         max(a + b for a, b in zip(everything, everything[1:])) + reference.count_params

@@ -7,20 +7,39 @@ from grader.notebooks.checks import Observed, run_checks
 
 
 def assignment(*specs: CheckSpec) -> Assignment:
-    return Assignment(name="t", title="t", source="t.yaml", checks=specs, data="mnist",
-                      tiers_full=(Tier(0.97, 1.0), Tier(0.9, 0.5)), tiers_bundled=(Tier(0.9, 1.0),))
+    return Assignment(
+        name="t",
+        title="t",
+        source="t.yaml",
+        checks=specs,
+        data="mnist",
+        tiers_full=(Tier(0.97, 1.0), Tier(0.9, 0.5)),
+        tiers_bundled=(Tier(0.9, 1.0),),
+    )
 
 
 def fit(frozen=0, trainable=1000, labels=None, train=("a", "b"), val=("c",)):
-    return {"model": 1, "frozen_params": frozen, "trainable_params": trainable, "total_params": frozen + trainable,
-            "label_counts": labels or {"0": 150, "1": 150}, "train_hashes": list(train),
-            "validation_hashes": list(val), "epochs_run": 1, "seconds": 1.0, "samples": 300}
+    return {
+        "model": 1,
+        "frozen_params": frozen,
+        "trainable_params": trainable,
+        "total_params": frozen + trainable,
+        "label_counts": labels or {"0": 150, "1": 150},
+        "train_hashes": list(train),
+        "validation_hashes": list(val),
+        "epochs_run": 1,
+        "seconds": 1.0,
+        "samples": 300,
+    }
 
 
 def observe(a: Assignment, fits, tests=("d",), loaded=True, accuracy=0.95, scale=1 / 255) -> Observed:
-    trace = {"model": {"id": 1, "params": 5000}, "fits": fits,
-             "inputs": [{"call": "evaluate", "model": 1, "hashes": list(tests)}],
-             "loaded": [{"how": "load_model", "name": "digit_base", "layers": []}] if loaded else []}
+    trace = {
+        "model": {"id": 1, "params": 5000},
+        "fits": fits,
+        "inputs": [{"call": "evaluate", "model": 1, "hashes": list(tests)}],
+        "loaded": [{"how": "load_model", "name": "digit_base", "layers": []}] if loaded else [],
+    }
     return Observed(a, trace, None, (), accuracy, "500 held-out digits", False, scale)
 
 
@@ -29,9 +48,14 @@ def results(a, seen):
 
 
 def test_a_good_transfer_run_passes_every_check():
-    a = assignment(CheckSpec("images_per_class", 1, (("min", 100),)), CheckSpec("disjoint_splits", 1),
-                   CheckSpec("pretrained_base", 1), CheckSpec("frozen_then_unfrozen", 2), CheckSpec("accuracy", 2),
-                   CheckSpec("preprocessing", 1))
+    a = assignment(
+        CheckSpec("images_per_class", 1, (("min", 100),)),
+        CheckSpec("disjoint_splits", 1),
+        CheckSpec("pretrained_base", 1),
+        CheckSpec("frozen_then_unfrozen", 2),
+        CheckSpec("accuracy", 2),
+        CheckSpec("preprocessing", 1),
+    )
     r = results(a, observe(a, [fit(frozen=9000, trainable=500), fit(frozen=4000, trainable=5500)]))
     assert all(c.fraction == 1 for c in r.values()), {k: c.message for k, c in r.items()}
 

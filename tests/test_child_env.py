@@ -25,8 +25,12 @@ def secret_set(monkeypatch, tmp_path):
 
 
 def test_the_course_secret_reaches_no_child(secret_set, tmp_path):
-    for env in (kernel_env(), kernel_env({SECRET_ENV: SECRET}), worker_env(tmp_path, 2),
-                isolation.worker_env(tmp_path, 2)):
+    for env in (
+        kernel_env(),
+        kernel_env({SECRET_ENV: SECRET}),
+        worker_env(tmp_path, 2),
+        isolation.worker_env(tmp_path, 2),
+    ):
         assert SECRET_ENV not in env and SECRET_FILE_ENV not in env, sorted(env)
         assert not any(SECRET in value or str(secret_set) in value for value in env.values())
 
@@ -82,8 +86,10 @@ def test_keras_home_is_read_where_keras_reads_it(monkeypatch, tmp_path):
 def test_every_cache_folder_is_hidden(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert paths.data_cache_dirs() == [tmp_path / "xdg" / "cnn-homework-grader",
-                                       tmp_path / ".cache" / "cnn-homework-grader"]
+    assert paths.data_cache_dirs() == [
+        tmp_path / "xdg" / "cnn-homework-grader",
+        tmp_path / ".cache" / "cnn-homework-grader",
+    ]
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert paths.data_cache_dirs() == [tmp_path / ".cache" / "cnn-homework-grader"]
     assert not hasattr(data_cache, "cache_dir") and not hasattr(mnist_data, "KERAS_CACHE"), "one place for paths"

@@ -31,8 +31,16 @@ def documents(tmp_path_factory, catalog):
 
 @pytest.fixture(scope="module")
 def report(documents):
-    rows = [{"student": s, "status": "graded", "points": d["score"]["points"],
-             "points_possible": d["score"]["possible"], "message": ""} for s, d in documents.items()]
+    rows = [
+        {
+            "student": s,
+            "status": "graded",
+            "points": d["score"]["points"],
+            "points_possible": d["score"]["possible"],
+            "message": "",
+        }
+        for s, d in documents.items()
+    ]
     return class_report.build(rows, documents, "quiz")
 
 
@@ -68,9 +76,24 @@ def test_the_page_shows_every_figure_and_escapes_names(report):
     assert page.count("data:image/png;base64,") == 2  # scores and statuses (no notebooks here)
     assert "parameters left out" in page and 'id="questions"' in page
     hostile = class_report.build(
-        [{"student": "<script>alert(1)</script>", "status": "error", "points": 0, "points_possible": 10,
-          "message": "<b>boom</b>"}],
-        {"<script>alert(1)</script>": {"kind": "notebook-result", "flags": ["never_trained"],
-                                       "measured_accuracy": None, "claimed_accuracy": None}}, "mnist-cnn")
+        [
+            {
+                "student": "<script>alert(1)</script>",
+                "status": "error",
+                "points": 0,
+                "points_possible": 10,
+                "message": "<b>boom</b>",
+            }
+        ],
+        {
+            "<script>alert(1)</script>": {
+                "kind": "notebook-result",
+                "flags": ["never_trained"],
+                "measured_accuracy": None,
+                "claimed_accuracy": None,
+            }
+        },
+        "mnist-cnn",
+    )
     page = class_report.render(hostile)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;boom" in page

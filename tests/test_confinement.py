@@ -75,11 +75,15 @@ def control_groups():
 
 
 def test_v1_groups_nest_under_this_process_groups():
-    mounts = ("cgroup /sys/fs/cgroup/pids cgroup rw,relatime,pids 0 0\n"
-              "cgroup /sys/fs/cgroup/memory cgroup rw,relatime,memory 0 0\n")
+    mounts = (
+        "cgroup /sys/fs/cgroup/pids cgroup rw,relatime,pids 0 0\n"
+        "cgroup /sys/fs/cgroup/memory cgroup rw,relatime,memory 0 0\n"
+    )
     membership = "8:pids:/\n4:memory:/jobs/42\n0::/\n"
-    assert group_parents(mounts, membership) == (1, {"pids": Path("/sys/fs/cgroup/pids"),
-                                                     "memory": Path("/sys/fs/cgroup/memory/jobs/42")})
+    assert group_parents(mounts, membership) == (
+        1,
+        {"pids": Path("/sys/fs/cgroup/pids"), "memory": Path("/sys/fs/cgroup/memory/jobs/42")},
+    )
 
 
 def test_v2_groups_need_both_controllers_offered(tmp_path):
@@ -113,8 +117,9 @@ def test_a_fork_bomb_is_capped_and_every_process_is_stopped(control_groups):
 def test_the_memory_limit_covers_the_child(control_groups):
     group = create_group("hog", TreeLimits(max_processes=100, memory_mb=200))
     try:
-        proc = subprocess.run([sys.executable, "-c", HOG], capture_output=True, text=True, preexec_fn=group.enter,
-                              check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", HOG], capture_output=True, text=True, preexec_fn=group.enter, check=False
+        )
         assert proc.returncode == -9 and "survived" not in proc.stdout
         assert group.out_of_memory_kills() >= 1
         assert 150 <= group.peak_memory_mb() <= 201
@@ -132,8 +137,14 @@ def test_without_groups_a_user_process_limit_caps_the_bomb():
         pytest.skip("no Python that user nobody may run")
     if any(p.uids().real == nobody for p in psutil.process_iter()):
         pytest.skip("user nobody already runs processes here")
-    proc = subprocess.Popen(bomb_command(python), user=nobody, group=nobody, extra_groups=[],
-                            preexec_fn=lambda: fallback_process_limit(50), cwd="/")
+    proc = subprocess.Popen(
+        bomb_command(python),
+        user=nobody,
+        group=nobody,
+        extra_groups=[],
+        preexec_fn=lambda: fallback_process_limit(50),
+        cwd="/",
+    )
     try:
         count = settled_count()
         assert 25 < count <= 50, f"{count} bomb processes: the limit of 50 did not hold"
@@ -143,8 +154,9 @@ def test_without_groups_a_user_process_limit_caps_the_bomb():
 
 
 def test_without_groups_a_memory_watch_stops_the_child():
-    proc = subprocess.Popen([sys.executable, "-c", HOG + "\nimport time; time.sleep(30)"], stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOG + "\nimport time; time.sleep(30)"], stdout=subprocess.PIPE, text=True
+    )
     watch = MemoryWatch(proc.pid, 200)
     watch.start()
     started = time.monotonic()

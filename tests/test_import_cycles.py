@@ -40,7 +40,7 @@ def _absolute(node: ast.ImportFrom, importer: str, is_package: bool) -> str:
     if not node.level:
         return node.module or ""
     base = importer.split(".")
-    base = base[:len(base) - node.level + (1 if is_package else 0)]
+    base = base[: len(base) - node.level + (1 if is_package else 0)]
     return ".".join(base + ([node.module] if node.module else []))
 
 
@@ -53,8 +53,9 @@ def imports_of(name: str, path: Path, modules: dict[str, Path]) -> dict[str, int
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             source = _absolute(node, name, path.name == "__init__.py")
-            targets = [f"{source}.{alias.name}" if f"{source}.{alias.name}" in modules else source
-                       for alias in node.names]
+            targets = [
+                f"{source}.{alias.name}" if f"{source}.{alias.name}" in modules else source for alias in node.names
+            ]
         for target in targets:
             module = _known(target, modules) if target.split(".")[0] == PACKAGE else None
             if module and module != name:
@@ -78,7 +79,7 @@ def find_cycle(graph: dict[str, dict[str, int]]) -> list[str] | None:
         path.append(module)
         for target in sorted(graph.get(module, {})):
             if state.get(target) == "open":
-                return path[path.index(target):] + [target]
+                return path[path.index(target) :] + [target]
             if target not in state and (cycle := visit(target)):
                 return cycle
         path.pop()

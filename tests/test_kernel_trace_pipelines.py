@@ -15,10 +15,11 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
+from test_checks import assignment  # noqa: E402
+
 from grader.notebooks import kernel_trace  # noqa: E402
 from grader.notebooks.assignment import CheckSpec  # noqa: E402
 from grader.notebooks.checks import Observed, run_checks  # noqa: E402
-from test_checks import assignment  # noqa: E402
 
 
 def digits(n=300, seed=0):
@@ -78,12 +79,24 @@ def test_a_test_pipeline_taken_from_the_training_pipeline_is_caught():
     train = pipeline(x[:200], y[:200])
     validation = pipeline(x[200:], y[200:])
     test = train.take(2)  # the first 64 training images
-    fit = {"model": 1, "frozen_params": 0, "trainable_params": 10, "total_params": 10, "epochs_run": 1,
-           "seconds": 1.0, "samples": 200, "label_counts": kernel_trace._observe(train)["label_counts"],
-           "train_hashes": kernel_trace._observe(train)["hashes"],
-           "validation_hashes": kernel_trace._observe(validation)["hashes"]}
-    trace = {"model": {"id": 1}, "fits": [fit], "loaded": [],
-             "inputs": [{"call": "evaluate", "model": 1, "hashes": kernel_trace._observe(test)["hashes"]}]}
+    fit = {
+        "model": 1,
+        "frozen_params": 0,
+        "trainable_params": 10,
+        "total_params": 10,
+        "epochs_run": 1,
+        "seconds": 1.0,
+        "samples": 200,
+        "label_counts": kernel_trace._observe(train)["label_counts"],
+        "train_hashes": kernel_trace._observe(train)["hashes"],
+        "validation_hashes": kernel_trace._observe(validation)["hashes"],
+    }
+    trace = {
+        "model": {"id": 1},
+        "fits": [fit],
+        "loaded": [],
+        "inputs": [{"call": "evaluate", "model": 1, "hashes": kernel_trace._observe(test)["hashes"]}],
+    }
     a = assignment(CheckSpec("disjoint_splits", 1))
     (result,) = run_checks(Observed(a, trace, None, (), 0.9, "held-out digits", False, 1.0))
     assert result.fraction == 0 and "64 test images are also in the training set" in result.message
@@ -114,8 +127,9 @@ HOOKED_RUN = textwrap.dedent("""
 
 @pytest.mark.parametrize("quick", [False, True])
 def test_the_fit_and_evaluate_hooks_read_pipelines(quick):
-    run = subprocess.run([sys.executable, "-c", HOOKED_RUN] + (["quick"] if quick else []),
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", HOOKED_RUN] + (["quick"] if quick else []), capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     trace = json.loads(run.stdout.strip().splitlines()[-1])
     (fit,) = trace["fits"]

@@ -39,8 +39,13 @@ def test_the_description_says_which_data_was_used(bundled):
 
 def test_an_instructor_npz_is_used_as_full_mnist(tmp_path, bundled):
     path = tmp_path / "mnist.npz"
-    np.savez(path, x_train=bundled.train.images[:3000], y_train=bundled.train.labels[:3000],
-             x_test=bundled.heldout.images, y_test=bundled.heldout.labels)
+    np.savez(
+        path,
+        x_train=bundled.train.images[:3000],
+        y_train=bundled.train.labels[:3000],
+        x_test=bundled.heldout.images,
+        y_test=bundled.heldout.labels,
+    )
     split = mnist_data.prepare(path, heldout_per_class=40, mnist_sizes=False)
     assert split.full and not split.repeated and str(path) in split.source
     assert len(split.heldout.labels) == 400 and len(split.test.labels) == 600

@@ -11,10 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from grader.schemas import schema_errors
-
-from conftest import ROOT
 
 pytestmark = pytest.mark.notebooks
 
@@ -36,8 +35,9 @@ def graded(grader_env, tmp_path_factory):
                 result = grader_env("check", path, "--assignment", assignment, "--quick", "--out", out)
                 _cache[key] = {"stdout": result.stdout, "exit_code": result.exit_code}
             else:
-                result = grader_env("grade", path, "--assignment", assignment, "--out", out, "--json",
-                                    "--html", out / "feedback.html")
+                result = grader_env(
+                    "grade", path, "--assignment", assignment, "--out", out, "--json", "--html", out / "feedback.html"
+                )
                 assert result.exit_code == 0, result.stderr
                 doc = json.loads(result.stdout)
                 doc["_html"] = (out / "feedback.html").read_text()

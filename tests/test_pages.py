@@ -27,20 +27,46 @@ def digit_pixels(seed: int) -> str:
 def notebook_result(**changes) -> NotebookResult:
     matrix = (np.eye(10, dtype=int) * 95 + 1).tolist()
     fields = dict(
-        notebook=f"students/{HOSTILE}.ipynb", assignment="transfer-learning", status="graded",
-        messages=(f"The notebook printed {HOSTILE}",), data="Data: test", measured_accuracy=0.95,
+        notebook=f"students/{HOSTILE}.ipynb",
+        assignment="transfer-learning",
+        status="graded",
+        messages=(f"The notebook printed {HOSTILE}",),
+        data="Data: test",
+        measured_accuracy=0.95,
         claimed_accuracy=0.97,
-        checks=(CheckResult("accuracy", 2.5, 1.0, "Measured 95%."),
-                CheckResult("images_per_class", 1.5, 0.0, "Too few training images (class 3: 40)."),
-                CheckResult("frozen_then_unfrozen", 2, 0.5, "never unfrozen")),
+        checks=(
+            CheckResult("accuracy", 2.5, 1.0, "Measured 95%."),
+            CheckResult("images_per_class", 1.5, 0.0, "Too few training images (class 3: 40)."),
+            CheckResult("frozen_then_unfrozen", 2, 0.5, "never unfrozen"),
+        ),
         confusion={"labels": list(range(10)), "matrix": matrix},
-        mistakes=tuple({"index": i, "true": i % 10, "predicted": (i + 1) % 10, "confidence": 0.9,
-                        "pixels": digit_pixels(i)} for i in range(12)),
-        fits=({"epochs_run": 3, "seconds": 4.0, "frozen_params": 9000, "trainable_params": 500,
-               "label_counts": {"0": 150, "3": 40}, "history": {"loss": [1.0, 0.6, 0.4], "accuracy": [0.6, 0.8, 0.9],
-                                                               "val_loss": [0.9, 0.7, 0.5], "val_accuracy": [0.7, 0.8, 0.85]}},
-              {"epochs_run": 2, "seconds": 3.0, "frozen_params": 4000, "trainable_params": 5500,
-               "label_counts": {"0": 150, "3": 40}, "history": {"loss": [0.35, 0.3], "accuracy": [0.92, 0.94]}}),
+        mistakes=tuple(
+            {"index": i, "true": i % 10, "predicted": (i + 1) % 10, "confidence": 0.9, "pixels": digit_pixels(i)}
+            for i in range(12)
+        ),
+        fits=(
+            {
+                "epochs_run": 3,
+                "seconds": 4.0,
+                "frozen_params": 9000,
+                "trainable_params": 500,
+                "label_counts": {"0": 150, "3": 40},
+                "history": {
+                    "loss": [1.0, 0.6, 0.4],
+                    "accuracy": [0.6, 0.8, 0.9],
+                    "val_loss": [0.9, 0.7, 0.5],
+                    "val_accuracy": [0.7, 0.8, 0.85],
+                },
+            },
+            {
+                "epochs_run": 2,
+                "seconds": 3.0,
+                "frozen_params": 4000,
+                "trainable_params": 5500,
+                "label_counts": {"0": 150, "3": 40},
+                "history": {"loss": [0.35, 0.3], "accuracy": [0.92, 0.94]},
+            },
+        ),
     )
     fields.update(changes)
     return NotebookResult(**fields)
@@ -52,9 +78,21 @@ def screenshot(html: str, tmp_path, name: str) -> bytes:
         pytest.skip("Chromium is not installed (scripts/install-sandbox.sh installs it)")
     page, png = tmp_path / f"{name}.html", tmp_path / f"{name}.png"
     page.write_text(html, encoding="utf-8")
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    "--window-size=1000,2400", f"--screenshot={png}", page.as_uri()],
-                   capture_output=True, timeout=120, check=False)
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1000,2400",
+            f"--screenshot={png}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert png.exists(), "Chromium wrote no screenshot"
     return png.read_bytes()
 
@@ -74,9 +112,9 @@ def test_a_failed_notebook_page_has_no_empty_figures():
 
 def test_a_quiz_page_draws_grids_and_keeps_written_answers_as_text(catalog, tmp_path):
     sheet = tmp_path / "sheet.yaml"
-    sheet.write_text("conv-arithmetic/q1: [[0, 0], [2, 4]]\n"
-                     f"cnn-exercises/q1: \"{HOSTILE} {'x' * 3000}\"\n"
-                     "cnn-exercises/q2b: \"9 MB\"\n")
+    sheet.write_text(
+        f'conv-arithmetic/q1: [[0, 0], [2, 4]]\ncnn-exercises/q1: "{HOSTILE} {"x" * 3000}"\ncnn-exercises/q2b: "9 MB"\n'
+    )
     page = report_html(grade_sheet(catalog, sheet))
     assert 'class="grid"' in page and 'class="wrong"' in page
     assert "common slip" in page and "parameters left out" in page
@@ -87,7 +125,7 @@ def test_pages_render_in_chromium(catalog, tmp_path):
     shot = screenshot(html_page(notebook_result()), tmp_path, "notebook")
     assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 50_000, "a page with figures, not a blank one"
     sheet = tmp_path / "sheet.yaml"
-    sheet.write_text("conv-arithmetic/q1: [[0, 0], [2, 4]]\ncnn-exercises/q2b: \"9 MB\"\n")
+    sheet.write_text('conv-arithmetic/q1: [[0, 0], [2, 4]]\ncnn-exercises/q2b: "9 MB"\n')
     shot = screenshot(report_html(grade_sheet(catalog, sheet)), tmp_path, "quiz")
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
 

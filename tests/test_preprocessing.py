@@ -17,8 +17,13 @@ def raw():
 
 
 def summary(x):
-    return {"shape": list(x.shape), "dtype": str(x.dtype), "min": float(x.min()), "max": float(x.max()),
-            "first": [float(v) for v in x[0].ravel()]}
+    return {
+        "shape": list(x.shape),
+        "dtype": str(x.dtype),
+        "min": float(x.min()),
+        "max": float(x.max()),
+        "first": [float(v) for v in x[0].ravel()],
+    }
 
 
 @pytest.mark.parametrize(
@@ -57,8 +62,10 @@ def test_claimed_accuracy_is_read_from_the_last_printed_value():
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("print(...)")
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="val_accuracy: 0.97\n"),
-                    nbformat.v4.new_output("stream", name="stdout", text="Test accuracy: 99.34%\n")]
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="val_accuracy: 0.97\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="Test accuracy: 99.34%\n"),
+    ]
     nb.cells = [cell]
     assert claimed_accuracy(nb) == pytest.approx(0.9934)
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="loss 0.3\n")]

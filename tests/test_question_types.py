@@ -97,16 +97,18 @@ def test_each_types_key_scores_full_marks_and_its_report_fits_the_schema(bank, t
     results = []
     for question in bank.questions:
         inst = bank.instance(question)
-        result = checking.check(inst, answers.get(question.id), 1, (question.points, "") if question.id in answers
-                                else None)
+        result = checking.check(
+            inst, answers.get(question.id), 1, (question.points, "") if question.id in answers else None
+        )
         results.append(result)
         assert result.type == question.type
         if REGISTRY[question.type].on_sheet:
             assert result.fraction == 1.0, (question.type, result)
         else:
             assert result.status == "graded_elsewhere"
-    result_document(SheetResult(str(sheet), bank.instance(bank.questions[0]).variant, ("kinds",), tuple(results)),
-                    reveal=True)
+    result_document(
+        SheetResult(str(sheet), bank.instance(bank.questions[0]).variant, ("kinds",), tuple(results)), reveal=True
+    )
 
 
 def test_computed_types_are_those_the_schema_gives_a_calculator():
@@ -128,4 +130,3 @@ def test_an_entry_is_either_checked_on_the_sheet_or_graded_elsewhere():
         QuestionKind(answer_format=lambda spec: "anything")
     with pytest.raises(TypeError, match="its key"):
         QuestionKind(answer_format=lambda spec: "anything", check=lambda inst, raw, grade: None)
-

@@ -16,7 +16,7 @@ def key_sheet(grader, tmp_path, seed=None):
     """The computed answer key of both banks, as one answer sheet."""
     args = ["--seed", seed] if seed else []
     text = "".join(grader("quiz", "key", bank, *args).stdout for bank in ("cnn-exercises", "conv-arithmetic"))
-    text = text.replace('seed: "%s"\n' % seed, "", 1) if seed else text  # keep one seed line
+    text = text.replace(f'seed: "{seed}"\n', "", 1) if seed else text  # keep one seed line
     path = tmp_path / "key.yaml"
     path.write_text(text)
     return path
@@ -24,8 +24,12 @@ def key_sheet(grader, tmp_path, seed=None):
 
 def full_grades(catalog, tmp_path):
     """An instructor's grades file giving every written answer full marks."""
-    lines = [f"{q.id}: {{points: {q.points}, comment: matches the model answer}}"
-             for b in catalog.banks for q in b.questions if q.type == "free_text"]
+    lines = [
+        f"{q.id}: {{points: {q.points}, comment: matches the model answer}}"
+        for b in catalog.banks
+        for q in b.questions
+        if q.type == "free_text"
+    ]
     path = tmp_path / "grades.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -109,14 +113,22 @@ def test_two_slips_together_are_named(grader, sheet):
     # biases forgotten *and* bits counted as bytes, on the prediction-memory question
     doc = grader.json("quiz", "check", sheet('cnn-exercises/q2b: "100.8 MB"\n'))
     q2b = next(q for q in doc["questions"] if q["id"] == "cnn-exercises/q2b")
-    assert set(q2b["misconceptions"]) == {"bits_for_bytes", "biases_forgotten"} or q2b["misconceptions"] == ["bits_for_bytes"]
+    assert set(q2b["misconceptions"]) == {"bits_for_bytes", "biases_forgotten"} or q2b["misconceptions"] == [
+        "bits_for_bytes"
+    ]
 
 
 @pytest.mark.parametrize(
     "answer, status",
-    [('"12.6 MB"', "correct"), ('"12613600 B"', "correct"), ('"12.03 MiB"', "correct"),
-     ("12.6", "correct"), ('"0.0126 GB"', "correct"), ('"12,613,600 bytes"', "correct"),
-     ('"11 MB"', "incorrect")],
+    [
+        ('"12.6 MB"', "correct"),
+        ('"12613600 B"', "correct"),
+        ('"12.03 MiB"', "correct"),
+        ("12.6", "correct"),
+        ('"0.0126 GB"', "correct"),
+        ('"12,613,600 bytes"', "correct"),
+        ('"11 MB"', "incorrect"),
+    ],
 )
 def test_memory_answers_convert_units(grader, sheet, answer, status):
     doc = grader.json("quiz", "check", sheet(f"cnn-exercises/q2b: {answer}\n"))
@@ -184,14 +196,19 @@ def test_unreadable_answers_are_invalid_with_line_and_id(grader, sheet, line, me
 
 def test_unknown_ids_are_reported_and_the_rest_graded(grader, sheet):
     doc = grader.json("quiz", "check", sheet("conv-arithmetic/q7: [126, 126, 16]\nconv-arithmetic/q77: 3\n"))
-    assert any("answers.yaml:2" in p and "'conv-arithmetic/q77' is not a question id" in p
-               and "did you mean" in p for p in doc["problems"])
+    assert any(
+        "answers.yaml:2" in p and "'conv-arithmetic/q77' is not a question id" in p and "did you mean" in p
+        for p in doc["problems"]
+    )
     assert doc["score"]["points"] == 2
 
 
 def test_duplicated_ids_are_reported_with_both_lines(grader, sheet):
-    doc = grader.json("quiz", "check", sheet(
-        "conv-arithmetic/q7: [126, 126, 16]\nconv-arithmetic/q8: [63, 63, 16]\nconv-arithmetic/q7: [1, 1, 1]\n"))
+    doc = grader.json(
+        "quiz",
+        "check",
+        sheet("conv-arithmetic/q7: [126, 126, 16]\nconv-arithmetic/q8: [63, 63, 16]\nconv-arithmetic/q7: [1, 1, 1]\n"),
+    )
     q7 = next(q for q in doc["questions"] if q["id"] == "conv-arithmetic/q7")
     assert q7["status"] == "invalid"
     assert "answered twice (lines 1 and 3)" in q7["feedback"][0]
@@ -241,7 +258,10 @@ def test_grades_file_errors_name_the_line(grader, sheet, tmp_path):
     grades = tmp_path / "grades.yaml"
     grades.write_text("cnn-exercises/q1: 7\n")
     result = grader("quiz", "check", answers, "--grades", grades)
-    assert result.exit_code == 1 and "grades.yaml:1: cnn-exercises/q1: points must be a number from 0 to 2" in result.stderr
+    assert (
+        result.exit_code == 1
+        and "grades.yaml:1: cnn-exercises/q1: points must be a number from 0 to 2" in result.stderr
+    )
 
 
 def test_the_template_is_a_sheet_that_grades_as_all_unanswered(grader, catalog, tmp_path):
@@ -267,10 +287,12 @@ def test_list_and_show(grader):
 
 # What an attacker hands in: a real answer first, then nested aliases (9**9 "lol"s in under
 # 500 bytes; it took 30 s and 2.4 GB before anchors were refused), once more as grades.
-LAUGHS = ("conv-arithmetic/q7: [126, 126, 16]\n"
-          "cnn-exercises/q5: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-          + "".join(f"x{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
-          + "cnn-exercises/q1: *i\n")
+LAUGHS = (
+    "conv-arithmetic/q7: [126, 126, 16]\n"
+    "cnn-exercises/q5: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    + "".join(f"x{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+    + "cnn-exercises/q1: *i\n"
+)
 
 
 def test_a_billion_laughs_sheet_is_refused_at_once(grader, sheet):
@@ -284,12 +306,19 @@ def test_a_billion_laughs_sheet_is_refused_at_once(grader, sheet):
     assert time.monotonic() - started < 2
 
 
-@pytest.mark.parametrize("text, message", [
-    ("conv-arithmetic/q7: [126, 126, 16]\nseed: {alice: 1}\n", "answers.yaml:2: seed must be a word or number "
-                                                               "(e.g. 'seed: alice'), not a mapping"),
-    ("conv-arithmetic/q7: [126, 126, 16]\nstudent:\n  - alice\n", "answers.yaml:2: student must be a word or number "
-                                                                  "(e.g. 'student: alice'), not a list"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "conv-arithmetic/q7: [126, 126, 16]\nseed: {alice: 1}\n",
+            "answers.yaml:2: seed must be a word or number (e.g. 'seed: alice'), not a mapping",
+        ),
+        (
+            "conv-arithmetic/q7: [126, 126, 16]\nstudent:\n  - alice\n",
+            "answers.yaml:2: student must be a word or number (e.g. 'student: alice'), not a list",
+        ),
+    ],
+)
 def test_a_seed_or_student_that_is_a_list_or_mapping_is_refused(grader, sheet, text, message):
     result = grader("quiz", "check", sheet(text))
     assert result.exit_code == 1 and result.stdout == "" and message in result.stderr

@@ -43,9 +43,14 @@ def graded_key_sheet(grader, tmp_path, student, *secret_args):
     return path
 
 
-@pytest.mark.parametrize("command", [
-    ("quiz", "key", "cnn-exercises"), ("quiz", "template", "conv-arithmetic"), ("quiz", "show", "cnn-exercises/q2a"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("quiz", "key", "cnn-exercises"),
+        ("quiz", "template", "conv-arithmetic"),
+        ("quiz", "show", "cnn-exercises/q2a"),
+    ],
+)
 def test_a_graded_variant_cannot_be_printed_without_the_secret(grader, command):
     result = grader(*command, "--student", "alice")
     assert result.exit_code == 1 and result.stdout == ""
@@ -61,8 +66,12 @@ def test_checking_a_students_sheet_without_the_secret_is_a_practice_check(grader
 
     practice = grader.json("quiz", "check", key, "--reveal")
     assert practice["variant"] == {"kind": "practice", "name": "alice", "practice_check": True}
-    assert any("PRACTICE CHECK, not your graded variant" in p and "instructor's grading uses your graded numbers" in p
-               and ":1:" in p for p in practice["problems"])
+    assert any(
+        "PRACTICE CHECK, not your graded variant" in p
+        and "instructor's grading uses your graded numbers" in p
+        and ":1:" in p
+        for p in practice["problems"]
+    )
     # --reveal shows the practice numbers, never the graded key that the sheet holds
     assert auto_statuses(practice).count("correct") < len(auto_statuses(practice)) // 2
     revealed = {q["id"]: q.get("expected") for q in practice["questions"]}
@@ -74,14 +83,16 @@ def test_checking_a_students_sheet_without_the_secret_is_a_practice_check(grader
 
 def test_the_instructor_grades_the_variant_he_handed_out(grader, tmp_path, secret_file, monkeypatch):
     handed_out = tmp_path / "alice.yaml"
-    result = grader("quiz", "template", "conv-arithmetic", "--student", "alice", "--secret-file", secret_file,
-                    "-o", handed_out)
+    result = grader(
+        "quiz", "template", "conv-arithmetic", "--student", "alice", "--secret-file", secret_file, "-o", handed_out
+    )
     assert result.exit_code == 0, result.stderr
     sheet = handed_out.read_text()
     assert 'student: "alice"' in sheet and "seed:" not in sheet
     key = grader("quiz", "key", "conv-arithmetic", "--student", "alice", "--secret-file", secret_file).stdout
+
     def prompts(text):
-        return [line for line in text[text.index("# conv-arithmetic/"):].splitlines() if line.startswith("#")]
+        return [line for line in text[text.index("# conv-arithmetic/") :].splitlines() if line.startswith("#")]
 
     assert len(prompts(sheet)) > 50 and prompts(sheet) == prompts(key)  # the same numbers in every prompt
     # Alice fills in the handed-out sheet with the right answers; the secret may come from the environment.
@@ -135,7 +146,10 @@ def test_a_missing_secret_file_is_named(grader, tmp_path, monkeypatch, how):
     args = ["--secret-file", missing] if how == "option" else []
     if how == "environment":
         monkeypatch.setenv(SECRET_FILE_ENV, str(missing))
-    for command in (("quiz", "key", "cnn-exercises", "--student", "alice"), ("quiz", "check", "examples/quiz/ana.yaml")):
+    for command in (
+        ("quiz", "key", "cnn-exercises", "--student", "alice"),
+        ("quiz", "check", "examples/quiz/ana.yaml"),
+    ):
         result = grader(*command, *args)
         assert result.exit_code == 1 and result.stdout == ""
         assert f"{missing}: no such file (the course secret file" in result.stderr
@@ -154,12 +168,18 @@ def test_seed_and_student_exclude_each_other(grader, secret_file):
 
 
 def test_with_the_secret_a_sheet_naming_a_student_ignores_its_seed(grader, sheet, secret_file):
-    doc = grader.json("quiz", "check", sheet('seed: mine\nstudent: "alice"\nconv-arithmetic/q7: [1, 1, 1]\n'),
-                      "--secret-file", secret_file)
+    doc = grader.json(
+        "quiz",
+        "check",
+        sheet('seed: mine\nstudent: "alice"\nconv-arithmetic/q7: [1, 1, 1]\n'),
+        "--secret-file",
+        secret_file,
+    )
     assert doc["variant"]["kind"] == "graded" and doc["seed"] is None
     assert any("answers.yaml:1: the sheet's seed 'mine' is ignored" in p for p in doc["problems"])
-    unnamed = grader.json("quiz", "check", sheet("seed: mine\nconv-arithmetic/q7: [1, 1, 1]\n"),
-                          "--secret-file", secret_file)
+    unnamed = grader.json(
+        "quiz", "check", sheet("seed: mine\nconv-arithmetic/q7: [1, 1, 1]\n"), "--secret-file", secret_file
+    )
     assert unnamed["variant"]["kind"] == "practice"
     assert any("names no student" in p for p in unnamed["problems"])
 
@@ -167,8 +187,11 @@ def test_with_the_secret_a_sheet_naming_a_student_ignores_its_seed(grader, sheet
 def test_the_secret_appears_in_no_output(grader, tmp_path, secret_file):
     key = graded_key_sheet(grader, tmp_path, "alice", "--secret-file", secret_file)
     html = tmp_path / "page.html"
-    outputs = [grader("quiz", "check", key, "--secret-file", secret_file, "--reveal", "--html", html).stdout,
-               grader("quiz", "check", key, "--secret-file", secret_file, "--json").stdout, html.read_text()]
+    outputs = [
+        grader("quiz", "check", key, "--secret-file", secret_file, "--reveal", "--html", html).stdout,
+        grader("quiz", "check", key, "--secret-file", secret_file, "--json").stdout,
+        html.read_text(),
+    ]
     stream = Variant.graded("alice", SECRET.encode()).stream
     assert not any(SECRET in out or stream.split(":")[1] in out for out in outputs)
 

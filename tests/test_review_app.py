@@ -14,12 +14,12 @@ pytest.importorskip("starlette")
 pytest.importorskip("multipart", reason="python-multipart (the review extra) reads the forms")
 
 from starlette.testclient import TestClient  # noqa: E402
+from test_review_fixtures import HOSTILE, NOTEBOOK_STUDENT, make_out  # noqa: E402
 
 from grader.quiz.sheets import grade_sheet, read_grades  # noqa: E402
 from grader.review.app import create_app  # noqa: E402
 from grader.review.groups import group_answers  # noqa: E402
 from grader.review.regenerate import regenerate  # noqa: E402
-from test_review_fixtures import HOSTILE, NOTEBOOK_STUDENT, make_out  # noqa: E402
 
 Q12 = "conv-arithmetic/q12"
 
@@ -67,8 +67,15 @@ def test_a_post_without_the_csrf_token_is_refused(client, out):
 
 
 def test_identical_and_near_identical_answers_form_one_group_largest_first(client):
-    groups = group_answers([("a", "Pooling shrinks maps."), ("b", "pooling shrinks maps"), ("c", "Something else."),
-                            ("d", "Pooling shrinks the maps."), ("e", "Something else")])
+    groups = group_answers(
+        [
+            ("a", "Pooling shrinks maps."),
+            ("b", "pooling shrinks maps"),
+            ("c", "Something else."),
+            ("d", "Pooling shrinks the maps."),
+            ("e", "Something else"),
+        ]
+    )
     assert [g.members for g in groups] == [("a", "b", "d"), ("c", "e")]
     page = client.get(f"/q/{Q12}").text
     first = page.index('id="g1"')
@@ -78,8 +85,17 @@ def test_identical_and_near_identical_answers_form_one_group_largest_first(clien
 def test_grading_a_group_then_one_member_saves_grades_and_regenerates_the_gradebook(client, out, catalog):
     before = gradebook(out) if (out / "gradebook.csv").exists() else {}
     page = client.get(f"/q/{Q12}").text
-    response = client.post(f"/q/{Q12}", data={"student": ["dev", "eli", "gus"], "points": "1", "comment": "only speed",
-                                              "csrf": csrf_of(page), "next": "g2"}, follow_redirects=False)
+    response = client.post(
+        f"/q/{Q12}",
+        data={
+            "student": ["dev", "eli", "gus"],
+            "points": "1",
+            "comment": "only speed",
+            "csrf": csrf_of(page),
+            "next": "g2",
+        },
+        follow_redirects=False,
+    )
     assert response.status_code == 303 and response.headers["location"] == f"/q/{Q12}#g2"
     response = client.post(f"/q/{Q12}", data={"student": "gus", "points": "1.5", "csrf": csrf_of(page)})
     assert response.status_code == 200
@@ -100,7 +116,11 @@ def test_grading_a_group_then_one_member_saves_grades_and_regenerates_the_gradeb
 
 def test_bad_points_get_a_clear_message(client):
     csrf = csrf_of(client.get(f"/q/{Q12}").text)
-    for points, message in (("3", "must be 0 to 2 in steps of 0.5"), ("0.3", "steps of 0.5"), ("lots", "must be a number")):
+    for points, message in (
+        ("3", "must be 0 to 2 in steps of 0.5"),
+        ("0.3", "steps of 0.5"),
+        ("lots", "must be a number"),
+    ):
         response = client.post(f"/q/{Q12}", data={"student": "dev", "points": points, "csrf": csrf})
         assert response.status_code == 400 and message in response.text
     response = client.post(f"/q/{Q12}", data={"student": "nobody", "points": "1", "csrf": csrf})
@@ -116,15 +136,19 @@ def test_student_text_is_shown_as_text(client):
 def test_a_notebook_check_can_be_overridden_with_a_comment(client, out):
     page = client.get(f"/nb/{NOTEBOOK_STUDENT}").text
     assert "images per class" in page and 'src="/nb/nora/executed"' in page
-    response = client.post(f"/nb/{NOTEBOOK_STUDENT}", data={"check": "images_per_class", "points": "1.5",
-                                                            "comment": "class 3 was given", "csrf": csrf_of(page)})
+    response = client.post(
+        f"/nb/{NOTEBOOK_STUDENT}",
+        data={"check": "images_per_class", "points": "1.5", "comment": "class 3 was given", "csrf": csrf_of(page)},
+    )
     assert response.status_code == 200 and "changed from 0" in response.text
     reviewed = json.loads((out / "feedback" / NOTEBOOK_STUDENT / "reviewed.json").read_text())
     assert reviewed["points"] == 2.5 + 1.5 + 1
     assert json.loads((out / "feedback" / NOTEBOOK_STUDENT / "result.json").read_text())["points"] == 3.5
     assert float(gradebook(out)[NOTEBOOK_STUDENT]["points"]) == 5.0
     assert yaml.safe_load((out / "review" / "grades" / "nora.yaml").read_text())["images_per_class"] == {
-        "points": 1.5, "comment": "class 3 was given"}
+        "points": 1.5,
+        "comment": "class 3 was given",
+    }
     bad = client.post(f"/nb/{NOTEBOOK_STUDENT}", data={"check": "accuracy", "points": "9", "csrf": csrf_of(page)})
     assert bad.status_code == 400 and "0 to 2.5" in bad.text
 

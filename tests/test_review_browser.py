@@ -18,14 +18,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from test_review_fixtures import HOSTILE, LONG_LINE, NOTEBOOK_STUDENT, add_notebook_student, write_sheets
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="Selenium is not installed (pip install -e '.[test]')")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="Debian's chromium and chromium-driver are not "
-                                "installed (scripts/install-sandbox.sh installs them as root)")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER),
+    reason="Debian's chromium and chromium-driver are not installed (scripts/install-sandbox.sh installs them as root)",
+)
 Q12 = "conv-arithmetic/q12"
 
 
@@ -41,9 +42,13 @@ class Server:
     def __init__(self, out: Path) -> None:
         self.port = free_port()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen([sys.executable, "-m", "grader", "review", str(out), "--port", str(self.port),
-                                         "--who", "browser-test"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, env=env)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader", "review", str(out), "--port", str(self.port), "--who", "browser-test"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         self.lines, self.url = [], None
         deadline = time.monotonic() + 60
         while self.url is None and time.monotonic() < deadline:
@@ -84,8 +89,14 @@ def browser():
 
     options = Options()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1200,1000", "--hide-scrollbars"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,1000",
+        "--hide-scrollbars",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     driver.implicitly_wait(5)
@@ -117,7 +128,7 @@ def no_alert(driver) -> bool:
     from selenium.common.exceptions import NoAlertPresentException
 
     try:
-        driver.switch_to.alert
+        driver.switch_to.alert  # noqa: B018 (the property raises when no alert is open)
     except NoAlertPresentException:
         return True
     return False
@@ -143,8 +154,9 @@ def test_grading_in_the_browser(out, browser, tmp_path):
         browser.get(server.url)
         assert "Review" in browser.find_element(By.TAG_NAME, "h1").text
         cookies = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
-        request = urllib.request.Request(f"{server.base}/q/{Q12}", data=b"student=dev&points=2", method="POST",
-                                         headers={"Cookie": cookies})
+        request = urllib.request.Request(
+            f"{server.base}/q/{Q12}", data=b"student=dev&points=2", method="POST", headers={"Cookie": cookies}
+        )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request)
         assert refused.value.code == 403
@@ -156,8 +168,9 @@ def test_grading_in_the_browser(out, browser, tmp_path):
         hostile = next(g for g in browser.find_elements(By.CSS_SELECTOR, ".answer-group") if "mallory" in g.text)
         assert HOSTILE in hostile.find_element(By.CSS_SELECTOR, ".answer").text, "the script is shown as text"
         assert LONG_LINE[:100] in hostile.text
-        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), \
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), (
             "a 5,000-character line must not widen the page"
+        )
 
         # keyboard: the first group has focus; "1" gives its three members one point each
         assert browser.switch_to.active_element.get_attribute("id") == "g1"

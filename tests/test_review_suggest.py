@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from grader.errors import InputFileError
 from grader.review.calibration import cohen_kappa, evaluate, load_labelled
 from grader.review.suggest import Suggester, clauses, make_similarity, negated
-from grader.errors import InputFileError
 
 LABELS = Path(__file__).parent / "data" / "written_answers.yaml"
 
@@ -39,8 +39,10 @@ def test_suggestions_agree_with_the_labels(catalog, labelled, model, kappa, with
 def test_a_wrong_statement_costs_full_marks(catalog):
     spec = catalog.by_id["conv-arithmetic/q12"][1].spec
     suggester = Suggester(make_similarity("lexical", catalog))
-    right = ("Max pooling downsamples the feature maps, reducing computation and memory, gives some invariance "
-             "to small translations and has no parameters: it keeps the strongest activations.")
+    right = (
+        "Max pooling downsamples the feature maps, reducing computation and memory, gives some invariance "
+        "to small translations and has no parameters: it keeps the strongest activations."
+    )
     wrong = right.replace("has no parameters", "has trainable weights that learn which value to keep")
     good, bad = suggester.suggest(spec, "conv-arithmetic/q12", [right, wrong])
     assert good.points == 2 and not good.wrong
@@ -65,14 +67,23 @@ def test_a_bad_labelled_file_is_refused_with_its_line(catalog, tmp_path):
 
 
 def test_quiz_suggest_reports_covered_and_missed_key_points(grader, sheet):
-    path = sheet("conv-arithmetic/q12: It makes the feature maps smaller so the network is faster.\n"
-                 "conv-arithmetic/q7: [126, 126, 16]\n")
+    path = sheet(
+        "conv-arithmetic/q12: It makes the feature maps smaller so the network is faster.\n"
+        "conv-arithmetic/q7: [126, 126, 16]\n"
+    )
     result = grader("quiz", "suggest", path, "--model", "lexical")
     assert result.exit_code == 0, result.stderr
-    assert "conv-arithmetic/q12" in result.stdout and "✓ downsamples" in result.stdout and "✗ some invariance" in result.stdout
+    assert (
+        "conv-arithmetic/q12" in result.stdout
+        and "✓ downsamples" in result.stdout
+        and "✗ some invariance" in result.stdout
+    )
     document = grader.json("quiz", "suggest", path, "--model", "lexical")
     assert document[0]["id"] == "conv-arithmetic/q12" and document[0]["points"] == 1
-    assert document[0]["missed"] == ["some invariance to small translations", "no parameters; keeps the strongest activations"]
+    assert document[0]["missed"] == [
+        "some invariance to small translations",
+        "no parameters; keeps the strongest activations",
+    ]
     assert json.dumps(document)
 
 

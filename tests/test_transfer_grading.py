@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.notebooks
@@ -70,8 +69,10 @@ def test_fewer_than_100_images_in_a_class(graded):
     assert result["points"] == 0 and "at least 100 per class" in result["message"]
 
 
-@pytest.mark.parametrize("name, inception, residual", [
-    ("inception_block", True, False), ("residual_block", False, True), ("plain_cnn", False, False)])
+@pytest.mark.parametrize(
+    "name, inception, residual",
+    [("inception_block", True, False), ("residual_block", False, True), ("plain_cnn", False, False)],
+)
 def test_inception_and_residual_blocks(graded, name, inception, residual):
     doc = graded(TRANSFER / f"{name}.ipynb", ARCHITECTURE)
     assert doc["status"] == "graded", doc["messages"]
@@ -83,8 +84,10 @@ def test_inception_and_residual_blocks(graded, name, inception, residual):
         assert "Add layer" in check(doc, "residual_block")["message"]
 
 
-@pytest.mark.parametrize("notebook, assignment", [
-    ("needs_cifar10.ipynb", "cifar10-cnn"), ("needs_imagenet_weights.ipynb", "transfer-learning")])
+@pytest.mark.parametrize(
+    "notebook, assignment",
+    [("needs_cifar10.ipynb", "cifar10-cnn"), ("needs_imagenet_weights.ipynb", "transfer-learning")],
+)
 def test_notebooks_that_need_downloads_are_reported_clearly(graded, notebook, assignment):
     doc = graded(ROOT / "tests" / "data" / "notebooks" / notebook, assignment)
     assert doc["status"] == "missing_resource"

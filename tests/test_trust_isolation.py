@@ -44,10 +44,12 @@ def targets(tmp_path, monkeypatch):
     server.listen()
     server.setblocking(False)
     home = Path.home() / f".{marker}"  # not under /tmp, which the sandbox replaces with its own
-    paths = {"tmp": Path("/tmp") / f"{marker}.txt",
-             "site_packages": Path(sysconfig.get_paths()["purelib"]) / f"{marker}.txt",
-             "keras_cache": home / ".keras" / "datasets" / "mnist.npz",  # stands for ~/.keras's
-             "outside": home / "written.txt"}
+    paths = {
+        "tmp": Path("/tmp") / f"{marker}.txt",
+        "site_packages": Path(sysconfig.get_paths()["purelib"]) / f"{marker}.txt",
+        "keras_cache": home / ".keras" / "datasets" / "mnist.npz",  # stands for ~/.keras's
+        "outside": home / "written.txt",
+    }
     told = {**{k: str(v) for k, v in paths.items()}, "port": server.getsockname()[1], "marker": marker}
     monkeypatch.setenv("GRADER_TEST_TARGETS", json.dumps(told))
     yield paths, server, marker
@@ -98,7 +100,8 @@ def test_a_sandboxed_notebook_changes_nothing_outside_its_run(grader_env, tmp_pa
 
 @pytest.mark.notebooks
 def test_without_a_sandbox_the_control_group_still_ends_everything_and_the_result_says_so(
-        grader_env, tmp_path, targets, monkeypatch):
+    grader_env, tmp_path, targets, monkeypatch
+):
     from grader.confinement import describe
 
     if not describe().startswith("on"):
@@ -113,8 +116,10 @@ def test_without_a_sandbox_the_control_group_still_ends_everything_and_the_resul
     doc, done = _grade(grader_env, tmp_path)
     assert _gone(marker) == [], "the control group is emptied when the notebook ends"
     assert doc.get("isolation") == "cgroup"
-    assert any("without a sandbox" in m and "its code could read and write whatever this user can" in m
-               for m in doc["messages"]), doc["messages"]
+    assert any(
+        "without a sandbox" in m and "its code could read and write whatever this user can" in m
+        for m in doc["messages"]
+    ), doc["messages"]
 
 
 def test_what_the_result_says_about_each_confinement():

@@ -19,16 +19,31 @@ NOTEBOOKS = ROOT / "tests" / "data" / "notebooks"
 
 # Runs `grader ARGS` as its child and prints the largest resident size of any process it
 # waited for (the grading process, the kernel and its sandbox; nothing is measured here).
-PEAK = ("import resource, subprocess, sys\n"
-        "done = subprocess.run([sys.executable, '-m', 'grader', *sys.argv[1:]], stdout=subprocess.DEVNULL)\n"
-        "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+PEAK = (
+    "import resource, subprocess, sys\n"
+    "done = subprocess.run([sys.executable, '-m', 'grader', *sys.argv[1:]], stdout=subprocess.DEVNULL)\n"
+    "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
 
 
 @pytest.mark.notebooks
 def test_printing_hundreds_of_megabytes_keeps_the_grader_and_the_notebook_small(tmp_path):
-    done = subprocess.run([sys.executable, "-c", PEAK, "grade", str(NOTEBOOKS / "prints_for_a_while.ipynb"),
-                           "--assignment", str(NOTEBOOKS / "output-limits.yaml"), "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PEAK,
+            "grade",
+            str(NOTEBOOKS / "prints_for_a_while.ipynb"),
+            "--assignment",
+            str(NOTEBOOKS / "output-limits.yaml"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     returncode, peak_kb = map(int, done.stdout.split())
     assert returncode == 0, done.stderr[-3000:]
     executed = tmp_path / "prints_for_a_while.executed.ipynb"

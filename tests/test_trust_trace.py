@@ -60,17 +60,40 @@ def test_a_rewritten_transfer_record_earns_no_points(grader_env, tmp_path):
 
 # --- pieces ---------------------------------------------------------------------------
 
+
 def _fit(**fields) -> dict:
-    return {"model": 1, "epochs_run": 2, "seconds": 1.0, "trainable_params": 10, "frozen_params": 0,
-            "total_params": 10, "optimizer": 1, "iterations": 20, "steps": 20, **fields}
+    return {
+        "model": 1,
+        "epochs_run": 2,
+        "seconds": 1.0,
+        "trainable_params": 10,
+        "frozen_params": 0,
+        "total_params": 10,
+        "optimizer": 1,
+        "iterations": 20,
+        "steps": 20,
+        **fields,
+    }
 
 
 def _trace(*fits: dict, optimizer: int | None = 1):
     from grader.notebooks.trace import KernelTrace
 
-    return KernelTrace.from_dict({"fits": list(fits), "inputs": [], "loaded": [], "model_found": "",
-                                  "model": {"id": 1, "params": 10, "trained": True, "optimizer": optimizer,
-                                            "layers": [{"name": "dense", "class": "Dense"}]}})
+    return KernelTrace.from_dict(
+        {
+            "fits": list(fits),
+            "inputs": [],
+            "loaded": [],
+            "model_found": "",
+            "model": {
+                "id": 1,
+                "params": 10,
+                "trained": True,
+                "optimizer": optimizer,
+                "layers": [{"name": "dense", "class": "Dense"}],
+            },
+        }
+    )
 
 
 SAVED = {"params": 10, "layers": [["dense", "Dense"]], "optimizer": "Adam", "optimizer_iterations": 20}

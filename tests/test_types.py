@@ -37,7 +37,10 @@ def test_question_types_match_the_bank_and_quiz_result_schemas():
 
 def test_status_properties_replace_string_tests():
     assert [s for s in Status if not s.is_failure] == [Status.GRADED]
-    assert {s for s in RunStatus if s.stopped_everything} == {RunStatus.TIMEOUT, RunStatus.DEAD_KERNEL,
-                                                             RunStatus.OUT_OF_MEMORY}
+    assert {s for s in RunStatus if s.stopped_everything} == {
+        RunStatus.TIMEOUT,
+        RunStatus.DEAD_KERNEL,
+        RunStatus.OUT_OF_MEMORY,
+    }
     assert [s for s in QuestionStatus if not s.counted] == [QuestionStatus.ELSEWHERE]
     assert all(s.text for s in Status)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -27,19 +27,30 @@ def to_keras(layer: calc.Layer) -> keras.layers.Layer:
     """The Keras layer with the same constructor arguments as a calculator layer."""
     if isinstance(layer, calc.Conv2D):
         return keras.layers.Conv2D(
-            layer.filters, layer.kernel_size, strides=layer.strides, padding=layer.padding,
-            dilation_rate=layer.dilation_rate, use_bias=layer.use_bias,
+            layer.filters,
+            layer.kernel_size,
+            strides=layer.strides,
+            padding=layer.padding,
+            dilation_rate=layer.dilation_rate,
+            use_bias=layer.use_bias,
         )
     if isinstance(layer, calc.DepthwiseConv2D):
         return keras.layers.DepthwiseConv2D(
-            layer.kernel_size, strides=layer.strides, padding=layer.padding,
-            dilation_rate=layer.dilation_rate, depth_multiplier=layer.depth_multiplier,
+            layer.kernel_size,
+            strides=layer.strides,
+            padding=layer.padding,
+            dilation_rate=layer.dilation_rate,
+            depth_multiplier=layer.depth_multiplier,
             use_bias=layer.use_bias,
         )
     if isinstance(layer, calc.SeparableConv2D):
         return keras.layers.SeparableConv2D(
-            layer.filters, layer.kernel_size, strides=layer.strides, padding=layer.padding,
-            dilation_rate=layer.dilation_rate, depth_multiplier=layer.depth_multiplier,
+            layer.filters,
+            layer.kernel_size,
+            strides=layer.strides,
+            padding=layer.padding,
+            dilation_rate=layer.dilation_rate,
+            depth_multiplier=layer.depth_multiplier,
             use_bias=layer.use_bias,
         )
     if isinstance(layer, calc.Pooling2D):
@@ -101,9 +112,7 @@ def _clear_now_and_then() -> None:
 def build_keras(input_shape: Sequence[int], layers: Sequence[calc.Layer]) -> keras.Sequential:
     """``keras.Sequential([keras.Input(input_shape), ...])``; raises whatever Keras raises."""
     _clear_now_and_then()
-    return keras.Sequential(
-        [keras.Input(shape=tuple(input_shape))] + [to_keras(layer) for layer in layers]
-    )
+    return keras.Sequential([keras.Input(shape=tuple(input_shape))] + [to_keras(layer) for layer in layers])
 
 
 @lru_cache(maxsize=512)
@@ -126,6 +135,7 @@ def keras_network(input_shape: Sequence[int], layers: Sequence[calc.Layer]) -> K
 #: leaves exactly zero positions gives an empty output instead).
 TF_REFUSALS = (tf.errors.InvalidArgumentError, ValueError)
 
+
 def _as_nhwc(image: Sequence[Sequence[float]]) -> tf.Tensor:
     return tf.constant(np.asarray(image, dtype=np.float64)[None, :, :, None])
 
@@ -140,9 +150,7 @@ def tf_convolve(
 ) -> np.ndarray:
     """``tf.nn.conv2d`` on one channel, in float64; returns a 2-D array."""
     k = tf.constant(np.asarray(kernel, dtype=np.float64)[:, :, None, None])
-    out = tf.nn.conv2d(
-        _as_nhwc(image), k, strides=stride, padding=padding.upper(), dilations=dilation
-    )
+    out = tf.nn.conv2d(_as_nhwc(image), k, strides=stride, padding=padding.upper(), dilations=dilation)
     return out.numpy()[0, :, :, 0]
 
 

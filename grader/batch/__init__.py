@@ -25,5 +25,20 @@ from grader.batch.submissions import AssignmentKey, Submission, discover
 from grader.batch.unzip import ZIP_ENTRY_MB, ZIP_RATIO, ZIP_RATIO_ABOVE_MB, ZIP_TOTAL_MB, ZipLimits, unpack
 from grader.errors import BatchError
 
-__all__ = ["ZIP_ENTRY_MB", "ZIP_RATIO", "ZIP_RATIO_ABOVE_MB", "ZIP_TOTAL_MB", "AssignmentKey", "BatchError", "Limits",
-           "Sandbox", "Submission", "ZipLimits", "discover", "grade_one", "make_sandbox", "run_batch", "unpack"]
+__all__ = [
+    "ZIP_ENTRY_MB",
+    "ZIP_RATIO",
+    "ZIP_RATIO_ABOVE_MB",
+    "ZIP_TOTAL_MB",
+    "AssignmentKey",
+    "BatchError",
+    "Limits",
+    "Sandbox",
+    "Submission",
+    "ZipLimits",
+    "discover",
+    "grade_one",
+    "make_sandbox",
+    "run_batch",
+    "unpack",
+]

@@ -83,8 +83,9 @@ def grade_notebook_job(job: ChildJob) -> ChildOutcome:
     document = report.document(result)
     write_atomically(feedback / "result.json", json.dumps(document, indent=1))
     write_atomically(feedback / "feedback.html", report.html_page(result, spec))
-    return ChildOutcome(document["status"], document["points"], document["points_possible"],
-                        (document["messages"] or [""])[0])
+    return ChildOutcome(
+        document["status"], document["points"], document["points_possible"], (document["messages"] or [""])[0]
+    )
 
 
 def run(job: ChildJob) -> ChildOutcome:

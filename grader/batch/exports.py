@@ -67,8 +67,7 @@ def _document(feedback: Path, row: BatchRow) -> tuple[Path, dict[str, Any]] | No
             status, points = RowStatus.GRADED, document["score"]["points"]
         else:
             status, points = document.get("status"), document.get("points")
-        if status == row.status and isinstance(points, (int, float)) and math.isclose(points, row.points,
-                                                                                       abs_tol=1e-6):
+        if status == row.status and isinstance(points, (int, float)) and math.isclose(points, row.points, abs_tol=1e-6):
             return path, document
     return None
 
@@ -92,17 +91,21 @@ def _write_csv(path: Path, table: list[list[Any]]) -> None:
 
 def gradebook(batch: StoredBatch) -> list[Path]:
     path = batch.out / "gradebook.csv"
-    _write_csv(path, [list(GRADEBOOK_FIELDS)]
-               + [[getattr(r, f) for f in GRADEBOOK_FIELDS] for r in batch.rows])
+    _write_csv(path, [list(GRADEBOOK_FIELDS)] + [[getattr(r, f) for f in GRADEBOOK_FIELDS] for r in batch.rows])
     return [path]
 
 
 def canvas(batch: StoredBatch) -> list[Path]:
     path, possible = batch.out / "canvas.csv", batch.points_possible
     column = f"{batch.info.assignment} ({possible:g})"
-    _write_csv(path, [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
-                      ["Points Possible", "", "", "", "", f"{possible:g}"]]
-               + [[r.student, "", "", r.student, "", f"{r.points:g}"] for r in batch.rows])
+    _write_csv(
+        path,
+        [
+            ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
+            ["Points Possible", "", "", "", "", f"{possible:g}"],
+        ]
+        + [[r.student, "", "", r.student, "", f"{r.points:g}"] for r in batch.rows],
+    )
     return [path]
 
 
@@ -112,9 +115,16 @@ def gradescope(batch: StoredBatch) -> list[Path]:
     written = []
     for row in batch.rows:
         path = batch.out / "gradescope" / row.student / "results.json"
-        write_atomically(path, json.dumps({
-            "score": row.points, "output": f"{row.status}: {row.message}".strip(": "),
-            "tests": gradescope_tests(row, batch.documents.get(row.student), batch.info.assignment)}))
+        write_atomically(
+            path,
+            json.dumps(
+                {
+                    "score": row.points,
+                    "output": f"{row.status}: {row.message}".strip(": "),
+                    "tests": gradescope_tests(row, batch.documents.get(row.student), batch.info.assignment),
+                }
+            ),
+        )
         written.append(path)
     return written
 
@@ -123,17 +133,25 @@ def gradescope_tests(row: BatchRow, document: dict[str, Any] | None, assignment:
     if document is None:
         return [_test(assignment, row.points, row.points_possible, row.message, passed=not row.status.is_failure)]
     if document.get("kind") == "quiz-result":
-        return [_test(q["id"], q["points"], q["points_possible"],
-                      "\n".join([q["status"].replace("_", " ")] + q["feedback"]))
-                for q in document["questions"]]
+        return [
+            _test(
+                q["id"], q["points"], q["points_possible"], "\n".join([q["status"].replace("_", " ")] + q["feedback"])
+            )
+            for q in document["questions"]
+        ]
     return [_test(c["check"], c["points"], c["points_possible"], c["message"]) for c in document["checks"]]
 
 
 def _test(name: str, score: float, max_score: float, output: str, passed: bool | None = None) -> dict[str, Any]:
     """One Gradescope test: passed when it earned all its points, unless ``passed`` says otherwise."""
     passed = score >= max_score if passed is None else passed
-    return {"name": name, "score": score, "max_score": max_score, "output": output,
-            "status": "passed" if passed else "failed"}
+    return {
+        "name": name,
+        "score": score,
+        "max_score": max_score,
+        "output": output,
+        "status": "passed" if passed else "failed",
+    }
 
 
 def class_summary(batch: StoredBatch) -> list[Path]:
@@ -147,8 +165,10 @@ def summary(rows: tuple[BatchRow, ...], info: BatchInfo) -> str:
     scores = [r.points for r in rows]
     lines = [f"{len(rows)} students graded"]
     if scores:
-        lines.append(f"scores: min {min(scores):g}, median {statistics.median(scores):g}, "
-                     f"mean {statistics.mean(scores):.2f}, max {max(scores):g}")
+        lines.append(
+            f"scores: min {min(scores):g}, median {statistics.median(scores):g}, "
+            f"mean {statistics.mean(scores):.2f}, max {max(scores):g}"
+        )
         possible = max(r.points_possible for r in rows) or 1
         buckets = [0] * 5
         for s in scores:
@@ -169,8 +189,7 @@ def report(batch: StoredBatch) -> list[Path]:
     from grader import class_report
 
     path = batch.out / "report.html"
-    write_atomically(path, class_report.render(class_report.build(batch.rows, batch.documents,
-                                                                  batch.info.assignment)))
+    write_atomically(path, class_report.render(class_report.build(batch.rows, batch.documents, batch.info.assignment)))
     return [path]
 
 
@@ -187,7 +206,8 @@ def feedback_pages(batch: StoredBatch) -> list[Path]:
     for student, document in batch.documents.items():
         page, source = batch.out / "feedback" / student / "feedback.html", batch.document_files[student]
         if document.get("kind") != "notebook-result" or (
-                page.exists() and page.stat().st_mtime_ns >= source.stat().st_mtime_ns):
+            page.exists() and page.stat().st_mtime_ns >= source.stat().st_mtime_ns
+        ):
             continue
         try:
             html = html_page(NotebookResult.from_document(document), _notebook_assignment(document["assignment"]))
@@ -210,8 +230,13 @@ def _notebook_assignment(name: str) -> Any:
 
 
 EXPORTERS: tuple[tuple[str, Exporter], ...] = (
-    ("gradebook", gradebook), ("canvas", canvas), ("gradescope", gradescope), ("summary", class_summary),
-    ("class report", report), ("feedback pages", feedback_pages))
+    ("gradebook", gradebook),
+    ("canvas", canvas),
+    ("gradescope", gradescope),
+    ("summary", class_summary),
+    ("class report", report),
+    ("feedback pages", feedback_pages),
+)
 
 
 def export(out: Path) -> list[tuple[str, list[Path]]]:

@@ -45,11 +45,16 @@ class Sandbox:
 
     def describe(self) -> str:
         if not self.bwrap:
-            return ("NOT available on this machine (install bubblewrap): submissions could reach the network "
-                    "and write to shared files")
-        return ("on (bubblewrap: own network namespace with loopback only; file system read-only except the "
-                "submission's own folders; no capabilities"
-                + (f"; MNIST source files hidden: {', '.join(self.hidden)}" if self.hidden else "") + ")")
+            return (
+                "NOT available on this machine (install bubblewrap): submissions could reach the network "
+                "and write to shared files"
+            )
+        return (
+            "on (bubblewrap: own network namespace with loopback only; file system read-only except the "
+            "submission's own folders; no capabilities"
+            + (f"; MNIST source files hidden: {', '.join(self.hidden)}" if self.hidden else "")
+            + ")"
+        )
 
 
 def make_sandbox() -> Sandbox:
@@ -87,6 +92,7 @@ def default_memory_mb(assignment: str, submissions: list[Submission]) -> float:
 
 def _child_setup(limits: Limits, group: ControlGroup | None) -> Callable[[], None]:
     """Runs in the child between fork and exec: limits that bind it and all it starts."""
+
     def apply() -> None:
         import resource
 
@@ -132,8 +138,13 @@ class ChildRun:
     peak_processes: int | None
 
 
-def run_confined(command: Callable[[Path], list[str]], name: str, limits: Limits, threads: int,
-                 extra_env: dict[str, str] | None = None) -> ChildRun:
+def run_confined(
+    command: Callable[[Path], list[str]],
+    name: str,
+    limits: Limits,
+    threads: int,
+    extra_env: dict[str, str] | None = None,
+) -> ChildRun:
     """Run ``command(work folder)`` with every limit on it and on all it starts; leave nothing running."""
     assert limits.memory_mb is not None
     group = create_group(name, TreeLimits(limits.max_processes, limits.memory_mb))
@@ -145,9 +156,15 @@ def run_confined(command: Callable[[Path], list[str]], name: str, limits: Limits
             (work / "home").mkdir()
             (work / "tmp").mkdir()
             try:
-                proc = subprocess.Popen(command(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        env={**worker_env(work, threads), **(extra_env or {})}, cwd=work,
-                                        preexec_fn=_child_setup(limits, group))
+                proc = subprocess.Popen(
+                    command(work),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env={**worker_env(work, threads), **(extra_env or {})},
+                    cwd=work,
+                    preexec_fn=_child_setup(limits, group),
+                )
             except (OSError, subprocess.SubprocessError) as exc:  # a grader-side failure: still a row
                 return ChildRun(None, "", f"the grading process could not start: {exc}", False, False, 0, None, None)
             if group is None:
@@ -162,8 +179,16 @@ def run_confined(command: Callable[[Path], list[str]], name: str, limits: Limits
             finally:
                 _stop_tree(proc, group)  # nothing a submission started outlives its grading
         if group:
-            return ChildRun(proc.returncode, stdout, stderr, timed_out, group.out_of_memory_kills() > 0,
-                            group.refused_processes(), group.peak_memory_mb(), group.peak_processes())
+            return ChildRun(
+                proc.returncode,
+                stdout,
+                stderr,
+                timed_out,
+                group.out_of_memory_kills() > 0,
+                group.refused_processes(),
+                group.peak_memory_mb(),
+                group.peak_processes(),
+            )
         assert watch is not None
         return ChildRun(proc.returncode, stdout, stderr, timed_out, watch.killed, 0, round(watch.peak_mb, 1), None)
     finally:

@@ -7,22 +7,32 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from grader.batch.exports import export
-from grader.batch.child import NOTEBOOK, OUTCOME, QUIZ, ChildJob, ChildOutcome
-from grader.batch.isolation import Limits, Sandbox, default_memory_mb, make_sandbox, run_confined
 from grader.atomic import write_atomically
-from grader.batch.store import (FAILED, OUT_OF_MEMORY, BatchInfo, finished, make_row, other_assignments,
-                                rejected_row, sentences)
+from grader.batch.child import NOTEBOOK, OUTCOME, QUIZ, ChildJob, ChildOutcome
+from grader.batch.exports import export
+from grader.batch.isolation import Limits, Sandbox, default_memory_mb, make_sandbox, run_confined
+from grader.batch.store import (
+    FAILED,
+    OUT_OF_MEMORY,
+    BatchInfo,
+    finished,
+    make_row,
+    other_assignments,
+    rejected_row,
+    sentences,
+)
 from grader.batch.submissions import DEFAULT_PATTERN, SHEET_SUFFIXES, Submission, assignment_key, discover
 from grader.batch.unzip import ZipLimits, unpack
 from grader.confinement import describe as describe_confinement
 from grader.errors import BatchError
 from grader.quiz.variants import SECRET_ENV, course_secret
+
 
 def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> None:
     """Prepare the served data before any child runs: in the sandbox children can only read it."""
@@ -36,8 +46,15 @@ def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> None
         prepare_data(spec)
 
 
-def grade_one(submission: Submission, assignment: str, out: Path, limits: Limits, threads: int,
-              sandbox: Sandbox, secret: bytes | None = None) -> dict[str, Any]:
+def grade_one(
+    submission: Submission,
+    assignment: str,
+    out: Path,
+    limits: Limits,
+    threads: int,
+    sandbox: Sandbox,
+    secret: bytes | None = None,
+) -> dict[str, Any]:
     """Grade one submission in a confined child process (:mod:`grader.batch.child`); always
     returns a result row. Only an answer sheet's child gets the course ``secret`` (in its
     environment, never on a command line); a notebook's never does."""
@@ -54,40 +71,61 @@ def grade_one(submission: Submission, assignment: str, out: Path, limits: Limits
     outer = sandbox if quiz else Sandbox(None)
     extra_env = {SECRET_ENV: secret.decode()} if quiz and secret else None
     started = time.monotonic()
-    run = run_confined(lambda work: outer.prefix(work, feedback) + command, submission.student, limits, threads,
-                       extra_env)
+    run = run_confined(
+        lambda work: outer.prefix(work, feedback) + command, submission.student, limits, threads, extra_env
+    )
     (feedback / "grader.log").write_text(run.stderr[-20000:])
     usage = {"peak_memory_mb": run.peak_memory_mb, "peak_processes": run.peak_processes}
     notes = []
     if run.refused_processes:
-        notes.append(f"it tried to run more than {limits.max_processes} processes and threads at once "
-                     f"({run.refused_processes} refused)")
+        notes.append(
+            f"it tried to run more than {limits.max_processes} processes and threads at once "
+            f"({run.refused_processes} refused)"
+        )
     memory_note = f"its processes used more than {limits.memory_mb:g} MB together and were stopped"
     if run.timed_out:
-        return make_row(submission, FAILED, 0, 0, sentences(
-            f"grading took longer than {limits.wall_seconds:g} s and was stopped", *notes), started, **usage)
+        return make_row(
+            submission,
+            FAILED,
+            0,
+            0,
+            sentences(f"grading took longer than {limits.wall_seconds:g} s and was stopped", *notes),
+            started,
+            **usage,
+        )
     outcome = ChildOutcome.read(feedback)
     if outcome is None:
         if run.memory_stopped:
             return make_row(submission, OUT_OF_MEMORY, 0, 0, sentences(memory_note, *notes), started, **usage)
         reason = (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
-        return make_row(submission, FAILED, 0, 0, sentences(f"the grading process failed: {reason[:300]}", *notes),
-                        started, **usage)
+        return make_row(
+            submission, FAILED, 0, 0, sentences(f"the grading process failed: {reason[:300]}", *notes), started, **usage
+        )
     status, message = outcome.status, outcome.message
     if run.memory_stopped and status != "graded":
         status, message = OUT_OF_MEMORY, memory_note
     elif run.memory_stopped:
         notes.append("one of its processes was stopped at the memory limit")
-    row = make_row(submission, status, outcome.points, outcome.points_possible, sentences(message, *notes), started,
-                   **usage)
+    row = make_row(
+        submission, status, outcome.points, outcome.points_possible, sentences(message, *notes), started, **usage
+    )
     return {**row, "practice_check": True} if outcome.practice_check else row
 
 
-def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, pattern: str = DEFAULT_PATTERN,
-              regrade: bool = False, limits: Limits = Limits(7200, 7200), zip_limits: ZipLimits = ZipLimits(),
-              on_result: Callable[[dict[str, Any], bool], None] | None = None,
-              on_start: Callable[[int], None] | None = None,
-              executor: Executor | None = None) -> list[dict[str, Any]]:
+def run_batch(
+    source: Path,
+    assignment: str,
+    out: Path,
+    *,
+    jobs: int = 1,
+    pattern: str = DEFAULT_PATTERN,
+    regrade: bool = False,
+    limits: Limits = Limits(7200, 7200),
+    zip_limits: ZipLimits = ZipLimits(),
+    on_result: Callable[[dict[str, Any], bool], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+) -> list[dict[str, Any]]:
     """Grade every submission not already graded; returns one row per student.
 
     Submissions are graded by ``grade_one`` on ``executor``: by default a local pool of
@@ -104,15 +142,18 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
     other = other_assignments(out, key)
     if other and not regrade:
         names = ", ".join(sorted({repr(name) for _, name in other}))
-        raise BatchError(f"{out} holds results of assignment {names} ({len(other)} students); this batch grades "
-                         f"{key.name!r}: give another --out, or add --regrade to grade everything again under "
-                         f"{key.name!r} (the other results are then moved to {out / 'replaced'})")
+        raise BatchError(
+            f"{out} holds results of assignment {names} ({len(other)} students); this batch grades "
+            f"{key.name!r}: give another --out, or add --regrade to grade everything again under "
+            f"{key.name!r} (the other results are then moved to {out / 'replaced'})"
+        )
     unpacked = unpack(source, out, zip_limits)
     submissions, skipped = discover(unpacked.folder, pattern, unpacked.refused, key)
     if not submissions:
-        raise BatchError(f"{source}: no submission found, 0 students graded (the gradebook and results in {out} "
-                         "were left as they were)"
-                         + (f"; skipped entries: {'; '.join(skipped[:10])}" if skipped else ""))
+        raise BatchError(
+            f"{source}: no submission found, 0 students graded (the gradebook and results in {out} "
+            "were left as they were)" + (f"; skipped entries: {'; '.join(skipped[:10])}" if skipped else "")
+        )
     if other:  # --regrade into another assignment's folder: nothing graded is deleted
         replaced = out / "replaced" / time.strftime("%Y%m%d-%H%M%S")
         replaced.mkdir(parents=True, exist_ok=True)
@@ -160,8 +201,10 @@ def run_batch(source: Path, assignment: str, out: Path, *, jobs: int = 1, patter
         if executor is None:
             pool.shutdown(cancel_futures=True)
     ordered = [rows[s.student] for s in submissions]
-    limits_line = (f"limits per submission: {limits.memory_mb:g} MB, {limits.max_processes} processes and threads, "
-                   f"{limits.cpu_seconds} CPU s, {limits.wall_seconds:g} s wall; enforcement {describe_confinement()}")
+    limits_line = (
+        f"limits per submission: {limits.memory_mb:g} MB, {limits.max_processes} processes and threads, "
+        f"{limits.cpu_seconds} CPU s, {limits.wall_seconds:g} s wall; enforcement {describe_confinement()}"
+    )
     context = tuple(line for line in (sandbox.describe(), limits_line, unpacked.note) if line)
     BatchInfo(key.name, tuple(s.student for s in submissions), tuple(skipped), context).write(out)
     export(out)

@@ -100,25 +100,43 @@ class BatchRow:
         try:
             return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
         except ValueError:
-            raise BatchOutputError(f"{where}: unknown status {data['status']!r} (one of "
-                                   f"{', '.join(RowStatus)})") from None
+            raise BatchOutputError(
+                f"{where}: unknown status {data['status']!r} (one of {', '.join(RowStatus)})"
+            ) from None
 
 
-def make_row(submission: Submission, status: str, points: float, possible: float, message: str,
-             started: float, peak_memory_mb: float | None = None, peak_processes: int | None = None
-             ) -> dict[str, Any]:
+def make_row(
+    submission: Submission,
+    status: str,
+    points: float,
+    possible: float,
+    message: str,
+    started: float,
+    peak_memory_mb: float | None = None,
+    peak_processes: int | None = None,
+) -> dict[str, Any]:
     note = sentences(message, *submission.notes)
     if submission.duplicates:
         note = sentences(note, f"older submissions ignored: {', '.join(submission.duplicates)}")
-    return BatchRow(submission.student, RowStatus(status), points, possible, note, str(submission.path),
-                    submission.digest, round(time.monotonic() - started, 2), peak_memory_mb,
-                    peak_processes).to_json()
+    return BatchRow(
+        submission.student,
+        RowStatus(status),
+        points,
+        possible,
+        note,
+        str(submission.path),
+        submission.digest,
+        round(time.monotonic() - started, 2),
+        peak_memory_mb,
+        peak_processes,
+    ).to_json()
 
 
 def rejected_row(submission: Submission) -> dict[str, Any]:
     """The row of a student whose zip entries were refused: not graded, and why."""
-    return make_row(submission, REJECTED, 0, 0, sentences(*submission.refused, "the submission was not graded"),
-                time.monotonic())
+    return make_row(
+        submission, REJECTED, 0, 0, sentences(*submission.refused, "the submission was not graded"), time.monotonic()
+    )
 
 
 def finished(out: Path, submission: Submission, assignment: AssignmentKey) -> dict[str, Any] | None:
@@ -130,7 +148,10 @@ def finished(out: Path, submission: Submission, assignment: AssignmentKey) -> di
     except (OSError, ValueError):
         return None
     same = (row.get("digest"), row.get("assignment"), row.get("assignment_sha256")) == (
-        submission.digest, assignment.name, assignment.sha256)
+        submission.digest,
+        assignment.name,
+        assignment.sha256,
+    )
     return row if same else None
 
 
@@ -191,11 +212,13 @@ class BatchInfo:
             return cls(names[0] if len(names) == 1 else out.name, tuple(rows))
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            info = cls(str(data["assignment"]), *(tuple(map(str, data.get(k, ()))) for k in
-                                                  ("students", "skipped", "context")))
+            info = cls(
+                str(data["assignment"]), *(tuple(map(str, data.get(k, ()))) for k in ("students", "skipped", "context"))
+            )
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise BatchOutputError(f"{path}: not a readable batch record ({exc.__class__.__name__}: {exc})") from None
         if missing := [s for s in info.students if s not in rows]:
-            raise BatchOutputError(f"{path}: names students with no row in {out / 'results'}: "
-                                   f"{', '.join(missing[:10])}")
+            raise BatchOutputError(
+                f"{path}: names students with no row in {out / 'results'}: {', '.join(missing[:10])}"
+            )
         return info

@@ -8,9 +8,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from grader.errors import BatchError
 
@@ -114,23 +114,37 @@ def _choose(entry: Path, assignment: AssignmentKey | None) -> tuple[Path, tuple[
     depends on the order the disk lists files in."""
     if entry.is_file():
         return (entry, ()) if entry.suffix.lower() in SUBMISSION_SUFFIXES else None
-    candidates = [p for p in entry.rglob("*") if p.suffix.lower() in SUBMISSION_SUFFIXES and p.is_file()
-                  and not any(is_hidden(part) for part in p.relative_to(entry).parts)]
+    candidates = [
+        p
+        for p in entry.rglob("*")
+        if p.suffix.lower() in SUBMISSION_SUFFIXES
+        and p.is_file()
+        and not any(is_hidden(part) for part in p.relative_to(entry).parts)
+    ]
     if not candidates:
         return None
     kind = (NOTEBOOK_SUFFIXES if assignment.notebook else SHEET_SUFFIXES) if assignment else SUBMISSION_SUFFIXES
     like = _plain(assignment.name) if assignment else ""
 
     def rank(path: Path) -> tuple:
-        return (path.suffix.lower() not in kind, not (like and like in _plain(path.stem)),
-                len(path.relative_to(entry).parts), -path.stat().st_mtime, str(path))
+        return (
+            path.suffix.lower() not in kind,
+            not (like and like in _plain(path.stem)),
+            len(path.relative_to(entry).parts),
+            -path.stat().st_mtime,
+            str(path),
+        )
 
     ordered = sorted(candidates, key=rank)
     return ordered[0], tuple(ordered[1:])
 
 
-def discover(folder: Path, pattern: str = DEFAULT_PATTERN, refused: Iterable[tuple[str, str]] = (),
-             assignment: AssignmentKey | None = None) -> tuple[list[Submission], list[str]]:
+def discover(
+    folder: Path,
+    pattern: str = DEFAULT_PATTERN,
+    refused: Iterable[tuple[str, str]] = (),
+    assignment: AssignmentKey | None = None,
+) -> tuple[list[Submission], list[str]]:
     """Submissions by student (id from each file or folder name), and entries that were skipped.
 
     ``refused`` are zip entries that were not extracted (name, message): the student named by an
@@ -154,8 +168,10 @@ def discover(folder: Path, pattern: str = DEFAULT_PATTERN, refused: Iterable[tup
             continue
         chosen = _choose(entry, assignment) if student else None
         if not student or chosen is None:
-            skipped.append(f"{shown(entry.name)}: " + ("no student id in the name" if not student else
-                                                          "no notebook or answer sheet in it"))
+            skipped.append(
+                f"{shown(entry.name)}: "
+                + ("no student id in the name" if not student else "no notebook or answer sheet in it")
+            )
             continue
         found.setdefault(student_key(student), []).append((student, *chosen))
     submissions = []
@@ -170,12 +186,15 @@ def discover(folder: Path, pattern: str = DEFAULT_PATTERN, refused: Iterable[tup
         others = tuple(str(f[1].relative_to(folder)) for f in found[key] if f[1] != newest)
         notes = []
         if ignored:
-            notes.append(f"graded {shown(str(newest.relative_to(folder)))}; not graded: "
-                         f"{listed(str(p.relative_to(folder)) for p in ignored)} (the file is chosen by kind, "
-                         "then a name like the assignment's, then nearest the top of the folder, then newest)")
+            notes.append(
+                f"graded {shown(str(newest.relative_to(folder)))}; not graded: "
+                f"{listed(str(p.relative_to(folder)) for p in ignored)} (the file is chosen by kind, "
+                "then a name like the assignment's, then nearest the top of the folder, then newest)"
+            )
         forms = sorted({f[0] for f in found[key]} - {student})
         if forms:
-            notes.append(f"also submitted as {listed(forms)}: the same student "
-                         "(ids are compared ignoring case and Unicode form)")
+            notes.append(
+                f"also submitted as {listed(forms)}: the same student (ids are compared ignoring case and Unicode form)"
+            )
         submissions.append(Submission(student, newest, file_digest(newest), tuple(map(shown, others)), tuple(notes)))
     return submissions, skipped

@@ -15,9 +15,10 @@ import tempfile
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from grader.batch.submissions import CHUNK, file_digest, shown
 from grader.errors import BatchError
@@ -80,8 +81,15 @@ def _bounded_copy(source: BinaryIO, sink: BinaryIO, check: Callable[[int], None]
     return written
 
 
-def _extract_entry(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str, dest: Path,
-                   limits: ZipLimits, budget: int, archive_size: int) -> int:
+def _extract_entry(
+    archive: zipfile.ZipFile,
+    member: zipfile.ZipInfo,
+    name: str,
+    dest: Path,
+    limits: ZipLimits,
+    budget: int,
+    archive_size: int,
+) -> int:
     """Write one entry to ``dest`` within the limits; returns its size. A refused entry leaves nothing."""
     # Compressed bytes cannot exceed the archive, whatever the header claims.
     compressed = max(1, min(member.compress_size, archive_size))
@@ -89,15 +97,20 @@ def _extract_entry(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str,
     def check(size: int) -> None:
         ratio = size / compressed
         if size > limits.entry_mb * MB:
-            raise _Refused(f"{shown(name)} expands to more than {limits.entry_mb:g} MB "
-                           f"(compression {ratio:.0f}:1); it was not extracted")
+            raise _Refused(
+                f"{shown(name)} expands to more than {limits.entry_mb:g} MB "
+                f"(compression {ratio:.0f}:1); it was not extracted"
+            )
         if size > limits.ratio_above_mb * MB and ratio > limits.ratio:
-            raise _Refused(f"{shown(name)} expands to {size / MB:.0f} MB or more from {compressed / MB:.2f} MB "
-                           f"(compression {ratio:.0f}:1, more than the {limits.ratio:g}:1 allowed above "
-                           f"{limits.ratio_above_mb:g} MB); it was not extracted")
+            raise _Refused(
+                f"{shown(name)} expands to {size / MB:.0f} MB or more from {compressed / MB:.2f} MB "
+                f"(compression {ratio:.0f}:1, more than the {limits.ratio:g}:1 allowed above "
+                f"{limits.ratio_above_mb:g} MB); it was not extracted"
+            )
         if size > budget:
-            raise _Refused(f"{shown(name)} would take the extracted zip past {limits.total_mb:g} MB in all; "
-                           "it was not extracted")
+            raise _Refused(
+                f"{shown(name)} would take the extracted zip past {limits.total_mb:g} MB in all; it was not extracted"
+            )
 
     check(member.file_size)  # what the header declares: refused before anything is written
     try:
@@ -113,8 +126,9 @@ def _extract_entry(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str,
         if isinstance(exc, (RuntimeError, NotImplementedError)):  # encrypted, unknown compression
             raise _Refused(f"{shown(name)} cannot be read ({exc}); it was not extracted") from None
         if isinstance(exc, OSError):
-            raise _Refused(f"{shown(name)} could not be written ({exc.strerror or exc}); "
-                           "it was not extracted") from None
+            raise _Refused(
+                f"{shown(name)} could not be written ({exc.strerror or exc}); it was not extracted"
+            ) from None
         raise
     try:
         mtime = time.mktime((*member.date_time, 0, 0, -1))
@@ -146,8 +160,9 @@ def extract_zip(source: Path, target: Path, limits: ZipLimits = ZipLimits()) -> 
             except _Refused as exc:
                 refused.append((name, str(exc)))
             except OSError as exc:  # a folder that cannot be made
-                refused.append((name, f"{shown(name)} could not be written ({exc.strerror or exc}); "
-                                      "it was not extracted"))
+                refused.append(
+                    (name, f"{shown(name)} could not be written ({exc.strerror or exc}); it was not extracted")
+                )
     return refused
 
 
@@ -196,7 +211,9 @@ def unpack(source: Path, out: Path, limits: ZipLimits = ZipLimits()) -> Unpacked
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, done)
-    note = (f"submissions: {source} (sha256 {digest[:16]}...), extracted to {done / 'submissions'}; "
-            f"zip limits {limits.entry_mb:g} MB per entry, {limits.total_mb:g} MB in all, "
-            f"{limits.ratio:g}:1 compression above {limits.ratio_above_mb:g} MB")
+    note = (
+        f"submissions: {source} (sha256 {digest[:16]}...), extracted to {done / 'submissions'}; "
+        f"zip limits {limits.entry_mb:g} MB per entry, {limits.total_mb:g} MB in all, "
+        f"{limits.ratio:g}:1 compression above {limits.ratio_above_mb:g} MB"
+    )
     return Unpacked(done / "submissions", tuple((n, m) for n, m in previous["refused"]), note)

@@ -9,7 +9,7 @@ average is taken over the real cells only, as ``tf.nn.avg_pool2d`` does.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from grader.calc.layers import output_length
 from grader.errors import CalculationError
@@ -66,7 +66,7 @@ def convolve(
     if flip:
         kernel = [list(reversed(row)) for row in reversed(kernel)]
     out: Grid = []
-    for r, c, out_h, out_w, cells in _windows(rows, cols, kh, kw, stride, padding, dilation):
+    for r, c, _, _, cells in _windows(rows, cols, kh, kw, stride, padding, dilation):
         if c == 0:
             out.append([])
         out[r].append(sum(kernel[i][j] * image[y][x] for i, j, y, x in cells))

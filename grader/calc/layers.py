@@ -52,9 +52,7 @@ def output_length(size: int, window: int, stride: int, padding: str, dilation: i
 
 def _spatial(shape: tuple[int, ...], layer_name: str) -> tuple[int, int, int]:
     if len(shape) != 3:
-        raise CalculationError(
-            f"{layer_name} needs an input of shape (height, width, channels), got {shape}"
-        )
+        raise CalculationError(f"{layer_name} needs an input of shape (height, width, channels), got {shape}")
     return shape  # type: ignore[return-value]
 
 
@@ -188,8 +186,14 @@ class BatchNormalization:
         return 4 * shape[-1]
 
 
-Layer = Union[
-    Conv2D, DepthwiseConv2D, SeparableConv2D, Pooling2D, Dense, Flatten, GlobalPooling2D,
+Layer = Union[  # noqa: UP007 (a runtime alias listed for readers)
+    Conv2D,
+    DepthwiseConv2D,
+    SeparableConv2D,
+    Pooling2D,
+    Dense,
+    Flatten,
+    GlobalPooling2D,
     BatchNormalization,
 ]
 
@@ -245,9 +249,7 @@ class LayerReport:
     params: int
 
 
-def analyze(
-    input_shape: tuple[int, ...], layers: list[Layer], *, depth_from_input: bool = False
-) -> list[LayerReport]:
+def analyze(input_shape: tuple[int, ...], layers: list[Layer], *, depth_from_input: bool = False) -> list[LayerReport]:
     """Walk a sequential network, layer by layer.
 
     ``depth_from_input`` reproduces a common slip: every layer's kernels are counted as

@@ -61,13 +61,19 @@ class Architecture:
 
     def inception_blocks(self) -> list[str]:
         """Concatenations of two or more parallel branches, two of them with convolutions."""
-        return [node.name for node, shared in self._merges("Concatenate")
-                if sum(self._branch_has_conv(i, shared) for i in node.inputs) >= 2]
+        return [
+            node.name
+            for node, shared in self._merges("Concatenate")
+            if sum(self._branch_has_conv(i, shared) for i in node.inputs) >= 2
+        ]
 
     def residual_blocks(self) -> list[str]:
         """Additions whose inputs share an ancestor: a block's output plus its skip connection."""
-        return [node.name for node, shared in self._merges("Add")
-                if any(self._branch_has_conv(i, shared) for i in node.inputs)]
+        return [
+            node.name
+            for node, shared in self._merges("Add")
+            if any(self._branch_has_conv(i, shared) for i in node.inputs)
+        ]
 
     def has(self, cls: str) -> bool:
         return cls in self.classes()
@@ -102,7 +108,9 @@ def _walk(config: dict[str, Any], arch: Architecture, inside: str | None, previo
             arch.layers[name] = node
             last = name
             continue
-        node = LayerNode(name, layer.get("class_name", "?"), layer.get("config", {}).get("trainable", True), inside=inside)
+        node = LayerNode(
+            name, layer.get("class_name", "?"), layer.get("config", {}).get("trainable", True), inside=inside
+        )
         if cls == "Sequential":
             node.inputs = [last] if last else []
         else:

@@ -85,8 +85,9 @@ def load_assignment(name_or_path: str) -> Assignment:
     shipped = packaged_assignments()
     path = shipped.get(name_or_path) or Path(name_or_path)
     if name_or_path not in shipped and not path.exists():
-        raise AssignmentError(f"no assignment {name_or_path!r}: not a file, and the shipped ones are "
-                              f"{', '.join(shipped)}")
+        raise AssignmentError(
+            f"no assignment {name_or_path!r}: not a file, and the shipped ones are {', '.join(shipped)}"
+        )
     try:
         doc = read_yaml(path)
     except InputFileError as exc:
@@ -101,7 +102,8 @@ def load_assignment(name_or_path: str) -> Assignment:
     budget = data.get("training_budget", {})
     checks = tuple(
         CheckSpec(c["check"], c["points"], tuple(sorted((k, v) for k, v in c.items() if k not in ("check", "points"))))
-        for c in data["checks"])
+        for c in data["checks"]
+    )
     if any(c.check == "accuracy" for c in checks) and not tiers.get("full_data"):
         raise AssignmentError(f"{path}: an accuracy check needs tiers.full_data")
     provide = tuple(str((path.parent / p).resolve()) for p in data.get("provide", []))
@@ -109,15 +111,25 @@ def load_assignment(name_or_path: str) -> Assignment:
         if not Path(file).exists():
             raise AssignmentError(f"{path}: field provide: {file} does not exist")
     return Assignment(
-        name=data["assignment"], title=data["title"], source=str(path), checks=checks,
-        data=data_opts.get("source", "mnist"), model_variable=data.get("model_variable"),
-        npz=data_opts.get("npz"), private_test=data_opts.get("private_test"),
-        heldout_per_class=data_opts.get("heldout_per_class", 100), mnist_sizes=data_opts.get("mnist_sizes", True),
-        classes=tuple(data_opts["classes"]) if data_opts.get("classes") else None, provide=provide,
-        cell_timeout=limits.get("cell_timeout", 900), notebook_timeout=limits.get("notebook_timeout", 3600),
-        memory_mb=limits.get("memory_mb", 8000), measure_timeout=limits.get("measure_timeout", 300),
+        name=data["assignment"],
+        title=data["title"],
+        source=str(path),
+        checks=checks,
+        data=data_opts.get("source", "mnist"),
+        model_variable=data.get("model_variable"),
+        npz=data_opts.get("npz"),
+        private_test=data_opts.get("private_test"),
+        heldout_per_class=data_opts.get("heldout_per_class", 100),
+        mnist_sizes=data_opts.get("mnist_sizes", True),
+        classes=tuple(data_opts["classes"]) if data_opts.get("classes") else None,
+        provide=provide,
+        cell_timeout=limits.get("cell_timeout", 900),
+        notebook_timeout=limits.get("notebook_timeout", 3600),
+        memory_mb=limits.get("memory_mb", 8000),
+        measure_timeout=limits.get("measure_timeout", 300),
         claimed_gap=data.get("claimed_gap", 0.03),
-        budget_seconds=budget.get("seconds"), budget_epochs=budget.get("epochs"),
+        budget_seconds=budget.get("seconds"),
+        budget_epochs=budget.get("epochs"),
         tiers_full=tuple(Tier(**t) for t in tiers.get("full_data", [])),
         tiers_bundled=tuple(Tier(**t) for t in tiers.get("bundled_data", [])),
     )

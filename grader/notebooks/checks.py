@@ -9,18 +9,36 @@ process. Nothing the notebook printed is used.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
 
 from grader.notebooks.architecture import Architecture
 from grader.notebooks.assignment import Assignment, CheckSpec
 from grader.notebooks.trace import CallRecord, FitRecord, KernelTrace
 
 PREPROCESSING_LAYERS = {"Rescaling", "Normalization", "Resizing", "CenterCrop"}
-AUGMENTATION_LAYERS = {"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
-                       "RandomCrop", "RandomBrightness", "RandAugment", "RandomShear"}
-APPLICATION_NAMES = ("mobilenet", "inception", "vgg", "resnet", "efficientnet", "xception", "densenet",
-                     "nasnet", "convnext")
+AUGMENTATION_LAYERS = {
+    "RandomFlip",
+    "RandomRotation",
+    "RandomZoom",
+    "RandomTranslation",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomBrightness",
+    "RandAugment",
+    "RandomShear",
+}
+APPLICATION_NAMES = (
+    "mobilenet",
+    "inception",
+    "vgg",
+    "resnet",
+    "efficientnet",
+    "xception",
+    "densenet",
+    "nasnet",
+    "convnext",
+)
 
 
 @dataclass(frozen=True)
@@ -68,8 +86,10 @@ def _accuracy(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
     if seen.accuracy is None:
         return 0.0, f"No accuracy could be measured: {seen.accuracy_note}"
     if seen.heldout_leak:
-        return 0.0, (f"Measured {seen.accuracy:.2%}, but the notebook trained on {seen.heldout_leak:,} of the images "
-                     "it is measured on, so the accuracy says nothing: train only on what load_data() returns.")
+        return 0.0, (
+            f"Measured {seen.accuracy:.2%}, but the notebook trained on {seen.heldout_leak:,} of the images "
+            "it is measured on, so the accuracy says nothing: train only on what load_data() returns."
+        )
     fraction, tier = seen.assignment.score(seen.accuracy, seen.full_data)
     best = max(seen.assignment.tiers(seen.full_data), key=lambda t: t.min_accuracy)
     text = f"Measured accuracy {seen.accuracy:.2%} on {seen.accuracy_note}"
@@ -90,7 +110,10 @@ def _images_per_class(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
     if low:
         listed = ", ".join(f"class {k}: {v}" for k, v in sorted(low.items(), key=lambda kv: int(kv[0])))
         return 0.0, f"Too few training images ({listed}); use at least {minimum} per class."
-    return 1.0, f"At least {minimum} training images in each of the {len(counts)} classes (fewest: {min(counts.values())})."
+    return (
+        1.0,
+        f"At least {minimum} training images in each of the {len(counts)} classes (fewest: {min(counts.values())}).",
+    )
 
 
 def _disjoint_splits(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
@@ -104,18 +127,28 @@ def _disjoint_splits(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
         test |= set(call.hashes or [])
     missing = [name for name, part in (("training", train), ("validation", val), ("test", test)) if not part]
     if missing:
-        hints = {"validation": "pass validation_data=(x_val, y_val) to fit",
-                 "test": "evaluate the final model on a separate test set with model.evaluate",
-                 "training": "pass the training images to fit as an array"}
+        hints = {
+            "validation": "pass validation_data=(x_val, y_val) to fit",
+            "test": "evaluate the final model on a separate test set with model.evaluate",
+            "training": "pass the training images to fit as an array",
+        }
         return 0.0, "No " + " and no ".join(missing) + " set was seen: " + "; ".join(hints[m] for m in missing) + "."
-    overlaps = [(a, b, len(x & y)) for (a, x), (b, y) in
-                ((("training", train), ("test", test)), (("training", train), ("validation", val)),
-                 (("validation", val), ("test", test))) if x & y]
+    overlaps = [
+        (a, b, len(x & y))
+        for (a, x), (b, y) in (
+            (("training", train), ("test", test)),
+            (("training", train), ("validation", val)),
+            (("validation", val), ("test", test)),
+        )
+        if x & y
+    ]
     if overlaps:
         listed = "; ".join(f"{n} {b} images are also in the {a} set" for a, b, n in overlaps)
         return 0.0, f"The sets overlap ({listed}): keep training, validation and test images apart."
-    return 1.0, (f"Training ({len(train):,}), validation ({len(val):,}) and test ({len(test):,}) images "
-                 "are separate (compared by content).")
+    return 1.0, (
+        f"Training ({len(train):,}), validation ({len(val):,}) and test ({len(test):,}) images "
+        "are separate (compared by content)."
+    )
 
 
 def _layer_classes(seen: Observed) -> set[str]:
@@ -152,7 +185,10 @@ def _pretrained(seen: Observed) -> str | None:
 def _pretrained_base(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
     how = _pretrained(seen)
     if how is None:
-        return 0.0, "No pretrained base: load one (keras.applications or a saved model) instead of training from scratch."
+        return (
+            0.0,
+            "No pretrained base: load one (keras.applications or a saved model) instead of training from scratch.",
+        )
     return 1.0, f"Pretrained base: {how}."
 
 
@@ -162,21 +198,29 @@ def _frozen_then_unfrozen(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
         return 0.0, "The model was never trained."
     first = fits[0]
     if first.frozen_params == 0:
-        return 0.0, (f"The first training ran with all {first.total_params:,} parameters trainable: freeze the "
-                     "pretrained base (base.trainable = False) before training the new head.")
+        return 0.0, (
+            f"The first training ran with all {first.total_params:,} parameters trainable: freeze the "
+            "pretrained base (base.trainable = False) before training the new head."
+        )
     later = [f for f in fits[1:] if f.trainable_params > first.trainable_params]
     if not later:
-        return 0.5, (f"The base was frozen ({first.frozen_params:,} frozen parameters) but never unfrozen: set "
-                     "its top layers trainable, recompile with a low learning rate and train again.")
-    return 1.0, (f"Trained first with {first.frozen_params:,} parameters frozen, then with "
-                 f"{later[0].trainable_params:,} trainable (was {first.trainable_params:,}).")
+        return 0.5, (
+            f"The base was frozen ({first.frozen_params:,} frozen parameters) but never unfrozen: set "
+            "its top layers trainable, recompile with a low learning rate and train again."
+        )
+    return 1.0, (
+        f"Trained first with {first.frozen_params:,} parameters frozen, then with "
+        f"{later[0].trainable_params:,} trainable (was {first.trainable_params:,})."
+    )
 
 
 def _all_architectures(seen: Observed) -> list[Architecture]:
     return ([seen.architecture] if seen.architecture else []) + list(seen.trained)
 
 
-def _block(kind: str, finder: Callable[[Architecture], list[str]], hint: str) -> Callable[[CheckSpec, Observed], tuple[float, str]]:
+def _block(
+    kind: str, finder: Callable[[Architecture], list[str]], hint: str
+) -> Callable[[CheckSpec, Observed], tuple[float, str]]:
     """A check that passes when the final model, or any model the notebook trained, has the block."""
 
     def check(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
@@ -214,10 +258,16 @@ CHECKS: dict[str, Callable[[CheckSpec, Observed], tuple[float, str]]] = {
     "augmentation": _augmentation,
     "pretrained_base": _pretrained_base,
     "frozen_then_unfrozen": _frozen_then_unfrozen,
-    "inception_block": _block("Inception block", Architecture.inception_blocks,
-                              "add parallel convolution branches (e.g. 1×1, 3×3, 5×5) joined by a Concatenate layer."),
-    "residual_block": _block("Residual block", Architecture.residual_blocks,
-                             "add a block's input to its output with an Add layer (a skip connection)."),
+    "inception_block": _block(
+        "Inception block",
+        Architecture.inception_blocks,
+        "add parallel convolution branches (e.g. 1×1, 3×3, 5×5) joined by a Concatenate layer.",
+    ),
+    "residual_block": _block(
+        "Residual block",
+        Architecture.residual_blocks,
+        "add a block's input to its output with an Add layer (a skip connection).",
+    ),
     "batch_normalization": _batch_normalization,
     "parameter_count": _parameter_count,
 }

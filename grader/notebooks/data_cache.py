@@ -80,26 +80,39 @@ def prepare_data(assignment: Assignment) -> PreparedData:
     checked against their recorded SHA-256 (a changed cache is made again)."""
     keras_mnist = paths.keras_mnist()
     source = assignment.npz or (str(keras_mnist) if keras_mnist.exists() else "bundled")
-    key = hashlib.sha1(json.dumps([source, assignment.heldout_per_class, assignment.mnist_sizes,
-                                   CACHE_VERSION]).encode()).hexdigest()[:12]
+    key = hashlib.sha1(
+        json.dumps([source, assignment.heldout_per_class, assignment.mnist_sizes, CACHE_VERSION]).encode()
+    ).hexdigest()[:12]
     folder = paths.data_cache_dir() / f"mnist-{key}"
     meta = _checked_meta(folder)
     if meta is None:
         _build(folder, assignment)
         meta = _checked_meta(folder)
     if meta is None:
-        raise DataIntegrityError(f"{folder}: the grader's prepared data changed again as soon as it was made; "
-                                 "something on this machine is writing to the grader's cache")
+        raise DataIntegrityError(
+            f"{folder}: the grader's prepared data changed again as soon as it was made; "
+            "something on this machine is writing to the grader's cache"
+        )
     heldout, description = folder / "heldout.npz", meta["description"]
     heldout_sha256 = meta["sha256"]["heldout.npz"]
     if assignment.private_test:
         heldout = Path(assignment.private_test)
         count = _check_private_test(heldout)
         heldout_sha256 = sha256_of(heldout)
-        description = description.split("; measured on")[0] + f"; measured on the instructor's private test set ({heldout}, {count:,} images)."
-    return PreparedData(folder / "served.npz", heldout, frozenset(meta["fingerprints"]), description, meta["full"],
-                        _heldout_ranks(heldout, set(meta["served_ranks"])), meta["sha256"]["served.npz"],
-                        heldout_sha256)
+        description = (
+            description.split("; measured on")[0]
+            + f"; measured on the instructor's private test set ({heldout}, {count:,} images)."
+        )
+    return PreparedData(
+        folder / "served.npz",
+        heldout,
+        frozenset(meta["fingerprints"]),
+        description,
+        meta["full"],
+        _heldout_ranks(heldout, set(meta["served_ranks"])),
+        meta["sha256"]["served.npz"],
+        heldout_sha256,
+    )
 
 
 def _checked_meta(folder: Path) -> dict | None:
@@ -113,8 +126,9 @@ def _checked_meta(folder: Path) -> dict | None:
         meta = {}
     sums = meta.get("sha256") if isinstance(meta, dict) else None
     try:
-        intact = isinstance(sums, dict) and all(sha256_of(folder / name) == sums.get(name)
-                                                for name in ("served.npz", "heldout.npz"))
+        intact = isinstance(sums, dict) and all(
+            sha256_of(folder / name) == sums.get(name) for name in ("served.npz", "heldout.npz")
+        )
     except OSError:
         intact = False
     if not intact:
@@ -125,18 +139,28 @@ def _checked_meta(folder: Path) -> dict | None:
 
 def _build(folder: Path, assignment: Assignment) -> None:
     """Make the cache in a temporary folder and rename it into place (atomic)."""
-    split = mnist_data.prepare(assignment.npz, heldout_per_class=assignment.heldout_per_class,
-                               mnist_sizes=assignment.mnist_sizes)
+    split = mnist_data.prepare(
+        assignment.npz, heldout_per_class=assignment.heldout_per_class, mnist_sizes=assignment.mnist_sizes
+    )
     tmp = Path(tempfile.mkdtemp(dir=_ensure(folder.parent)))
     mnist_data.save_served(split, tmp / "served.npz")
     mnist_data.save_heldout(split, tmp / "heldout.npz")
-    prints = sorted({mnist_data.fingerprint(i) for i in split.train.images} |
-                    {mnist_data.fingerprint(i) for i in split.test.images})
+    prints = sorted(
+        {mnist_data.fingerprint(i) for i in split.train.images} | {mnist_data.fingerprint(i) for i in split.test.images}
+    )
     served_ranks = sorted(set(rank_hashes(split.train.images)) | set(rank_hashes(split.test.images)))
     sums = {name: sha256_of(tmp / name) for name in ("served.npz", "heldout.npz")}
-    (tmp / "meta.json").write_text(json.dumps({"description": mnist_data.describe(split),
-                                               "full": split.full, "fingerprints": prints,
-                                               "served_ranks": served_ranks, "sha256": sums}))
+    (tmp / "meta.json").write_text(
+        json.dumps(
+            {
+                "description": mnist_data.describe(split),
+                "full": split.full,
+                "fingerprints": prints,
+                "served_ranks": served_ranks,
+                "sha256": sums,
+            }
+        )
+    )
     for name in ("served.npz", "heldout.npz", "meta.json"):
         (tmp / name).chmod(0o600)  # only this user (a defence where permissions bind: not for root)
     try:

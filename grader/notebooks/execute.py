@@ -63,8 +63,10 @@ class Execution:
     hidden_errors: list[str] = field(default_factory=list)
 
 
-_SAVE_AGAIN = ("Hand in the .ipynb file Jupyter saves (open the notebook in Jupyter or VS Code and save it, "
-               "or use File > Download)")
+_SAVE_AGAIN = (
+    "Hand in the .ipynb file Jupyter saves (open the notebook in Jupyter or VS Code and save it, "
+    "or use File > Download)"
+)
 
 
 def read_notebook(path: Path) -> Any:
@@ -78,37 +80,50 @@ def read_notebook(path: Path) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise NotebookFileError(f"{name} is not a notebook: it is not text (a notebook is a JSON text file). "
-                                f"{_SAVE_AGAIN}.") from None
+        raise NotebookFileError(
+            f"{name} is not a notebook: it is not text (a notebook is a JSON text file). {_SAVE_AGAIN}."
+        ) from None
     if not text.strip():
         raise NotebookFileError(f"{name} is not a notebook: the file is empty. {_SAVE_AGAIN}.")
     try:
         doc = json.loads(text)
     except ValueError as exc:
         where = f"line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "its start"
-        raise NotebookFileError(f"{name} is not a notebook: it is not JSON ({where}: "
-                                f"{getattr(exc, 'msg', exc)}). {_SAVE_AGAIN}.") from None
+        raise NotebookFileError(
+            f"{name} is not a notebook: it is not JSON ({where}: {getattr(exc, 'msg', exc)}). {_SAVE_AGAIN}."
+        ) from None
     found = _not_a_notebook(doc)
     if found:
-        raise NotebookFileError(f"{name} is not a notebook: expected a JSON object with cells (a list of cell "
-                                f"objects), metadata and nbformat, as Jupyter saves it, but {found}. {_SAVE_AGAIN}.")
+        raise NotebookFileError(
+            f"{name} is not a notebook: expected a JSON object with cells (a list of cell "
+            f"objects), metadata and nbformat, as Jupyter saves it, but {found}. {_SAVE_AGAIN}."
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # nbformat's notes on missing cell ids: not the student's concern
             nb = nbformat.reads(text, as_version=4)
             nbformat.validate(nb)
     except nbformat.ValidationError as exc:
-        raise NotebookFileError(f"{name} is not a valid notebook: {_where(exc)}{str(exc).splitlines()[0]}. "
-                                f"{_SAVE_AGAIN}.") from None
+        raise NotebookFileError(
+            f"{name} is not a valid notebook: {_where(exc)}{str(exc).splitlines()[0]}. {_SAVE_AGAIN}."
+        ) from None
     except Exception as exc:  # nbformat raises many kinds for a bad file
-        raise NotebookFileError(f"{name} is not a readable notebook ({type(exc).__name__}: {str(exc)[:200]}). "
-                                f"{_SAVE_AGAIN}.") from None
+        raise NotebookFileError(
+            f"{name} is not a readable notebook ({type(exc).__name__}: {str(exc)[:200]}). {_SAVE_AGAIN}."
+        ) from None
     return nb
 
 
 def _kind(value: Any) -> str:
-    return {bool: "a true/false value", int: "a number", float: "a number", str: "a string", list: "a list",
-            dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a true/false value",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 def _not_a_notebook(doc: Any) -> str | None:
@@ -196,7 +211,7 @@ def _overwrite(shown: str, text: str) -> str:
             segments, line = line.rstrip("\r").split("\r"), ("\r" if line.endswith("\r") else "")
             drawn = ""
             for segment in segments:
-                drawn = segment + drawn[len(segment):]
+                drawn = segment + drawn[len(segment) :]
             line = drawn + line
         lines.append(line)
     return shown[:start] + "\n".join(lines)
@@ -220,14 +235,16 @@ class _Stream:
             if len(head) <= room:
                 self.head = head
             else:
-                self.cut, self.head, text = True, head[:max(room, 0)], head[max(room, 0):]
+                self.cut, self.head, text = True, head[: max(room, 0)], head[max(room, 0) :]
         if self.cut:
             tail = _overwrite(self.tail, text)
             self.left_out += max(0, len(tail) - STREAM_TAIL)
             self.tail = tail[-STREAM_TAIL:]
-            self.output["text"] = (f"{self.head}\n[output truncated by the grader after {len(self.head) // 1000} KB: "
-                                   f"{self.left_out // 1000:,} KB left out, the last {len(self.tail) // 1000} KB "
-                                   f"follow]\n{self.tail}")
+            self.output["text"] = (
+                f"{self.head}\n[output truncated by the grader after {len(self.head) // 1000} KB: "
+                f"{self.left_out // 1000:,} KB left out, the last {len(self.tail) // 1000} KB "
+                f"follow]\n{self.tail}"
+            )
         else:
             self.output["text"] = self.head
         return len(self.output["text"]) - before
@@ -287,9 +304,16 @@ class BoundedNotebookClient(NotebookClient):
         if cell.displays + size > CELL_DISPLAYS or self._total + size > ALL_OUTPUT:
             if not cell.noted:
                 cell.noted = True
-                outs.append(nbformat.v4.new_output("stream", name="stdout", text=(
-                    f"[output truncated by the grader: more than {CELL_DISPLAYS // 2**20} MB of figures and "
-                    f"displays in this cell, or {ALL_OUTPUT // 2**20} MB in the notebook]\n")))
+                outs.append(
+                    nbformat.v4.new_output(
+                        "stream",
+                        name="stdout",
+                        text=(
+                            f"[output truncated by the grader: more than {CELL_DISPLAYS // 2**20} MB of figures and "
+                            f"displays in this cell, or {ALL_OUTPUT // 2**20} MB in the notebook]\n"
+                        ),
+                    )
+                )
             return None
         cell.displays += size
         self._total += size
@@ -315,19 +339,35 @@ def _kernel_manager(confinement: KernelConfinement | None) -> ConfinedKernelMana
     if confinement is None or not confinement.prefix:
         return ConfinedKernelManager(kernel_name="python3")
     assert confinement.sockets is not None
-    return ConfinedKernelManager(kernel_name="python3", prefix=confinement.prefix, transport="ipc",
-                                 ip=str(confinement.sockets / "k"),
-                                 connection_file=str(confinement.sockets / "kernel.json"))
+    return ConfinedKernelManager(
+        kernel_name="python3",
+        prefix=confinement.prefix,
+        transport="ipc",
+        ip=str(confinement.sockets / "k"),
+        connection_file=str(confinement.sockets / "kernel.json"),
+    )
 
 
-def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: RunLimits,
-            confinement: KernelConfinement | None = None, records: RecordStream | None = None) -> Execution:
+def execute(
+    nb: Any,
+    workdir: Path,
+    setup_code: str,
+    finish_code: str,
+    limits: RunLimits,
+    confinement: KernelConfinement | None = None,
+    records: RecordStream | None = None,
+) -> Execution:
     """Run hidden setup, every code cell, then hidden finish (if the kernel is still usable),
     in the kernel's confinement; whatever the notebook started is stopped at the end. The
     kernel inherits the write end of ``records``, the pipe the hidden code records on."""
     client = BoundedNotebookClient(
-        nb, km=_kernel_manager(confinement), timeout=int(limits.cell_timeout), allow_errors=False,
-        resources={"metadata": {"path": str(workdir)}}, record_timing=True, store_widget_state=False,
+        nb,
+        km=_kernel_manager(confinement),
+        timeout=int(limits.cell_timeout),
+        allow_errors=False,
+        resources={"metadata": {"path": str(workdir)}},
+        record_timing=True,
+        store_widget_state=False,
     )
     execution = Execution(status=OK, notebook=nb)
     start = time.monotonic()
@@ -337,6 +377,7 @@ def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: R
     def stopped() -> bool:
         """Whether a memory limit stopped the kernel: its own watch, or its control group's."""
         return bool(watch and watch[0].killed) or bool(confinement and confinement.out_of_memory())
+
     start_options = confinement.start_options() if confinement else {}
     if records:
         start_options["pass_fds"] = (records.write_fd,)
@@ -366,7 +407,8 @@ def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: R
             except CellTimeoutError:
                 execution.status = TIMEOUT
                 execution.problem = CellProblem(
-                    current + 1, "timeout", f"cell {current + 1} was still running after {limits.cell_timeout:g} s")
+                    current + 1, "timeout", f"cell {current + 1} was still running after {limits.cell_timeout:g} s"
+                )
                 return
             except DeadKernelError:
                 _dead(execution, current, stopped(), limits)
@@ -382,7 +424,10 @@ def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: R
         running = _running_cell(nb)
         execution.status = TIMEOUT
         execution.problem = CellProblem(
-            running, "timeout", f"the notebook was still running after {limits.notebook_timeout:g} s (in cell {running})")
+            running,
+            "timeout",
+            f"the notebook was still running after {limits.notebook_timeout:g} s (in cell {running})",
+        )
     except DeadKernelError:
         _dead(execution, _running_cell(nb) - 1, stopped(), limits)
     finally:
@@ -397,17 +442,26 @@ def execute(nb: Any, workdir: Path, setup_code: str, finish_code: str, limits: R
 
 def _running_cell(nb: Any) -> int:
     """1-based number of the last cell that started executing."""
-    started = [i for i, c in enumerate(nb.cells)
-               if c.cell_type == "code" and c.get("metadata", {}).get("execution", {}).get("iopub.execute_input")]
+    started = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and c.get("metadata", {}).get("execution", {}).get("iopub.execute_input")
+    ]
     return (started[-1] + 1) if started else 1
 
 
 def _dead(execution: Execution, index: int, killed: bool, limits: RunLimits) -> None:
     execution.status = OUT_OF_MEMORY if killed else DEAD_KERNEL
-    message = (f"the kernel used more than {limits.memory_mb:g} MB and was stopped" if killed
-               else "the kernel died (it crashed or was killed)")
-    execution.problem = CellProblem(index + 1, execution.status, f"{message} while running cell {index + 1}; "
-                                    f"{execution.cells_run} code cell(s) before it had run")
+    message = (
+        f"the kernel used more than {limits.memory_mb:g} MB and was stopped"
+        if killed
+        else "the kernel died (it crashed or was killed)"
+    )
+    execution.problem = CellProblem(
+        index + 1,
+        execution.status,
+        f"{message} while running cell {index + 1}; {execution.cells_run} code cell(s) before it had run",
+    )
 
 
 def _traceback(cell: Any) -> list[str]:

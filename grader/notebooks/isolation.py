@@ -93,11 +93,18 @@ class KernelConfinement:
         shared the sandbox the grader itself runs in, which that sandbox's maker reports)."""
         if self.prefix or self.outer:
             return None
-        return (f"This notebook ran without a sandbox ({self.missing}): its code could read and write whatever "
-                "this user can, so the grader checked its data before measuring but cannot rule out other "
-                "interference" + ("" if self.group or self.shared_group else ", and processes it started in the "
-                                  "background may have outlived it") + ". Install bubblewrap (scripts/install-sandbox.sh) to "
-                "grade in isolation.")
+        return (
+            f"This notebook ran without a sandbox ({self.missing}): its code could read and write whatever "
+            "this user can, so the grader checked its data before measuring but cannot rule out other "
+            "interference"
+            + (
+                ""
+                if self.group or self.shared_group
+                else ", and processes it started in the background may have outlived it"
+            )
+            + ". Install bubblewrap (scripts/install-sandbox.sh) to "
+            "grade in isolation."
+        )
 
     def start_options(self) -> dict[str, object]:
         """Keyword arguments for starting the kernel: its environment, and joining the control
@@ -119,8 +126,9 @@ class KernelConfinement:
             shutil.rmtree(self.sockets, ignore_errors=True)
 
 
-def confine(folders: RunFolders, data: PreparedData | None, hidden: list[Path], memory_mb: float,
-            env: dict[str, str]) -> KernelConfinement:
+def confine(
+    folders: RunFolders, data: PreparedData | None, hidden: list[Path], memory_mb: float, env: dict[str, str]
+) -> KernelConfinement:
     """The confinement for a kernel about to run in ``folders``: sandboxed where bubblewrap
     works, in a control group where one can be made. ``data`` is what the kernel is served
     (checked first: raises DataIntegrityError if it changed); ``hidden`` are files and
@@ -131,8 +139,14 @@ def confine(folders: RunFolders, data: PreparedData | None, hidden: list[Path], 
     if not bwrap:
         if data is not None:
             data.copy_served(folders.served)
-        return KernelConfinement([], kernel_env, group=_group(memory_mb), missing=why_no_bwrap(),
-                                 outer=_inside_a_sandbox(), shared_group=_in_a_graders_group())
+        return KernelConfinement(
+            [],
+            kernel_env,
+            group=_group(memory_mb),
+            missing=why_no_bwrap(),
+            outer=_inside_a_sandbox(),
+            shared_group=_in_a_graders_group(),
+        )
     sockets = _socket_folder(folders)
     read_only = list(keras_binds)
     if data is not None:
@@ -143,14 +157,21 @@ def confine(folders: RunFolders, data: PreparedData | None, hidden: list[Path], 
     if keras_mnist.is_file() and keras_binds:  # Keras's MNIST, also where the scratch home offers it
         read_only.append((Path("/dev/null"), Path(kernel_env["KERAS_HOME"]) / "datasets" / keras_mnist.name))
     writable = [folders.kernel] + ([] if sockets.is_relative_to(folders.kernel) else [sockets])
-    prefix = sandbox_prefix(bwrap, writable=writable, read_only=read_only,
-                            hidden=[p for p in [*hidden, *mnist_data.source_files()] if p.is_file()],
-                            empty=[p for p in hidden if p.is_dir()], private_tmp=True, chdir=folders.work,
-                            # ipykernel exits when its parent seems gone; in its own process ids the
-                            # parent is pid 1, which it knows to be no parent to watch
-                            set_env={"JPY_PARENT_PID": "1"})
-    return KernelConfinement(prefix, kernel_env, sockets=sockets, group=_group(memory_mb),
-                             shared_group=_in_a_graders_group())
+    prefix = sandbox_prefix(
+        bwrap,
+        writable=writable,
+        read_only=read_only,
+        hidden=[p for p in [*hidden, *mnist_data.source_files()] if p.is_file()],
+        empty=[p for p in hidden if p.is_dir()],
+        private_tmp=True,
+        chdir=folders.work,
+        # ipykernel exits when its parent seems gone; in its own process ids the
+        # parent is pid 1, which it knows to be no parent to watch
+        set_env={"JPY_PARENT_PID": "1"},
+    )
+    return KernelConfinement(
+        prefix, kernel_env, sockets=sockets, group=_group(memory_mb), shared_group=_in_a_graders_group()
+    )
 
 
 def _group(memory_mb: float) -> ControlGroup | None:
@@ -170,8 +191,9 @@ def _in_a_graders_group() -> bool:
         membership = Path("/proc/self/cgroup").read_text()
     except OSError:
         return False
-    return any(part.startswith("grader-") for line in membership.splitlines()
-               for part in line.split(":", 2)[-1].split("/"))
+    return any(
+        part.startswith("grader-") for line in membership.splitlines() for part in line.split(":", 2)[-1].split("/")
+    )
 
 
 def _inside_a_sandbox() -> bool:
@@ -189,8 +211,14 @@ def _kernel_env(folders: RunFolders, env: dict[str, str]) -> dict[str, str]:
     tools' own settings in the scratch folder (HOME stays: data in it can still be read)."""
     home = folders.kernel / "home"
     out = dict(env)
-    out.update({"TMPDIR": str(folders.kernel / "tmp"), "KERAS_HOME": str(home / ".keras"),
-                "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / "matplotlib")})
+    out.update(
+        {
+            "TMPDIR": str(folders.kernel / "tmp"),
+            "KERAS_HOME": str(home / ".keras"),
+            "IPYTHONDIR": str(home / ".ipython"),
+            "MPLCONFIGDIR": str(home / "matplotlib"),
+        }
+    )
     fonts = _matplotlib_cache(env)
     if fonts:  # a font cache saves matplotlib seconds of work at its first import
         shutil.copytree(fonts, home / "matplotlib", dirs_exist_ok=True)
@@ -198,8 +226,11 @@ def _kernel_env(folders: RunFolders, env: dict[str, str]) -> dict[str, str]:
 
 
 def _matplotlib_cache(env: dict[str, str]) -> Path | None:
-    for folder in (env.get("MPLCONFIGDIR"), paths.xdg_cache_home() / "matplotlib",
-                   paths.user_home() / ".cache" / "matplotlib"):
+    for folder in (
+        env.get("MPLCONFIGDIR"),
+        paths.xdg_cache_home() / "matplotlib",
+        paths.user_home() / ".cache" / "matplotlib",
+    ):
         if folder and any(Path(folder).glob("fontlist-*.json")):
             return Path(folder)
     return None

@@ -61,7 +61,7 @@ def _send(kind, doc):
         view = memoryview(data)
         try:
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
         except OSError:  # the grader stopped reading: nothing more can be recorded
             CONFIG["record_fd"] = None
 
@@ -112,8 +112,10 @@ def _summary(x):
             return None
         first = arr[0].astype("float64").ravel()
         return {
-            "shape": list(arr.shape), "dtype": str(arr.dtype),
-            "min": float(arr.min()), "max": float(arr.max()),
+            "shape": list(arr.shape),
+            "dtype": str(arr.dtype),
+            "min": float(arr.min()),
+            "max": float(arr.max()),
             "first": [round(float(v), 7) for v in first[:4096]],
         }
     except Exception:  # a generator or something else that is not an array
@@ -141,16 +143,26 @@ def rank_hashes(arr, chunk=4096):
     import numpy as np
 
     arr = np.asarray(arr)
-    if arr.ndim >= 3 and arr.shape[-1] == 3 and (arr[..., 0] == arr[..., 1]).all() and (arr[..., 1] == arr[..., 2]).all():
+    if (
+        arr.ndim >= 3
+        and arr.shape[-1] == 3
+        and (arr[..., 0] == arr[..., 1]).all()
+        and (arr[..., 1] == arr[..., 2]).all()
+    ):
         arr = arr[..., 0]
     flat = arr.reshape(len(arr), -1)
     out = []
     for start in range(0, len(flat), chunk):
-        part = flat[start:start + chunk]
+        part = flat[start : start + chunk]
         order = np.argsort(part, axis=1, kind="stable")
         ordered = np.take_along_axis(part, order, axis=1)
-        dense = np.concatenate([np.zeros((len(part), 1), np.uint16),
-                                np.cumsum(ordered[:, 1:] != ordered[:, :-1], axis=1, dtype=np.uint16)], axis=1)
+        dense = np.concatenate(
+            [
+                np.zeros((len(part), 1), np.uint16),
+                np.cumsum(ordered[:, 1:] != ordered[:, :-1], axis=1, dtype=np.uint16),
+            ],
+            axis=1,
+        )
         ranks = np.empty_like(dense)
         np.put_along_axis(ranks, order, dense, axis=1)
         out.extend(hashlib.sha1(row.tobytes()).hexdigest()[:12] for row in ranks)
@@ -204,8 +216,10 @@ def _pipeline_batches(data):
         if py_dataset is None or not isinstance(data, py_dataset):
             return None
         batches = (data[i] for i in range(len(data)))
-    return ((batch[0], batch[1] if len(batch) > 1 else None) if isinstance(batch, tuple) else (batch, None)
-            for batch in batches)
+    return (
+        (batch[0], batch[1] if len(batch) > 1 else None) if isinstance(batch, tuple) else (batch, None)
+        for batch in batches
+    )
 
 
 def _scan_pipeline(data):
@@ -258,9 +272,13 @@ def _observe(x, y=None):
     if seen is not None:
         return dict(seen)
     hashes = _sample_hashes(x)
-    return {"samples": _data_size(x), "input": _summary(x), "hashes": hashes,
-            "rank_hashes": _rank_hashes_or_none(x) if hashes is not None else None,
-            "label_counts": _label_counts(y) if y is not None else None}
+    return {
+        "samples": _data_size(x),
+        "input": _summary(x),
+        "hashes": hashes,
+        "rank_hashes": _rank_hashes_or_none(x) if hashes is not None else None,
+        "label_counts": _label_counts(y) if y is not None else None,
+    }
 
 
 def _rank_hashes_or_none(x):
@@ -288,8 +306,11 @@ def _frozen_params(model):
     """Learnable weights that are frozen: a BatchNormalization layer's moving statistics are
     never learnable, so they do not count; a layer set ``trainable = False`` does."""
     statistics = ("moving_mean", "moving_variance")
-    return sum(int(w.numpy().size) for w in model.non_trainable_weights
-               if not str(getattr(w, "path", w.name)).endswith(statistics))
+    return sum(
+        int(w.numpy().size)
+        for w in model.non_trainable_weights
+        if not str(getattr(w, "path", w.name)).endswith(statistics)
+    )
 
 
 def _data_size(x):
@@ -412,23 +433,36 @@ def _install_keras_hooks():
             val = _observe(validation[0] if isinstance(validation, (tuple, list)) and validation else validation)
             val_hashes, val_ranks = val["hashes"], val["rank_hashes"]
         steps_after = _iterations(self)
-        _record("fit", {
-            "model": id(self), "model_name": self.name,
-            "epochs_requested": kwargs.get("epochs", args[3] if len(args) > 3 else 1),
-            "epochs_run": len(getattr(history, "epoch", []) or []),
-            "seconds": round(seconds, 3),
-            "samples": train["samples"], "input": train["input"],
-            "trainable_params": trainable, "frozen_params": frozen, "total_params": int(self.count_params()),
-            "label_counts": labels, "train_hashes": hashes, "validation_hashes": val_hashes,
-            # every image fit saw, training and validation alike, against the grader's held-out digits
-            "rank_hashes": (ranks or []) + (val_ranks or []),
-            "validation_split": split, "data_kind": type(x).__name__,
-            "stopped_by_budget": budget.get("stopped_by_budget"), "epochs_done": budget.get("epochs_done"),
-            "history": _history(history),
-            "layers": [[layer.name, type(layer).__name__, bool(layer.trainable)] for layer in self.layers],
-            "optimizer": _optimizer_serial(self), "iterations": steps_after,
-            "steps": steps_after - steps_before if None not in (steps_before, steps_after) else None,
-        }, FITS)
+        _record(
+            "fit",
+            {
+                "model": id(self),
+                "model_name": self.name,
+                "epochs_requested": kwargs.get("epochs", args[3] if len(args) > 3 else 1),
+                "epochs_run": len(getattr(history, "epoch", []) or []),
+                "seconds": round(seconds, 3),
+                "samples": train["samples"],
+                "input": train["input"],
+                "trainable_params": trainable,
+                "frozen_params": frozen,
+                "total_params": int(self.count_params()),
+                "label_counts": labels,
+                "train_hashes": hashes,
+                "validation_hashes": val_hashes,
+                # every image fit saw, training and validation alike, against the grader's held-out digits
+                "rank_hashes": (ranks or []) + (val_ranks or []),
+                "validation_split": split,
+                "data_kind": type(x).__name__,
+                "stopped_by_budget": budget.get("stopped_by_budget"),
+                "epochs_done": budget.get("epochs_done"),
+                "history": _history(history),
+                "layers": [[layer.name, type(layer).__name__, bool(layer.trainable)] for layer in self.layers],
+                "optimizer": _optimizer_serial(self),
+                "iterations": steps_after,
+                "steps": steps_after - steps_before if None not in (steps_before, steps_after) else None,
+            },
+            FITS,
+        )
         if not any(m is self for m in MODELS):
             MODELS.append(self)
         return history
@@ -442,17 +476,32 @@ def _install_keras_hooks():
             return original_evaluate(self, *args, **kwargs)
         finally:
             seen = _observe(x, y)
-            _record("call", {"call": "evaluate", "model": id(self), "input": seen["input"],
-                             "hashes": seen["hashes"], "label_counts": seen["label_counts"]}, INPUTS)
+            _record(
+                "call",
+                {
+                    "call": "evaluate",
+                    "model": id(self),
+                    "input": seen["input"],
+                    "hashes": seen["hashes"],
+                    "label_counts": seen["label_counts"],
+                },
+                INPUTS,
+            )
 
     def predict(self, *args, **kwargs):
         try:
             return original_predict(self, *args, **kwargs)
         finally:
             seen = _scan_pipeline(args[0] if args else kwargs.get("x"))
-            _record("call", {"call": "predict", "model": id(self),
-                             "input": seen["input"] if seen else _summary(args[0] if args else kwargs.get("x"))},
-                    INPUTS)
+            _record(
+                "call",
+                {
+                    "call": "predict",
+                    "model": id(self),
+                    "input": seen["input"] if seen else _summary(args[0] if args else kwargs.get("x")),
+                },
+                INPUTS,
+            )
 
     keras.Model.fit, keras.Model.evaluate, keras.Model.predict = fit, evaluate, predict
 
@@ -461,14 +510,24 @@ def _install_keras_hooks():
 
     def load_model(*args, **kwargs):
         model = original_load_model(*args, **kwargs)
-        _record("loaded", {"how": "load_model", "name": getattr(model, "name", None),
-                           "layers": [layer.name for layer in getattr(model, "layers", [])]}, LOADED)
+        _record(
+            "loaded",
+            {
+                "how": "load_model",
+                "name": getattr(model, "name", None),
+                "layers": [layer.name for layer in getattr(model, "layers", [])],
+            },
+            LOADED,
+        )
         return model
 
     def load_weights(self, *args, **kwargs):
         result = original_load_weights(self, *args, **kwargs)
-        _record("loaded", {"how": "load_weights", "name": self.name,
-                           "layers": [layer.name for layer in self.layers]}, LOADED)
+        _record(
+            "loaded",
+            {"how": "load_weights", "name": self.name, "layers": [layer.name for layer in self.layers]},
+            LOADED,
+        )
         return result
 
     import keras.src.saving.saving_api as saving_api
@@ -508,9 +567,15 @@ def _layers(model):
             shape = list(layer.output.shape)[1:]
         except Exception:
             shape = None
-        rows.append({"name": layer.name, "class": type(layer).__name__,
-                     "output_shape": shape, "params": int(layer.count_params()),
-                     "trainable": bool(layer.trainable)})
+        rows.append(
+            {
+                "name": layer.name,
+                "class": type(layer).__name__,
+                "output_shape": shape,
+                "params": int(layer.count_params()),
+                "trainable": bool(layer.trainable),
+            }
+        )
     return rows
 
 
@@ -537,9 +602,12 @@ def finish(namespace, out_dir, variable=None):
     model = None
     if chosen is not None:
         model = {
-            "name": chosen.name, "class": type(chosen).__name__, "id": id(chosen),
+            "name": chosen.name,
+            "class": type(chosen).__name__,
+            "id": id(chosen),
             "trained": any(f["model"] == id(chosen) for f in FITS),
-            "params": int(chosen.count_params()), "layers": _layers(chosen),
+            "params": int(chosen.count_params()),
+            "layers": _layers(chosen),
             "optimizer": _optimizer_serial(chosen),
         }
         try:

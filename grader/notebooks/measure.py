@@ -34,17 +34,33 @@ class Measurer:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.notebooks.measure", "--wait"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kernel_env())
+            [sys.executable, "-m", "grader.notebooks.measure", "--wait"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=kernel_env(),
+        )
 
-    def measure(self, model: Path, heldout: Path, transform: Transform, timeout: float,
-                workdir: Path, classes: tuple[int, ...] | None = None, heldout_sha256: str = "") -> Measurement:
+    def measure(
+        self,
+        model: Path,
+        heldout: Path,
+        transform: Transform,
+        timeout: float,
+        workdir: Path,
+        classes: tuple[int, ...] | None = None,
+        heldout_sha256: str = "",
+    ) -> Measurement:
         """Accuracy of the saved model on the held-out digits (only ``classes``, if given),
         or the reason it could not be measured. ``workdir`` must be out of the notebook's
         reach: the measurement is written there."""
         spec, out = workdir / "transform.json", workdir / "measured.json"
-        spec.write_text(json.dumps({**asdict(transform), "classes": list(classes) if classes else None,
-                                    "heldout_sha256": heldout_sha256}))
+        spec.write_text(
+            json.dumps(
+                {**asdict(transform), "classes": list(classes) if classes else None, "heldout_sha256": heldout_sha256}
+            )
+        )
         job = json.dumps([str(model), str(heldout), str(spec), str(out)]) + "\n"
         try:
             _, stderr = self.process.communicate(job, timeout=timeout)
@@ -52,8 +68,9 @@ class Measurer:
             self.close()
             return Measurement.failed(f"measuring the model took longer than {timeout:g} s")
         if not out.exists():
-            return Measurement.failed(f"the measuring process failed (exit {self.process.returncode}): "
-                                      f"{stderr.strip()[-300:]}")
+            return Measurement.failed(
+                f"the measuring process failed (exit {self.process.returncode}): {stderr.strip()[-300:]}"
+            )
         return Measurement.read(out)
 
     def close(self) -> None:
@@ -79,11 +96,20 @@ def errors_made(labels: Any, predicted: Any, confidence: Any, index: Any, images
     np.add.at(confusion, ([position[d] for d in labels.tolist()], [position[d] for d in predicted.tolist()]), 1)
     wrong = np.flatnonzero(predicted != labels)
     wrong = wrong[np.argsort(-confidence[wrong], kind="stable")][:MISTAKES_SHOWN]
-    return {"labels": [int(d) for d in digits], "confusion": confusion.tolist(),
-            "mistakes": [{"index": int(index[i]), "true": int(labels[i]), "predicted": int(predicted[i]),
-                          "confidence": round(float(confidence[i]), 4),
-                          "pixels": base64.b64encode(np.ascontiguousarray(images[i], dtype=np.uint8).tobytes()).decode()}
-                         for i in wrong]}
+    return {
+        "labels": [int(d) for d in digits],
+        "confusion": confusion.tolist(),
+        "mistakes": [
+            {
+                "index": int(index[i]),
+                "true": int(labels[i]),
+                "predicted": int(predicted[i]),
+                "confidence": round(float(confidence[i]), 4),
+                "pixels": base64.b64encode(np.ascontiguousarray(images[i], dtype=np.uint8).tobytes()).decode(),
+            }
+            for i in wrong
+        ],
+    }
 
 
 HELDOUT_CHANGED = DataIntegrityError.__name__  # the error's prefix when the held-out file is not the prepared one
@@ -110,9 +136,12 @@ def model_facts(model: Any, model_path: str) -> dict[str, Any]:
     as the optimizer's first variable; None when it was saved without one)."""
     import zipfile
 
-    facts: dict[str, Any] = {"params": int(model.count_params()),
-                             "layers": [[layer.name, type(layer).__name__] for layer in model.layers],
-                             "optimizer": None, "optimizer_iterations": None}
+    facts: dict[str, Any] = {
+        "params": int(model.count_params()),
+        "layers": [[layer.name, type(layer).__name__] for layer in model.layers],
+        "optimizer": None,
+        "optimizer_iterations": None,
+    }
     try:
         import io
 
@@ -142,8 +171,9 @@ def main(argv: list[str]) -> int:
     model_path, heldout_path, transform_path, out_path = argv
 
     spec = json.loads(open(transform_path).read())
-    transform = Transform(spec["scale"], spec["offset"], tuple(spec["sample_shape"]), spec["verified"],
-                          spec["observed_in"])
+    transform = Transform(
+        spec["scale"], spec["offset"], tuple(spec["sample_shape"]), spec["verified"], spec["observed_in"]
+    )
     result: dict[str, object] = {}
     try:
         images, labels = _read_heldout(heldout_path, spec.get("heldout_sha256") or "")
@@ -167,12 +197,19 @@ def main(argv: list[str]) -> int:
             raise ValueError(f"the model outputs shape {tuple(scores.shape[1:])}, not one score per class")
         else:
             predicted = scores.argmax(axis=1)
-        result.update({"accuracy": float((predicted == labels).mean()), "images": int(len(labels)),
-                       **errors_made(labels, predicted, scores.max(axis=1), index, images)})
+        result.update(
+            {
+                "accuracy": float((predicted == labels).mean()),
+                "images": int(len(labels)),
+                **errors_made(labels, predicted, scores.max(axis=1), index, images),
+            }
+        )
     except Exception as exc:  # reported to the grader, which turns it into a status
         text = str(exc)
         cause = text.rfind("Exception encountered:")  # Keras puts the reason a model failed to load last
-        result = {"error": f"{type(exc).__name__}: {text[:500]}" + (f"\n{text[cause:cause + 500]}" if cause > 500 else "")}
+        result = {
+            "error": f"{type(exc).__name__}: {text[:500]}" + (f"\n{text[cause : cause + 500]}" if cause > 500 else "")
+        }
     with open(out_path, "w") as handle:
         json.dump(result, handle)
     return 0

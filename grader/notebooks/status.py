@@ -51,9 +51,13 @@ class Status(StrEnum):
 
 
 _TEXT = {
-    Status.GRADED: "graded", Status.ERROR: "stopped by an error", Status.TIMEOUT: "timed out",
-    Status.DEAD_KERNEL: "kernel died", Status.OUT_OF_MEMORY: "out of memory",
-    Status.INVALID_NOTEBOOK: "not a notebook", Status.NO_MODEL: "no model to grade",
+    Status.GRADED: "graded",
+    Status.ERROR: "stopped by an error",
+    Status.TIMEOUT: "timed out",
+    Status.DEAD_KERNEL: "kernel died",
+    Status.OUT_OF_MEMORY: "out of memory",
+    Status.INVALID_NOTEBOOK: "not a notebook",
+    Status.NO_MODEL: "no model to grade",
     Status.MEASURE_FAILED: "model could not be measured",
     Status.MISSING_RESOURCE: "needs data or weights not available here",
 }

@@ -81,7 +81,6 @@ class FitRecord:
     steps: int | None = None  # training steps this fit took
 
 
-
 @dataclass(frozen=True)
 class CallRecord:
     """One call to ``evaluate`` or ``predict`` outside training."""
@@ -91,7 +90,6 @@ class CallRecord:
     input: InputSummary | None = None
     hashes: list[str] | None = None
     label_counts: dict[str, int] | None = None
-
 
 
 @dataclass(frozen=True)
@@ -124,8 +122,15 @@ class ModelRecord:
 
     def document(self) -> dict[str, Any]:
         """The JSON shape of the result document's ``model`` field."""
-        return {"name": self.name, "class": self.kind, "id": self.id, "trained": self.trained,
-                "params": self.params, "layers": self.layers, "input_shape": self.input_shape}
+        return {
+            "name": self.name,
+            "class": self.kind,
+            "id": self.id,
+            "trained": self.trained,
+            "params": self.params,
+            "layers": self.layers,
+            "input_shape": self.input_shape,
+        }
 
 
 @dataclass(frozen=True)
@@ -147,10 +152,15 @@ class KernelTrace:
         model = ModelRecord.read(doc.get("model"))
         if model is not None:  # trained or not is what the fit records say, not what the kernel concluded
             model = ModelRecord(**{**model.__dict__, "trained": any(f.model == model.id for f in fits)})
-        return cls(fits=fits, inputs=tuple(_with_input(CallRecord, c) for c in doc.get("inputs", [])),
-                   loaded=tuple(LoadedRecord(**_known(LoadedRecord, d)) for d in doc.get("loaded", [])),
-                   model=model, model_found=doc.get("model_found") or "", model_sha256=doc.get("model_sha256"),
-                   trained_models=tuple(c for c in doc.get("trained_models", []) if isinstance(c, dict)))
+        return cls(
+            fits=fits,
+            inputs=tuple(_with_input(CallRecord, c) for c in doc.get("inputs", [])),
+            loaded=tuple(LoadedRecord(**_known(LoadedRecord, d)) for d in doc.get("loaded", [])),
+            model=model,
+            model_found=doc.get("model_found") or "",
+            model_sha256=doc.get("model_sha256"),
+            trained_models=tuple(c for c in doc.get("trained_models", []) if isinstance(c, dict)),
+        )
 
     @classmethod
     def from_records(cls, records: list[dict[str, Any]]) -> KernelTrace:
@@ -206,8 +216,10 @@ class KernelTrace:
             claimed = max(f.iterations or 0 for f in same)
             taken = sum(f.steps or 0 for f in same)
             if max(claimed, taken) > steps:
-                found.append(f"its fit calls took the optimizer to step {max(claimed, taken):,}, but the saved "
-                             f"model's optimizer has taken {steps:,} steps")
+                found.append(
+                    f"its fit calls took the optimizer to step {max(claimed, taken):,}, but the saved "
+                    f"model's optimizer has taken {steps:,} steps"
+                )
         return found
 
     @classmethod
@@ -257,15 +269,16 @@ class RecordStream:
                 while (end := chunk.find(b"\n")) >= 0:
                     parts.append(chunk[:end])
                     self._keep(b"".join(parts))
-                    parts, chunk = [], chunk[end + 1:]
+                    parts, chunk = [], chunk[end + 1 :]
                 if sum(map(len, parts)) <= 2 * self.limit:
                     parts.append(chunk)
 
     def _keep(self, line: bytes) -> None:
         """Keep a line unless the limit is reached: past it hash lists are dropped (the checks
         that need them then say so), past twice it everything."""
-        if self.size + len(line) > 2 * self.limit or (self.size + len(line) > self.limit
-                                                      and line.startswith(self.HASHES)):
+        if self.size + len(line) > 2 * self.limit or (
+            self.size + len(line) > self.limit and line.startswith(self.HASHES)
+        ):
             self.cut = True
             return
         self.size += len(line)

@@ -13,9 +13,13 @@ from typing import Any
 def _environment() -> Any:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("grader.pages", "templates"),
-                             autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("grader.pages", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["points"] = lambda value: f"{value:g}"
     env.filters["percent"] = lambda value, digits=2: "–" if value is None else f"{value:.{digits}%}"
     return env

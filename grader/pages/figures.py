@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 PHASE_COLOURS = ("#2f5fb3", "#d9822b", "#1b7f3b", "#8e44ad", "#b3261e", "#16a085")
 
@@ -47,8 +48,15 @@ def confusion(labels: Sequence[int], matrix: Sequence[Sequence[int]]) -> str | N
     threshold = counts.max() / 2 if counts.size else 0
     for (row, col), value in np.ndenumerate(counts):
         if value:
-            ax.text(col, row, str(value), ha="center", va="center", fontsize=7,
-                    color="white" if value > threshold else ("#b3261e" if row != col else "#1d2430"))
+            ax.text(
+                col,
+                row,
+                str(value),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value > threshold else ("#b3261e" if row != col else "#1d2430"),
+            )
     ax.set_title("Held-out digits: true vs predicted", fontsize=10)
     return _data_uri(fig)
 
@@ -65,8 +73,11 @@ def mistakes(items: Sequence[dict[str, Any]], columns: int = 8) -> str | None:
     for ax in axes.flat:
         ax.axis("off")
     for ax, item in zip(axes.flat, items):
-        pixels = np.frombuffer(base64.b64decode(item["pixels"]), dtype=np.uint8).reshape(28, 28) \
-            if item.get("pixels") else np.zeros((28, 28), np.uint8)
+        pixels = (
+            np.frombuffer(base64.b64decode(item["pixels"]), dtype=np.uint8).reshape(28, 28)
+            if item.get("pixels")
+            else np.zeros((28, 28), np.uint8)
+        )
         ax.imshow(pixels, cmap="gray_r", vmin=0, vmax=255)
         ax.set_title(f"{item['true']}→{item['predicted']}\n{item['confidence']:.0%}", fontsize=8, color="#b3261e")
     fig.subplots_adjust(wspace=0.15, hspace=0.6)
@@ -102,11 +113,24 @@ def training_curves(fits: Sequence[dict[str, Any]]) -> str | None:
         phase = f"fit {number}" + (f" ({fit['frozen_params']:,} parameters frozen)" if fit.get("frozen_params") else "")
         for ax, metric in zip(axes.flat, metrics):
             if history.get(metric):
-                ax.plot(xs[:len(history[metric])], history[metric], color=colour, marker="o", ms=3,
-                        label=f"{phase}: training")
+                ax.plot(
+                    xs[: len(history[metric])],
+                    history[metric],
+                    color=colour,
+                    marker="o",
+                    ms=3,
+                    label=f"{phase}: training",
+                )
             if history.get(f"val_{metric}"):
-                ax.plot(xs[:len(history[f"val_{metric}"])], history[f"val_{metric}"], color=colour, ls="--",
-                        marker="s", ms=3, label=f"{phase}: validation")
+                ax.plot(
+                    xs[: len(history[f"val_{metric}"])],
+                    history[f"val_{metric}"],
+                    color=colour,
+                    ls="--",
+                    marker="s",
+                    ms=3,
+                    label=f"{phase}: validation",
+                )
         start += epochs
     for ax, metric in zip(axes.flat, metrics):
         ax.set_xlabel("epoch (all fit calls in order)")
@@ -132,9 +156,18 @@ def images_per_class(counts: dict[str, int], minimum: int | None = None) -> str 
     ax.bar(labels, [counts[k] for k in labels], color=["#b3261e" if bad else "#2f5fb3" for bad in low])
     if minimum:
         ax.axhline(minimum, color="#a86400", ls="--", lw=1)
-        ax.annotate(f"minimum {minimum}", (0, minimum), xycoords=("axes fraction", "data"), xytext=(2, 2),
-                    textcoords="offset points", va="bottom", ha="left", fontsize=8, color="#a86400",
-                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+        ax.annotate(
+            f"minimum {minimum}",
+            (0, minimum),
+            xycoords=("axes fraction", "data"),
+            xytext=(2, 2),
+            textcoords="offset points",
+            va="bottom",
+            ha="left",
+            fontsize=8,
+            color="#a86400",
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
+        )
     ax.set_xlabel("class (label given to fit)")
     ax.set_ylabel("training images")
     ax.set_title("Images per class", fontsize=10)
@@ -158,8 +191,9 @@ def parameters_per_fit(fits: Sequence[dict[str, Any]]) -> str | None:
     return _data_uri(fig)
 
 
-def histogram(values: Iterable[float], title: str, xlabel: str, bins: int = 10,
-              value_range: tuple[float, float] | None = None) -> str | None:
+def histogram(
+    values: Iterable[float], title: str, xlabel: str, bins: int = 10, value_range: tuple[float, float] | None = None
+) -> str | None:
     """A distribution (scores, accuracies) for the class report."""
     data = [v for v in values if v is not None]
     if not data:

@@ -63,8 +63,12 @@ def _close(a: float, b: float, tolerance: dict[str, float]) -> bool:
 
 def question_result(inst: QuestionInstance, status: str, fraction: float = 0.0, **kw: Any) -> R.QuestionResult:
     return R.QuestionResult(
-        id=inst.id, type=inst.question.type, status=status,
-        points_possible=inst.question.points, fraction=fraction, **kw,
+        id=inst.id,
+        type=inst.question.type,
+        status=status,
+        points_possible=inst.question.points,
+        fraction=fraction,
+        **kw,
     )
 
 
@@ -86,6 +90,7 @@ def _slip_feedback(
 
 
 # --- integer ---------------------------------------------------------------------------
+
 
 def _read_count(raw: Any) -> int:
     if isinstance(raw, str):
@@ -122,6 +127,7 @@ def _off_by(answer: float, key: float) -> str:
 
 
 # --- number with units -----------------------------------------------------------------
+
 
 def _read_bytes(inst: QuestionInstance, raw: Any) -> tuple[float, quantities.Quantity]:
     unit = inst.question.spec.get("unit", "B")
@@ -167,8 +173,9 @@ def check_number(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
     answer = raw if isinstance(raw, str) else value
     if _close(value, inst.key, tolerance):
         return question_result(inst, R.CORRECT, 1.0, answer=answer, expected=expected, feedback=notes)
-    feedback, slips = _slip_feedback(inst, lambda v: _close(value, v, tolerance),
-                                     lambda v: abs(value - v) / max(abs(v), 1e-12))
+    feedback, slips = _slip_feedback(
+        inst, lambda v: _close(value, v, tolerance), lambda v: abs(value - v) / max(abs(v), 1e-12)
+    )
     swapped = _prefix_swapped(quantity) if is_bytes else None
     if not feedback and swapped:
         other = quantities.to_bytes(quantities.Quantity(quantity.value, swapped), unit)
@@ -180,8 +187,9 @@ def check_number(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
             slips = ("prefix_mixed_up",)
     if not feedback:
         feedback = (_off_by(value, inst.key),)
-    return question_result(inst, R.INCORRECT, answer=answer, expected=expected,
-                           feedback=notes + feedback, misconceptions=slips)
+    return question_result(
+        inst, R.INCORRECT, answer=answer, expected=expected, feedback=notes + feedback, misconceptions=slips
+    )
 
 
 # --- shape -----------------------------------------------------------------------------
@@ -221,16 +229,19 @@ def check_shape(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
         if len(answer) == len(key) + 1 and answer[0] is None:
             feedback.append("Leave out the batch dimension (None).")
         slip_feedback, slips = _slip_feedback(inst, lambda v: list(v) == answer)
-        return question_result(inst, R.INCORRECT, answer=answer, feedback=tuple(feedback) + slip_feedback,
-                               misconceptions=slips)
+        return question_result(
+            inst, R.INCORRECT, answer=answer, feedback=tuple(feedback) + slip_feedback, misconceptions=slips
+        )
     names = ("height", "width", "channels") if len(key) == 3 else tuple(f"axis {i}" for i in range(len(key)))
     wrong = [names[i] for i, (a, k) in enumerate(zip(answer, key)) if a != k]
     feedback, slips = _slip_feedback(inst, lambda v: list(v) == answer)
-    return question_result(inst, R.INCORRECT, answer=answer, misconceptions=slips,
-                           feedback=(f"Wrong in: {', '.join(wrong)}.",) + feedback)
+    return question_result(
+        inst, R.INCORRECT, answer=answer, misconceptions=slips, feedback=(f"Wrong in: {', '.join(wrong)}.",) + feedback
+    )
 
 
 # --- grid ------------------------------------------------------------------------------
+
 
 def _read_grid(raw: Any) -> list[list[float]]:
     if not isinstance(raw, list) or not raw or not all(isinstance(row, list) for row in raw):
@@ -252,8 +263,11 @@ def _grid_size(grid: list[list[Any]]) -> str:
 
 
 def _same_grid(a: list[list[float]], b: list[list[float]], tolerance: dict[str, float]) -> bool:
-    return (len(a) == len(b) and len(a[0]) == len(b[0])
-            and all(_close(x, y, tolerance) for ra, rb in zip(a, b) for x, y in zip(ra, rb)))
+    return (
+        len(a) == len(b)
+        and len(a[0]) == len(b[0])
+        and all(_close(x, y, tolerance) for ra, rb in zip(a, b) for x, y in zip(ra, rb))
+    )
 
 
 def check_grid(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
@@ -264,8 +278,12 @@ def check_grid(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
     if len(answer) != len(key) or len(answer[0]) != len(key[0]):
         feedback = (f"Your grid is {_grid_size(answer)}; the output is {_grid_size(key)}.",) + slip_feedback
         return question_result(inst, R.INCORRECT, answer=answer, feedback=feedback, misconceptions=slips)
-    wrong = [(r + 1, c + 1) for r, row in enumerate(key) for c, value in enumerate(row)
-             if not _close(answer[r][c], value, tolerance)]
+    wrong = [
+        (r + 1, c + 1)
+        for r, row in enumerate(key)
+        for c, value in enumerate(row)
+        if not _close(answer[r][c], value, tolerance)
+    ]
     cells = len(key) * len(key[0])
     fraction = (cells - len(wrong)) / cells
     if not wrong:
@@ -277,6 +295,7 @@ def check_grid(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
 
 
 # --- choice and multi-select -----------------------------------------------------------
+
 
 def _read_letters(inst: QuestionInstance, raw: Any) -> list[str]:
     options = {o["key"] for o in inst.question.spec["options"]}
@@ -328,6 +347,7 @@ def check_multi_select(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
 
 # --- free text -------------------------------------------------------------------------
 
+
 def model_answer(inst: QuestionInstance) -> str:
     """The bank's model answer on one line, as feedback and answer keys show it."""
     return " ".join(inst.question.spec["model_answer"].split())
@@ -338,9 +358,18 @@ def check_free_text(inst: QuestionInstance, raw: Any, grade: Grade | None = None
         raise AnswerError(f"expected a written answer, got {_kind(raw)}")
     shown = ("Key points: " + "; ".join(inst.question.spec["key_points"]), "Model answer: " + model_answer(inst))
     if grade is None:
-        return question_result(inst, R.NEEDS_REVIEW, answer=raw.strip(),
-                               feedback=("Not scored automatically: compare with the key points.",) + shown)
+        return question_result(
+            inst,
+            R.NEEDS_REVIEW,
+            answer=raw.strip(),
+            feedback=("Not scored automatically: compare with the key points.",) + shown,
+        )
     points, comment = grade
     feedback = ((f"Instructor: {comment}",) if comment else ()) + shown
-    return question_result(inst, R.REVIEWED, points / inst.question.points if inst.question.points else 0.0,
-                           answer=raw.strip(), feedback=feedback)
+    return question_result(
+        inst,
+        R.REVIEWED,
+        points / inst.question.points if inst.question.points else 0.0,
+        answer=raw.strip(),
+        feedback=feedback,
+    )

@@ -42,8 +42,11 @@ class Bank:
         variant = as_variant(variant)
         shared = params.choose(self.params, self.variants, variant.stream, self.name)
         own = params.choose(
-            question.spec.get("params", {}), question.spec.get("variants", {}),
-            variant.stream, self.name, question.local_id,
+            question.spec.get("params", {}),
+            question.spec.get("variants", {}),
+            variant.stream,
+            self.name,
+            question.local_id,
         )
         return QuestionInstance(question, variant, {**shared, **own})
 
@@ -72,10 +75,7 @@ def _check_types(bank: Bank) -> None:
     for question in bank.questions:
         if question.local_id in seen:
             first = seen[question.local_id]
-            raise BankError(
-                f"{question.where}: id {question.local_id!r} is used twice "
-                f"(first at line {first.line})"
-            )
+            raise BankError(f"{question.where}: id {question.local_id!r} is used twice (first at line {first.line})")
         seen[question.local_id] = question
         compute = question.spec.get("compute")
         if compute and keys.COMPUTES[compute].answer_type != question.type:
@@ -108,8 +108,12 @@ def load_bank(path: str | Path) -> Bank:
         for i, spec in enumerate(data["questions"])
     )
     bank = Bank(
-        name=data["bank"], title=data["title"], source=doc.source, questions=questions,
-        params=data.get("params", {}), variants=data.get("variants", {}),
+        name=data["bank"],
+        title=data["title"],
+        source=doc.source,
+        questions=questions,
+        params=data.get("params", {}),
+        variants=data.get("variants", {}),
         description=data.get("description", ""),
     )
     _check_types(bank)
@@ -147,9 +151,7 @@ class Catalog:
         for bank in self.banks:
             if bank.name == name:
                 return bank
-        raise BankError(
-            f"no bank named {name!r}; banks: {', '.join(b.name for b in self.banks)}"
-        )
+        raise BankError(f"no bank named {name!r}; banks: {', '.join(b.name for b in self.banks)}")
 
     @cached_property
     def by_id(self) -> dict[str, tuple[Bank, Question]]:

@@ -68,7 +68,7 @@ def _number_key(inst: QuestionInstance) -> Any:
 
 def _number_format(spec: Spec) -> str:
     if spec.get("quantity") == "bytes":
-        return f"a size with its unit, e.g. \"12.6 MB\" (a bare number is read in {spec.get('unit', 'B')})"
+        return f'a size with its unit, e.g. "12.6 MB" (a bare number is read in {spec.get("unit", "B")})'
     return "a number"
 
 
@@ -87,7 +87,9 @@ def _check_options(question: Question, *, exactly_one: bool) -> None:
         raise BankError(f"{question.where}: field options: option letters repeat: {letters}")
     correct = sum(o["correct"] for o in options)
     if exactly_one and correct != 1:
-        raise BankError(f"{question.where}: field options: a choice question needs exactly one correct option, found {correct}")
+        raise BankError(
+            f"{question.where}: field options: a choice question needs exactly one correct option, found {correct}"
+        )
     if not exactly_one and correct < 1:
         raise BankError(f"{question.where}: field options: a multi-select question needs a correct option")
 
@@ -98,35 +100,58 @@ def _notebook_note(spec: Spec) -> str:
 
 REGISTRY: dict[QuestionType, QuestionKind] = {
     QuestionType.INTEGER: QuestionKind(
-        answer_format=lambda spec: "a whole number, e.g. 1234 or \"1,234\"",
-        check=_without_grade(answers.check_integer), key_on_sheet=_computed_key, key_in_report=_computed_key,
-        computed=True),
+        answer_format=lambda spec: 'a whole number, e.g. 1234 or "1,234"',
+        check=_without_grade(answers.check_integer),
+        key_on_sheet=_computed_key,
+        key_in_report=_computed_key,
+        computed=True,
+    ),
     QuestionType.NUMBER: QuestionKind(
         answer_format=_number_format,
-        check=_without_grade(answers.check_number), key_on_sheet=_number_key,  # the checker shows its key
-        computed=True),
+        check=_without_grade(answers.check_number),
+        key_on_sheet=_number_key,  # the checker shows its key
+        computed=True,
+    ),
     QuestionType.SHAPE: QuestionKind(
         answer_format=lambda spec: "a list, e.g. [32, 32, 3] (no batch dimension)",
-        check=_without_grade(answers.check_shape), key_on_sheet=_computed_key, key_in_report=_computed_key,
-        computed=True),
+        check=_without_grade(answers.check_shape),
+        key_on_sheet=_computed_key,
+        key_in_report=_computed_key,
+        computed=True,
+    ),
     QuestionType.GRID: QuestionKind(
         answer_format=lambda spec: "a list of rows, e.g. [[1, 2], [3, 4]]",
-        check=_without_grade(answers.check_grid), key_on_sheet=_computed_key, key_in_report=_computed_key,
-        computed=True, drawn_as_grid=True),
+        check=_without_grade(answers.check_grid),
+        key_on_sheet=_computed_key,
+        key_in_report=_computed_key,
+        computed=True,
+        drawn_as_grid=True,
+    ),
     QuestionType.CHOICE: QuestionKind(
         answer_format=lambda spec: "one option letter, e.g. B",
-        check=_without_grade(answers.check_choice), key_on_sheet=_correct_letter, key_in_report=_correct_letter,
-        check_spec=partial(_check_options, exactly_one=True)),
+        check=_without_grade(answers.check_choice),
+        key_on_sheet=_correct_letter,
+        key_in_report=_correct_letter,
+        check_spec=partial(_check_options, exactly_one=True),
+    ),
     QuestionType.MULTI_SELECT: QuestionKind(
         answer_format=lambda spec: "a list of option letters, e.g. [A, C]",
-        check=_without_grade(answers.check_multi_select), key_on_sheet=_correct_letters,
-        key_in_report=_correct_letters, check_spec=partial(_check_options, exactly_one=False)),
+        check=_without_grade(answers.check_multi_select),
+        key_on_sheet=_correct_letters,
+        key_in_report=_correct_letters,
+        check_spec=partial(_check_options, exactly_one=False),
+    ),
     QuestionType.FREE_TEXT: QuestionKind(
         answer_format=lambda spec: "a few sentences, as a YAML block (see the template)",
-        check=answers.check_free_text, key_on_sheet=answers.model_answer,  # the model answer is in the feedback
-        blank_answer="|\n  ", echo_answer=False),
+        check=answers.check_free_text,
+        key_on_sheet=answers.model_answer,  # the model answer is in the feedback
+        blank_answer="|\n  ",
+        echo_answer=False,
+    ),
     QuestionType.NOTEBOOK: QuestionKind(
-        answer_format=lambda spec: "a notebook, graded with 'grader grade'", graded_elsewhere=_notebook_note),
+        answer_format=lambda spec: "a notebook, graded with 'grader grade'", graded_elsewhere=_notebook_note
+    ),
     QuestionType.NOT_GRADED: QuestionKind(
-        answer_format=lambda spec: "nothing: this exercise is not graded", graded_elsewhere=lambda spec: "Not graded."),
+        answer_format=lambda spec: "nothing: this exercise is not graded", graded_elsewhere=lambda spec: "Not graded."
+    ),
 }

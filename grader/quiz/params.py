@@ -34,15 +34,10 @@ def draw(spec: dict[str, Any], rng: random.Random) -> Any:
         low, high = spec["range"]
         return rng.randrange(low, high + 1, spec.get("step", 1))
     grid = spec["grid"]
-    return [
-        [rng.randint(grid["low"], grid["high"]) for _ in range(grid["cols"])]
-        for _ in range(grid["rows"])
-    ]
+    return [[rng.randint(grid["low"], grid["high"]) for _ in range(grid["cols"])] for _ in range(grid["rows"])]
 
 
-def choose(
-    defaults: dict[str, Any], variants: dict[str, Any], stream: str | None, *scope: str
-) -> dict[str, Any]:
+def choose(defaults: dict[str, Any], variants: dict[str, Any], stream: str | None, *scope: str) -> dict[str, Any]:
     """Parameter values for a variant's ``stream``: the defaults when there is none."""
     values = dict(defaults)
     if stream is None:

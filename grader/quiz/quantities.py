@@ -12,12 +12,29 @@ import re
 from dataclasses import dataclass
 
 BYTE_UNITS: dict[str, int] = {
-    "b": 1, "byte": 1, "bytes": 1,
-    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+    "b": 1,
+    "byte": 1,
+    "bytes": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
 }
-UNIT_NAMES = {"b": "B", "kb": "kB", "mb": "MB", "gb": "GB", "tb": "TB",
-              "kib": "KiB", "mib": "MiB", "gib": "GiB", "tib": "TiB"}
+UNIT_NAMES = {
+    "b": "B",
+    "kb": "kB",
+    "mb": "MB",
+    "gb": "GB",
+    "tb": "TB",
+    "kib": "KiB",
+    "mib": "MiB",
+    "gib": "GiB",
+    "tib": "TiB",
+}
 COUNT_WORDS = {"", "parameters", "params", "weights", "values"}
 LARGEST = 1e18  # no answer in these banks comes near; larger is a typo or a test of the grader
 

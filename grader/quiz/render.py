@@ -24,9 +24,12 @@ def question_text(inst: QuestionInstance) -> str:
     """One question as a student sees it: header, prompt, options, answer format."""
     q = inst.question
     title = q.spec.get("title", "")
-    lines = [click.style(f"{q.id}", bold=True) + (f"  {title}" if title else ""),
-             f"{q.type.replace('_', ' ')}, {q.points:g} point{'s' if q.points != 1 else ''}"
-             + (f", {inst.variant.describe()}" if inst.variant.kind != DEFAULT else ""), ""]
+    lines = [
+        click.style(f"{q.id}", bold=True) + (f"  {title}" if title else ""),
+        f"{q.type.replace('_', ' ')}, {q.points:g} point{'s' if q.points != 1 else ''}"
+        + (f", {inst.variant.describe()}" if inst.variant.kind != DEFAULT else ""),
+        "",
+    ]
     lines += inst.prompt.splitlines()
     for option in q.spec.get("options", []):
         lines.append(f"  {option['key']}) {option['text']}")
@@ -41,7 +44,12 @@ def _comment(text: str) -> list[str]:
 def _yaml_value(value: Any) -> str:
     import yaml
 
-    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6).strip().removesuffix("...").strip()
+    return (
+        yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6)
+        .strip()
+        .removesuffix("...")
+        .strip()
+    )
 
 
 def _variant_lines(variant: Variant, with_key: bool) -> list[str]:
@@ -51,8 +59,10 @@ def _variant_lines(variant: Variant, with_key: bool) -> list[str]:
     if variant.kind == GRADED:
         lines = [f"# The {variant.describe()}: hand this sheet in with this line as it is."]
         if not with_key:
-            lines += ["# 'grader quiz check' without the course secret can only do a practice check of it",
-                      "# (other numbers); your instructor grades it on the numbers written here."]
+            lines += [
+                "# 'grader quiz check' without the course secret can only do a practice check of it",
+                "# (other numbers); your instructor grades it on the numbers written here.",
+            ]
         return lines + [f"student: {json.dumps(variant.name)}", ""]
     return [f"# The {variant.describe()} (for practice, not graded):", f"seed: {json.dumps(variant.name)}", ""]
 
@@ -62,12 +72,18 @@ def template(bank: Bank, variant: Variant | str | None, with_key: bool = False) 
     or above the computed reference answer when ``with_key`` is set (the answer key)."""
     variant = as_variant(variant)
     if with_key:
-        lines = [f"# Answer key for {bank.name}: {bank.title}",
-                 "# Computed by the calculators; it scores full marks.", ""]
+        lines = [
+            f"# Answer key for {bank.name}: {bank.title}",
+            "# Computed by the calculators; it scores full marks.",
+            "",
+        ]
     else:
-        lines = [f"# Answer sheet for {bank.name}: {bank.title}",
-                 "# Fill in each answer after the colon; leave ~ for questions you skip.",
-                 "# Check it with: grader quiz check THIS_FILE", ""]
+        lines = [
+            f"# Answer sheet for {bank.name}: {bank.title}",
+            "# Fill in each answer after the colon; leave ~ for questions you skip.",
+            "# Check it with: grader quiz check THIS_FILE",
+            "",
+        ]
     lines += _variant_lines(variant, with_key)
     for question in bank.questions:
         inst = bank.instance(question, variant)
@@ -86,10 +102,14 @@ def template(bank: Bank, variant: Variant | str | None, with_key: bool = False) 
 
 
 _STATUS_STYLE = {
-    R.CORRECT: ("correct", "green"), R.PARTIAL: ("partly right", "yellow"),
-    R.INCORRECT: ("wrong", "red"), R.UNANSWERED: ("unanswered", "magenta"),
-    R.INVALID: ("could not be read", "red"), R.NEEDS_REVIEW: ("to be reviewed", "cyan"),
-    R.REVIEWED: ("reviewed", "blue"), R.ELSEWHERE: ("graded elsewhere", "white"),
+    R.CORRECT: ("correct", "green"),
+    R.PARTIAL: ("partly right", "yellow"),
+    R.INCORRECT: ("wrong", "red"),
+    R.UNANSWERED: ("unanswered", "magenta"),
+    R.INVALID: ("could not be read", "red"),
+    R.NEEDS_REVIEW: ("to be reviewed", "cyan"),
+    R.REVIEWED: ("reviewed", "blue"),
+    R.ELSEWHERE: ("graded elsewhere", "white"),
 }
 
 
@@ -107,8 +127,10 @@ def _show(value: Any) -> str:
 
 def report_text(result: R.SheetResult, reveal: bool = False) -> str:
     """The terminal report: one block per question, then the total and what to do next."""
-    lines = [click.style(f"Answer sheet {result.source}", bold=True)
-             + (f"  ({result.variant.describe()})" if result.variant.kind != DEFAULT else "")]
+    lines = [
+        click.style(f"Answer sheet {result.source}", bold=True)
+        + (f"  ({result.variant.describe()})" if result.variant.kind != DEFAULT else "")
+    ]
     for problem in result.problems:
         lines.append(click.style("! " + problem, fg="yellow"))
     for r in result.results:
@@ -144,17 +166,23 @@ def result_document(result: R.SheetResult, reveal: bool = False) -> dict[str, An
         "kind": "quiz-result",
         "sheet": result.source,
         "seed": result.variant.name if result.variant.kind != GRADED else None,
-        "variant": {"kind": result.variant.kind, "name": result.variant.name,
-                    "practice_check": result.practice_check},
+        "variant": {"kind": result.variant.kind, "name": result.variant.name, "practice_check": result.practice_check},
         "banks": list(result.banks),
-        "score": {"points": result.points, "possible": result.points_possible,
-                  "pending_review": result.pending_review},
+        "score": {"points": result.points, "possible": result.points_possible, "pending_review": result.pending_review},
         "problems": list(result.problems),
         "questions": [
-            {"id": r.id, "type": r.type, "status": r.status, "points": r.points,
-             "points_possible": r.points_possible, "line": r.line, "answer": r.answer,
-             "feedback": list(r.feedback), "misconceptions": list(r.misconceptions),
-             **({"expected": r.expected} if reveal and r.expected is not None else {})}
+            {
+                "id": r.id,
+                "type": r.type,
+                "status": r.status,
+                "points": r.points,
+                "points_possible": r.points_possible,
+                "line": r.line,
+                "answer": r.answer,
+                "feedback": list(r.feedback),
+                "misconceptions": list(r.misconceptions),
+                **({"expected": r.expected} if reveal and r.expected is not None else {}),
+            }
             for r in result.results
         ],
     }
@@ -164,13 +192,20 @@ def result_document(result: R.SheetResult, reveal: bool = False) -> dict[str, An
     return document
 
 
-_PAGE_STATUS = {R.CORRECT: "ok", R.PARTIAL: "warn", R.INCORRECT: "bad", R.INVALID: "bad",
-                R.NEEDS_REVIEW: "warn", R.REVIEWED: "ok"}
+_PAGE_STATUS = {
+    R.CORRECT: "ok",
+    R.PARTIAL: "warn",
+    R.INCORRECT: "bad",
+    R.INVALID: "bad",
+    R.NEEDS_REVIEW: "warn",
+    R.REVIEWED: "ok",
+}
 
 
 def _grid_cells(answer: Any, expected: Any, reveal: bool) -> tuple[list[list[dict[str, Any]]], int] | None:
     """The student's grid, cell by cell, with the wrong cells marked (expected values only
     shown when revealed)."""
+
     def is_grid(value: Any) -> bool:
         return isinstance(value, list) and bool(value) and all(isinstance(r, list) for r in value)
 
@@ -184,8 +219,13 @@ def _grid_cells(answer: Any, expected: Any, reveal: bool) -> tuple[list[list[dic
             want = expected[i][j] if is_grid(expected) and i < len(expected) and j < len(expected[i]) else None
             bad = want is not None and value != want
             wrong += bad
-            cells.append({"value": _show(value), "css": "wrong" if bad else ("right" if want is not None else ""),
-                          "title": f"expected {_show(want)}" if bad and reveal else ""})
+            cells.append(
+                {
+                    "value": _show(value),
+                    "css": "wrong" if bad else ("right" if want is not None else ""),
+                    "title": f"expected {_show(want)}" if bad and reveal else "",
+                }
+            )
         rows.append(cells)
     return rows, wrong
 
@@ -203,16 +243,37 @@ def report_html(result: R.SheetResult, reveal: bool = False) -> str:
             continue
         label, _ = _STATUS_STYLE[r.status]
         grid = _grid_cells(r.answer, r.expected, reveal) if REGISTRY[r.type].drawn_as_grid else None
-        feedback = [f for f in r.feedback if reveal or not (r.status == R.NEEDS_REVIEW and f.startswith("Model answer"))]
-        questions.append({
-            "id": r.id, "type": r.type, "status": r.status, "label": label, "css": _PAGE_STATUS.get(r.status, ""),
-            "points": r.points, "points_possible": r.points_possible, "answer": r.answer,
-            "answer_text": _show(r.answer) if r.answer is not None else "",
-            "expected_text": _show(r.expected) if r.expected is not None else "",
-            "grid": grid[0] if grid else None, "wrong_cells": grid[1] if grid else 0,
-            "misconceptions": list(r.misconceptions), "feedback": feedback})
-    return render("quiz.html.j2", sheet_name=PurePath(result.source).name,
-                  variant=result.variant.describe() if result.variant.kind != DEFAULT else None,
-                  banks=list(result.banks), points=result.points, possible=result.points_possible,
-                  pending=result.pending_review, problems=list(result.problems), questions=questions,
-                  unanswered=[r.id for r in result.with_status(R.UNANSWERED)], reveal=reveal)
+        feedback = [
+            f for f in r.feedback if reveal or not (r.status == R.NEEDS_REVIEW and f.startswith("Model answer"))
+        ]
+        questions.append(
+            {
+                "id": r.id,
+                "type": r.type,
+                "status": r.status,
+                "label": label,
+                "css": _PAGE_STATUS.get(r.status, ""),
+                "points": r.points,
+                "points_possible": r.points_possible,
+                "answer": r.answer,
+                "answer_text": _show(r.answer) if r.answer is not None else "",
+                "expected_text": _show(r.expected) if r.expected is not None else "",
+                "grid": grid[0] if grid else None,
+                "wrong_cells": grid[1] if grid else 0,
+                "misconceptions": list(r.misconceptions),
+                "feedback": feedback,
+            }
+        )
+    return render(
+        "quiz.html.j2",
+        sheet_name=PurePath(result.source).name,
+        variant=result.variant.describe() if result.variant.kind != DEFAULT else None,
+        banks=list(result.banks),
+        points=result.points,
+        possible=result.points_possible,
+        pending=result.pending_review,
+        problems=list(result.problems),
+        questions=questions,
+        unanswered=[r.id for r in result.with_status(R.UNANSWERED)],
+        reveal=reveal,
+    )

@@ -27,10 +27,18 @@ class QuestionStatus(StrEnum):
         return self is not QuestionStatus.ELSEWHERE
 
 
-CORRECT, PARTIAL, INCORRECT, UNANSWERED = (QuestionStatus.CORRECT, QuestionStatus.PARTIAL, QuestionStatus.INCORRECT,
-                                           QuestionStatus.UNANSWERED)
-INVALID, NEEDS_REVIEW, REVIEWED, ELSEWHERE = (QuestionStatus.INVALID, QuestionStatus.NEEDS_REVIEW,
-                                              QuestionStatus.REVIEWED, QuestionStatus.ELSEWHERE)
+CORRECT, PARTIAL, INCORRECT, UNANSWERED = (
+    QuestionStatus.CORRECT,
+    QuestionStatus.PARTIAL,
+    QuestionStatus.INCORRECT,
+    QuestionStatus.UNANSWERED,
+)
+INVALID, NEEDS_REVIEW, REVIEWED, ELSEWHERE = (
+    QuestionStatus.INVALID,
+    QuestionStatus.NEEDS_REVIEW,
+    QuestionStatus.REVIEWED,
+    QuestionStatus.ELSEWHERE,
+)
 STATUSES = tuple(QuestionStatus)
 
 

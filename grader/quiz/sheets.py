@@ -65,11 +65,16 @@ def read_grades(path: str | Path, catalog: Catalog) -> dict[str, tuple[float, st
             comment = str(value.get("comment", ""))
             value = value.get("points")
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= question.points:
-            raise AnswerSheetError(f"{where}: points must be a number from 0 to {question.points}, "
-                                   f"got {_shown(repr(value))}")
+            raise AnswerSheetError(
+                f"{where}: points must be a number from 0 to {question.points}, got {_shown(repr(value))}"
+            )
         grades[str(qid)] = (float(value), comment)
     for dup in doc.duplicates:
-        what = f"{dup.path[0]} is scored twice" if len(dup.path) == 1 else f"{dup.path[0]}: {dup.path[-1]} is written twice"
+        what = (
+            f"{dup.path[0]} is scored twice"
+            if len(dup.path) == 1
+            else f"{dup.path[0]}: {dup.path[-1]} is written twice"
+        )
         raise AnswerSheetError(f"{doc.source}:{dup.line}: {what} (first at line {dup.first_line})")
     return grades
 
@@ -95,8 +100,9 @@ def _variant_name(doc: YamlDocument, key: str, raw: Any) -> str:
     if raw is None or not text.strip():
         raise AnswerSheetError(f"{where}: {key} is empty: write it (e.g. '{key}: alice') or delete the line")
     if len(text) > MAX_ID_CHARS:
-        raise AnswerSheetError(f"{where}: {key} has {len(text):,} characters; a seed or student id has at most "
-                               f"{MAX_ID_CHARS}")
+        raise AnswerSheetError(
+            f"{where}: {key} has {len(text):,} characters; a seed or student id has at most {MAX_ID_CHARS}"
+        )
     return text
 
 
@@ -106,19 +112,24 @@ def _unknown_keys(source: str, unknown: dict[str, list[int]], catalog: Catalog) 
     messages = []
     for key, lines in list(unknown.items())[:MAX_LISTED]:
         again = f" (also at line{'s' if len(lines) > 2 else ''} {', '.join(map(str, lines[1:]))})" if lines[1:] else ""
-        messages.append(f"{source}:{lines[0]}: {_shown(key)!r} is not a question id{catalog.suggest(key)}{again}; "
-                        "ignored")
+        messages.append(
+            f"{source}:{lines[0]}: {_shown(key)!r} is not a question id{catalog.suggest(key)}{again}; ignored"
+        )
     rest = list(unknown.values())[MAX_LISTED:]
     if rest:
-        messages.append(f"{source}: and {len(rest):,} more keys that are not question ids (lines {rest[0][0]} "
-                        f"to {max(line for lines in rest for line in lines)}); ignored")
+        messages.append(
+            f"{source}: and {len(rest):,} more keys that are not question ids (lines {rest[0][0]} "
+            f"to {max(line for lines in rest for line in lines)}); ignored"
+        )
     return messages
 
 
 def _answered_again(source: str, qid: str, lines: list[int]) -> str:
     times, which = ("twice", "neither answer is") if len(lines) == 2 else (f"{len(lines)} times", "none is")
-    return (f"{source}:{lines[1]}: {qid} is answered {times} (lines {', '.join(map(str, lines[:-1]))} and "
-            f"{lines[-1]}); {which} graded")
+    return (
+        f"{source}:{lines[1]}: {qid} is answered {times} (lines {', '.join(map(str, lines[:-1]))} and "
+        f"{lines[-1]}); {which} graded"
+    )
 
 
 def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
@@ -139,8 +150,10 @@ def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
     for dup in (d for d in doc.duplicates if len(d.path) == 1):  # nested ones are in answers no reader takes
         key = dup.path[0]
         if key in RESERVED:
-            raise AnswerSheetError(f"{doc.source}:{dup.line}: {key} is written twice (lines {dup.first_line} and "
-                                   f"{dup.line}), so the variant the sheet answers is unclear; keep one")
+            raise AnswerSheetError(
+                f"{doc.source}:{dup.line}: {key} is written twice (lines {dup.first_line} and "
+                f"{dup.line}), so the variant the sheet answers is unclear; keep one"
+            )
         lines = unknown[str(key)] if str(key) in unknown else repeated.setdefault(str(key), [dup.first_line])
         lines.append(dup.line)
     duplicated = {qid: _answered_again(doc.source, qid, lines) for qid, lines in repeated.items()}
@@ -150,15 +163,18 @@ def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
 
 def _practice_check_note(sheet: Sheet, student: str, variant: Variant) -> str:
     line = sheet.meta["student"].line
-    return (f"{sheet.source}:{line}: PRACTICE CHECK, not your graded variant. This sheet is for student "
-            f"{student!r}, whose graded numbers need the course secret that only the instructor has; it was "
-            f"checked on the {variant.describe()}, whose numbers differ from those on your sheet, so numeric "
-            "answers to your graded questions may show as wrong here. Your instructor's grading uses your "
-            f"graded numbers. To practise, check a sheet from: grader quiz template BANK --seed {student}")
+    return (
+        f"{sheet.source}:{line}: PRACTICE CHECK, not your graded variant. This sheet is for student "
+        f"{student!r}, whose graded numbers need the course secret that only the instructor has; it was "
+        f"checked on the {variant.describe()}, whose numbers differ from those on your sheet, so numeric "
+        "answers to your graded questions may show as wrong here. Your instructor's grading uses your "
+        f"graded numbers. To practise, check a sheet from: grader quiz template BANK --seed {student}"
+    )
 
 
-def sheet_variant(sheet: Sheet, seed: str | None = None, student: str | None = None,
-                  secret: bytes | None = None) -> tuple[Variant, tuple[str, ...], bool]:
+def sheet_variant(
+    sheet: Sheet, seed: str | None = None, student: str | None = None, secret: bytes | None = None
+) -> tuple[Variant, tuple[str, ...], bool]:
     """The variant to grade with, notes on the choice, and whether it is a practice check.
 
     ``--student`` (graded) or ``--seed`` (practice) first; then the sheet's ``student``: its
@@ -170,8 +186,10 @@ def sheet_variant(sheet: Sheet, seed: str | None = None, student: str | None = N
     if student is not None:
         variant = Variant.graded(student, secret)
         if "student" in written and student_text(written["student"]) != student_text(student):
-            notes.append(f"{sheet.source}: the sheet says student {written['student']!r}; "
-                         f"graded on the {variant.describe()} (--student)")
+            notes.append(
+                f"{sheet.source}: the sheet says student {written['student']!r}; "
+                f"graded on the {variant.describe()} (--student)"
+            )
     elif seed is not None:
         variant = Variant.practice(seed)
         said = next(((k, written[k]) for k in RESERVED if k in written), None)
@@ -180,8 +198,10 @@ def sheet_variant(sheet: Sheet, seed: str | None = None, student: str | None = N
     elif "student" in written and secret is not None:
         variant = Variant.graded(written["student"], secret)
         if "seed" in written:
-            notes.append(f"{sheet.source}:{sheet.meta['seed'].line}: the sheet's seed {written['seed']!r} is "
-                         f"ignored: a sheet naming a student is graded on the {variant.describe()}")
+            notes.append(
+                f"{sheet.source}:{sheet.meta['seed'].line}: the sheet's seed {written['seed']!r} is "
+                f"ignored: a sheet naming a student is graded on the {variant.describe()}"
+            )
     elif "student" in written:
         variant = Variant.practice(written.get("seed", written["student"]))
         notes.append(_practice_check_note(sheet, written["student"], variant))
@@ -189,15 +209,21 @@ def sheet_variant(sheet: Sheet, seed: str | None = None, student: str | None = N
     else:
         variant = Variant.practice(written["seed"]) if "seed" in written else DEFAULT_VARIANT
         if secret is not None:
-            notes.append(f"{sheet.source}: the sheet names no student (no 'student:' line), so it was graded on "
-                         f"the {variant.describe()}, not on a graded variant")
+            notes.append(
+                f"{sheet.source}: the sheet names no student (no 'student:' line), so it was graded on "
+                f"the {variant.describe()}, not on a graded variant"
+            )
     return variant, tuple(notes), practice_check
 
 
 def grade_sheet(
-    catalog: Catalog, path: str | Path, seed: str | None = None,
-    grades: dict[str, tuple[float, str]] | None = None, *,
-    student: str | None = None, secret: bytes | None = None,
+    catalog: Catalog,
+    path: str | Path,
+    seed: str | None = None,
+    grades: dict[str, tuple[float, str]] | None = None,
+    *,
+    student: str | None = None,
+    secret: bytes | None = None,
 ) -> SheetResult:
     """Grade every question of every bank the sheet answers; unanswered ones score 0."""
     sheet = read_sheet(path, catalog)
@@ -219,5 +245,4 @@ def grade_sheet(
                 answer = sheet.answers.get(question.id, Answer(None, None))
                 result = checking.check(inst, answer.raw, answer.line, (grades or {}).get(question.id))
             results.append(result)
-    return SheetResult(sheet.source, variant, tuple(bank_names), tuple(results), notes + sheet.problems,
-                       practice_check)
+    return SheetResult(sheet.source, variant, tuple(bank_names), tuple(results), notes + sheet.problems, practice_check)

@@ -73,58 +73,101 @@ def _swap_grid_padding(args: Args) -> Args | None:
 
 
 SLIPS: tuple[Slip, ...] = (
-    Slip("biases_forgotten",
-         "the biases were forgotten: every filter (and every dense unit) has one bias too",
-         NETWORK - {"output_shape"}, lambda a: _layers(a, use_bias=False)),
-    Slip("input_channels_reused",
-         "the input's channels were used as every layer's input depth: a layer's kernels "
-         "span all the feature maps of the layer before it",
-         NETWORK - {"output_shape"}, _set("depth_from_input", lambda v: True)),
+    Slip(
+        "biases_forgotten",
+        "the biases were forgotten: every filter (and every dense unit) has one bias too",
+        NETWORK - {"output_shape"},
+        lambda a: _layers(a, use_bias=False),
+    ),
+    Slip(
+        "input_channels_reused",
+        "the input's channels were used as every layer's input depth: a layer's kernels "
+        "span all the feature maps of the layer before it",
+        NETWORK - {"output_shape"},
+        _set("depth_from_input", lambda v: True),
+    ),
     Slip("layers_reversed", "the layers were taken in reverse order", NETWORK, _reverse),
-    Slip("bits_for_bytes",
-         "bits were counted as bytes: a 32-bit float takes 4 bytes, not 32",
-         MEMORY, _set("dtype_bytes", lambda v: (v or 4) * 8)),
-    Slip("input_resolution",
-         "the input's resolution was used for every layer: each strided layer's output "
-         "is smaller than its input",
-         MEMORY, lambda a: _layers(a, strides=(1, 1), padding="same")),
-    Slip("stride_ignored", "the stride was ignored: a stride of s divides the output size by about s",
-         NETWORK - {"parameter_count"}, lambda a: _layers(a, strides=(1, 1))),
-    Slip("padding_ignored",
-         "the padding was mixed up: 'same' keeps ceil(n / stride) positions, 'valid' only "
-         "those where the whole window fits",
-         NETWORK - {"parameter_count"}, _flip_padding),
-    Slip("filters_from_input",
-         "the output depth was taken from the input's channels: a conv layer outputs one "
-         "feature map per filter",
-         frozenset({"output_shape"}), _filters_from_input),
-    Slip("parameters_left_out",
-         "the memory for the parameters was left out", MEMORY,
-         _set("include_params", lambda v: False)),
-    Slip("batch_left_out",
-         "the batch factor was left out: training keeps every layer's output for every "
-         "instance of the mini-batch",
-         frozenset({"training_memory"}), _set("batch_size", lambda v: 1)),
-    Slip("input_batch_left_out",
-         "the input batch itself was left out: the mini-batch of images is in memory too",
-         frozenset({"training_memory"}), _set("include_input", lambda v: False)),
-    Slip("kernel_flipped",
-         "the kernel was flipped (signal-processing convolution); CNN layers, and this "
-         "course, slide the kernel as it is (cross-correlation)",
-         frozenset({"convolution"}), _set("flip", lambda v: True)),
-    Slip("zero_padding_mixed_up",
-         "the padding was mixed up: without padding the output shrinks by kernel size - 1; "
-         "with 'same' zero padding it keeps the input's size",
-         frozenset({"convolution", "pooling"}), _swap_grid_padding),
-    Slip("dilation_ignored",
-         "the dilation was ignored: with rate 2 the kernel's taps are two cells apart",
-         frozenset({"convolution"}), _set("dilation", lambda v: 1)),
-    Slip("pool_stride_ignored",
-         "the pooling stride was ignored: windows move by the stride, so they do not overlap",
-         frozenset({"pooling"}), _set("stride", lambda v: 1)),
-    Slip("pool_mode_swapped",
-         "max and average pooling were mixed up",
-         frozenset({"pooling"}), _set("mode", lambda v: "average" if v in (None, "max") else "max")),
+    Slip(
+        "bits_for_bytes",
+        "bits were counted as bytes: a 32-bit float takes 4 bytes, not 32",
+        MEMORY,
+        _set("dtype_bytes", lambda v: (v or 4) * 8),
+    ),
+    Slip(
+        "input_resolution",
+        "the input's resolution was used for every layer: each strided layer's output is smaller than its input",
+        MEMORY,
+        lambda a: _layers(a, strides=(1, 1), padding="same"),
+    ),
+    Slip(
+        "stride_ignored",
+        "the stride was ignored: a stride of s divides the output size by about s",
+        NETWORK - {"parameter_count"},
+        lambda a: _layers(a, strides=(1, 1)),
+    ),
+    Slip(
+        "padding_ignored",
+        "the padding was mixed up: 'same' keeps ceil(n / stride) positions, 'valid' only "
+        "those where the whole window fits",
+        NETWORK - {"parameter_count"},
+        _flip_padding,
+    ),
+    Slip(
+        "filters_from_input",
+        "the output depth was taken from the input's channels: a conv layer outputs one feature map per filter",
+        frozenset({"output_shape"}),
+        _filters_from_input,
+    ),
+    Slip(
+        "parameters_left_out",
+        "the memory for the parameters was left out",
+        MEMORY,
+        _set("include_params", lambda v: False),
+    ),
+    Slip(
+        "batch_left_out",
+        "the batch factor was left out: training keeps every layer's output for every instance of the mini-batch",
+        frozenset({"training_memory"}),
+        _set("batch_size", lambda v: 1),
+    ),
+    Slip(
+        "input_batch_left_out",
+        "the input batch itself was left out: the mini-batch of images is in memory too",
+        frozenset({"training_memory"}),
+        _set("include_input", lambda v: False),
+    ),
+    Slip(
+        "kernel_flipped",
+        "the kernel was flipped (signal-processing convolution); CNN layers, and this "
+        "course, slide the kernel as it is (cross-correlation)",
+        frozenset({"convolution"}),
+        _set("flip", lambda v: True),
+    ),
+    Slip(
+        "zero_padding_mixed_up",
+        "the padding was mixed up: without padding the output shrinks by kernel size - 1; "
+        "with 'same' zero padding it keeps the input's size",
+        frozenset({"convolution", "pooling"}),
+        _swap_grid_padding,
+    ),
+    Slip(
+        "dilation_ignored",
+        "the dilation was ignored: with rate 2 the kernel's taps are two cells apart",
+        frozenset({"convolution"}),
+        _set("dilation", lambda v: 1),
+    ),
+    Slip(
+        "pool_stride_ignored",
+        "the pooling stride was ignored: windows move by the stride, so they do not overlap",
+        frozenset({"pooling"}),
+        _set("stride", lambda v: 1),
+    ),
+    Slip(
+        "pool_mode_swapped",
+        "max and average pooling were mixed up",
+        frozenset({"pooling"}),
+        _set("mode", lambda v: "average" if v in (None, "max") else "max"),
+    ),
 )
 
 

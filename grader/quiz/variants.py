@@ -21,7 +21,7 @@ from grader.errors import CourseSecretError
 SECRET_ENV = "GRADER_COURSE_SECRET"
 SECRET_FILE_ENV = "GRADER_COURSE_SECRET_FILE"
 MIN_SECRET_CHARS = 16  # a short secret could be guessed from one student's graded numbers
-MAKE_SECRET = "python -c \"import secrets; print(secrets.token_hex(32))\" > course-secret.txt"
+MAKE_SECRET = 'python -c "import secrets; print(secrets.token_hex(32))" > course-secret.txt'
 HOW_TO_GIVE = f"--secret-file PATH, or the environment variable {SECRET_FILE_ENV} (a file) or {SECRET_ENV}"
 
 DEFAULT, PRACTICE, GRADED = "default", "practice", "graded"
@@ -52,7 +52,8 @@ class Variant:
             raise CourseSecretError(
                 f"the graded variant of student {student!r} needs the course secret, which only the "
                 f"instructor has ({HOW_TO_GIVE}). To practise, use --seed {student} for a practice "
-                "variant: the same kinds of questions with other numbers.")
+                "variant: the same kinds of questions with other numbers."
+            )
         digest = hmac.new(secret, student_text(student).encode(), hashlib.sha256).hexdigest()
         return cls(GRADED, student, "graded:" + digest)
 
@@ -94,15 +95,17 @@ def course_secret(secret_file: str | os.PathLike[str] | None = None) -> bytes | 
         try:
             raw = Path(secret_file).read_text(encoding="utf-8")
         except UnicodeDecodeError:
-            raise CourseSecretError(f"{secret_file}: not a text file (the course secret file {given}); "
-                                    f"make one with: {MAKE_SECRET}") from None
+            raise CourseSecretError(
+                f"{secret_file}: not a text file (the course secret file {given}); make one with: {MAKE_SECRET}"
+            ) from None
         except FileNotFoundError:
             raise CourseSecretError(f"{secret_file}: no such file (the course secret file {given})") from None
         except IsADirectoryError:
             raise CourseSecretError(f"{secret_file}: is a folder, not the course secret file {given}") from None
         except OSError as exc:
-            raise CourseSecretError(f"{secret_file}: cannot be read ({exc.strerror}); it is the course "
-                                    f"secret file {given}") from None
+            raise CourseSecretError(
+                f"{secret_file}: cannot be read ({exc.strerror}); it is the course secret file {given}"
+            ) from None
         where = str(secret_file)
     else:
         value = os.environ.get(SECRET_ENV)
@@ -113,5 +116,6 @@ def course_secret(secret_file: str | os.PathLike[str] | None = None) -> bytes | 
     if len(secret) < MIN_SECRET_CHARS:
         raise CourseSecretError(
             f"{where}: the course secret has {len(secret)} characters; use at least {MIN_SECRET_CHARS} random "
-            f"ones, which students cannot guess from their own numbers. Make one with: {MAKE_SECRET}")
+            f"ones, which students cannot guess from their own numbers. Make one with: {MAKE_SECRET}"
+        )
     return secret.encode()

@@ -49,15 +49,22 @@ class TokenGate:
             rest = urlencode({k: v for k, v in query.items() if k != "token"})
             location = scope["path"] + (f"?{rest}" if rest else "")
             session = cookies.get(SESSION_COOKIE) or secrets.token_urlsafe(24)
-            headers = [(b"location", location.encode()),
-                       (b"set-cookie", _cookie(TOKEN_COOKIE, self.token)),
-                       (b"set-cookie", _cookie(SESSION_COOKIE, session))]
+            headers = [
+                (b"location", location.encode()),
+                (b"set-cookie", _cookie(TOKEN_COOKIE, self.token)),
+                (b"set-cookie", _cookie(SESSION_COOKIE, session)),
+            ]
             await send({"type": "http.response.start", "status": 303, "headers": headers})
             return await send({"type": "http.response.body", "body": b""})
         if not hmac.compare_digest(cookies.get(TOKEN_COOKIE, ""), self.token) or not cookies.get(SESSION_COOKIE):
-            body = (b"403 Forbidden: open the address `grader review` printed, with its ?token=...\n")
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+            body = b"403 Forbidden: open the address `grader review` printed, with its ?token=...\n"
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                }
+            )
             return await send({"type": "http.response.body", "body": body})
         return await self.app(scope, receive, send)
 
@@ -124,8 +131,12 @@ class Review:
 
     def answers(self, qid: str) -> dict[str, Answer]:
         texts = dict(self.workspace.questions[qid].answers)
-        return {s: Answer(s, t, self.suggestions[qid][s], self.decisions.grades(s).get(qid),
-                          self.decisions.meta(s).get(qid, {})) for s, t in texts.items()}
+        return {
+            s: Answer(
+                s, t, self.suggestions[qid][s], self.decisions.grades(s).get(qid), self.decisions.meta(s).get(qid, {})
+            )
+            for s, t in texts.items()
+        }
 
     def grade(self, qid: str, students: list[str], points: float, comment: str) -> None:
         question = self.workspace.questions[qid].question
@@ -163,8 +174,13 @@ def csrf_token(secret: str, session: str) -> str:
     return hmac.new(secret.encode(), session.encode(), hashlib.sha256).hexdigest()
 
 
-def create_app(out: Path, token: str | None = None, who: str = "instructor", model: str | None = None,
-               catalog: Catalog | None = None) -> Any:
+def create_app(
+    out: Path,
+    token: str | None = None,
+    who: str = "instructor",
+    model: str | None = None,
+    catalog: Catalog | None = None,
+) -> Any:
     """The ASGI application for ``out``; ``app.state.token`` is the token to put in the URL."""
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
@@ -182,11 +198,16 @@ def create_app(out: Path, token: str | None = None, who: str = "instructor", mod
     def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         done, total = review.overall()
         session = request.cookies.get(SESSION_COOKIE, "")
-        return HTMLResponse(render(template, csrf=csrf_token(secret, session), overall=(done, total),
-                                   out=str(out), **context), status_code=status,
-                            headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                                     "style-src 'unsafe-inline'; script-src 'unsafe-inline'; frame-src 'self'",
-                                     "X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"})
+        return HTMLResponse(
+            render(template, csrf=csrf_token(secret, session), overall=(done, total), out=str(out), **context),
+            status_code=status,
+            headers={
+                "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                "style-src 'unsafe-inline'; script-src 'unsafe-inline'; frame-src 'self'",
+                "X-Frame-Options": "SAMEORIGIN",
+                "Cache-Control": "no-store",
+            },
+        )
 
     async def form(request: Request) -> Any:
         data = await request.form()
@@ -217,14 +238,36 @@ def create_app(out: Path, token: str | None = None, who: str = "instructor", mod
         questions = []
         for qid, q in review.workspace.questions.items():
             done, total = review.progress(qid)
-            questions.append({"id": qid, "title": q.question.spec.get("title", ""), "done": done, "total": total,
-                              "groups": len(review.groups[qid]), "points": q.question.points})
-        notebooks = [{"student": s, "points": review.workspace.rows[s]["points"],
-                      "possible": review.workspace.rows[s]["points_possible"], "status": d["status"],
-                      "reviewed": review.notebook_reviewed(s)} for s, d in review.workspace.notebooks.items()]
-        return page(request, "review_index.html.j2", questions=questions, notebooks=notebooks,
-                    students=len(review.workspace.rows), problems=review.workspace.problems,
-                    model=review.suggester.similarity.name, model_note=review.model_note)
+            questions.append(
+                {
+                    "id": qid,
+                    "title": q.question.spec.get("title", ""),
+                    "done": done,
+                    "total": total,
+                    "groups": len(review.groups[qid]),
+                    "points": q.question.points,
+                }
+            )
+        notebooks = [
+            {
+                "student": s,
+                "points": review.workspace.rows[s]["points"],
+                "possible": review.workspace.rows[s]["points_possible"],
+                "status": d["status"],
+                "reviewed": review.notebook_reviewed(s),
+            }
+            for s, d in review.workspace.notebooks.items()
+        ]
+        return page(
+            request,
+            "review_index.html.j2",
+            questions=questions,
+            notebooks=notebooks,
+            students=len(review.workspace.rows),
+            problems=review.workspace.problems,
+            model=review.suggester.similarity.name,
+            model_note=review.model_note,
+        )
 
     async def question(request: Request) -> Response:
         qid = question_of(request)
@@ -234,17 +277,32 @@ def create_app(out: Path, token: str | None = None, who: str = "instructor", mod
         for number, group in enumerate(review.groups[qid], start=1):
             members = [answers[s] for s in group.members]
             decided = {m.grade for m in members}
-            groups.append({"number": number, "key": group.key, "text": group.text, "members": members,
-                           "suggestion": answers[group.key].suggestion,
-                           "grade": decided.pop() if len(decided) == 1 else None,
-                           "done": sum(m.grade is not None for m in members)})
+            groups.append(
+                {
+                    "number": number,
+                    "key": group.key,
+                    "text": group.text,
+                    "members": members,
+                    "suggestion": answers[group.key].suggestion,
+                    "grade": decided.pop() if len(decided) == 1 else None,
+                    "done": sum(m.grade is not None for m in members),
+                }
+            )
         done, total = review.progress(qid)
         ids = list(review.workspace.questions)
         position = ids.index(qid)
-        return page(request, "review_question.html.j2", qid=qid, spec=spec, groups=groups, done=done, total=total,
-                    previous=ids[position - 1] if position else None,
-                    next=ids[position + 1] if position + 1 < len(ids) else None,
-                    steps=[i / 2 for i in range(int(spec["points"] * 2) + 1)])
+        return page(
+            request,
+            "review_question.html.j2",
+            qid=qid,
+            spec=spec,
+            groups=groups,
+            done=done,
+            total=total,
+            previous=ids[position - 1] if position else None,
+            next=ids[position + 1] if position + 1 < len(ids) else None,
+            steps=[i / 2 for i in range(int(spec["points"] * 2) + 1)],
+        )
 
     async def grade(request: Request) -> Response:
         qid = question_of(request)
@@ -261,15 +319,27 @@ def create_app(out: Path, token: str | None = None, who: str = "instructor", mod
         student = notebook_of(request)
         grades = review.decisions.grades(student)
         document = reviewed_document(review.workspace.notebooks[student], grades)
-        checks = [{**c, "grade": grades.get(c["check"]), "meta": review.decisions.meta(student).get(c["check"], {}),
-                   "auto": next(o for o in review.workspace.notebooks[student]["checks"] if o["check"] == c["check"])}
-                  for c in document["checks"]]
+        checks = [
+            {
+                **c,
+                "grade": grades.get(c["check"]),
+                "meta": review.decisions.meta(student).get(c["check"], {}),
+                "auto": next(o for o in review.workspace.notebooks[student]["checks"] if o["check"] == c["check"]),
+            }
+            for c in document["checks"]
+        ]
         students = list(review.workspace.notebooks)
         position = students.index(student)
-        return page(request, "review_notebook.html.j2", student=student, doc=document, checks=checks,
-                    reviewed=review.decisions.meta(student).get(NOTEBOOK_REVIEWED),
-                    has_notebook=review.workspace.executed_notebook(student) is not None,
-                    next=students[position + 1] if position + 1 < len(students) else None)
+        return page(
+            request,
+            "review_notebook.html.j2",
+            student=student,
+            doc=document,
+            checks=checks,
+            reviewed=review.decisions.meta(student).get(NOTEBOOK_REVIEWED),
+            has_notebook=review.workspace.executed_notebook(student) is not None,
+            next=students[position + 1] if position + 1 < len(students) else None,
+        )
 
     async def executed(request: Request) -> Response:
         student = notebook_of(request)
@@ -277,9 +347,13 @@ def create_app(out: Path, token: str | None = None, who: str = "instructor", mod
         if path is None:
             raise HTTPException(404, f"the batch kept no executed notebook for {student}")
         # The notebook's own output is untrusted: the sandbox policy runs none of its scripts.
-        return HTMLResponse(notebook_html(path), headers={"Content-Security-Policy": "sandbox; default-src 'none'; "
-                                                          "img-src data:; style-src 'unsafe-inline'",
-                                                          "Cache-Control": "no-store"})
+        return HTMLResponse(
+            notebook_html(path),
+            headers={
+                "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+                "Cache-Control": "no-store",
+            },
+        )
 
     async def override(request: Request) -> Response:
         student = notebook_of(request)
@@ -288,8 +362,9 @@ def create_app(out: Path, token: str | None = None, who: str = "instructor", mod
             if data.get("action") == "reviewed":
                 review.mark_reviewed(student)
             else:
-                review.override(student, str(data.get("check", "")), points_of(data),
-                                str(data.get("comment", "")).strip())
+                review.override(
+                    student, str(data.get("check", "")), points_of(data), str(data.get("comment", "")).strip()
+                )
         except ReviewInputError as exc:
             return page(request, "review_error.html.j2", status=400, message=str(exc), back=f"/nb/{student}")
         return RedirectResponse(f"/nb/{student}", 303)
@@ -297,12 +372,17 @@ def create_app(out: Path, token: str | None = None, who: str = "instructor", mod
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return page(request, "review_error.html.j2", status=exc.status_code, message=exc.detail, back="/")
 
-    routes = [Route("/", index), Route("/q/{bank}/{local}", question),
-              Route("/q/{bank}/{local}", grade, methods=["POST"]),
-              Route("/nb/{student}", notebook), Route("/nb/{student}", override, methods=["POST"]),
-              Route("/nb/{student}/executed", executed)]
-    app = Starlette(routes=routes, middleware=[Middleware(TokenGate, token=token)],
-                    exception_handlers={HTTPException: http_error})
+    routes = [
+        Route("/", index),
+        Route("/q/{bank}/{local}", question),
+        Route("/q/{bank}/{local}", grade, methods=["POST"]),
+        Route("/nb/{student}", notebook),
+        Route("/nb/{student}", override, methods=["POST"]),
+        Route("/nb/{student}/executed", executed),
+    ]
+    app = Starlette(
+        routes=routes, middleware=[Middleware(TokenGate, token=token)], exception_handlers={HTTPException: http_error}
+    )
     app.state.token = token
     app.state.review = review
     return app
@@ -322,8 +402,15 @@ def notebook_html(path: Path) -> str:
     return body
 
 
-def serve(out: Path, host: str = "127.0.0.1", port: int = 8765, who: str = "instructor", model: str | None = None,
-          catalog: Catalog | None = None, echo: Any = print) -> None:
+def serve(
+    out: Path,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    who: str = "instructor",
+    model: str | None = None,
+    catalog: Catalog | None = None,
+    echo: Any = print,
+) -> None:
     """Run the workspace with uvicorn until interrupted, printing the address with its token."""
     import uvicorn
 
@@ -331,10 +418,11 @@ def serve(out: Path, host: str = "127.0.0.1", port: int = 8765, who: str = "inst
     review = app.state.review
     done, total = review.overall()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    echo(f"reviewing {out}: {len(review.workspace.rows)} students, {len(review.workspace.questions)} written "
-         f"questions, {len(review.workspace.notebooks)} notebook(s); reviewed {done} of {total}")
+    echo(
+        f"reviewing {out}: {len(review.workspace.rows)} students, {len(review.workspace.questions)} written "
+        f"questions, {len(review.workspace.notebooks)} notebook(s); reviewed {done} of {total}"
+    )
     if review.model_note:
         echo(f"suggestions: {review.model_note}")
     echo(f"open http://{shown}:{port}/?token={app.state.token}")
     uvicorn.run(app, host=host, port=port, log_level="warning")
-

@@ -6,9 +6,10 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from grader.errors import InputFileError
 from grader.review.suggest import Similarity, Suggester, Thresholds
@@ -76,9 +77,11 @@ class Agreement:
     seconds_per_100: float
 
     def line(self, name: str) -> str:
-        return (f"{name:<28} n={self.n:<4} exact {self.exact:6.1%}  within 0.5 {self.within_half:6.1%}  "
-                f"kappa {self.kappa:5.2f}  wrong-but-fluent at full marks {self.fluent_wrong_full}/{self.fluent_wrong}  "
-                f"over by >0.5: {self.over_by_more_than_half}  {self.seconds_per_100 * 1000:7.1f} ms/100 answers")
+        return (
+            f"{name:<28} n={self.n:<4} exact {self.exact:6.1%}  within 0.5 {self.within_half:6.1%}  "
+            f"kappa {self.kappa:5.2f}  wrong-but-fluent at full marks {self.fluent_wrong_full}/{self.fluent_wrong}  "
+            f"over by >0.5: {self.over_by_more_than_half}  {self.seconds_per_100 * 1000:7.1f} ms/100 answers"
+        )
 
 
 def evaluate(suggester: Suggester, catalog: Any, answers: Sequence[Labelled]) -> Agreement:
@@ -99,16 +102,20 @@ def evaluate(suggester: Suggester, catalog: Any, answers: Sequence[Labelled]) ->
     fluent = [i for i, a in enumerate(answers) if a.kind == "fluent_wrong"]
     n = len(answers) or 1
     return Agreement(
-        n=len(answers), exact=sum(p == q for p, q in zip(points, labels)) / n,
+        n=len(answers),
+        exact=sum(p == q for p, q in zip(points, labels)) / n,
         within_half=sum(abs(p - q) <= 0.5 for p, q in zip(points, labels)) / n,
         kappa=cohen_kappa(labels, points),
-        fluent_wrong_full=sum(points[i] >= full[answers[i].question] for i in fluent), fluent_wrong=len(fluent),
+        fluent_wrong_full=sum(points[i] >= full[answers[i].question] for i in fluent),
+        fluent_wrong=len(fluent),
         over_by_more_than_half=sum(p - q > 0.5 for p, q in zip(points, labels)),
-        seconds_per_100=100 * seconds / n)
+        seconds_per_100=100 * seconds / n,
+    )
 
 
-def calibrate(similarity: Similarity, catalog: Any, answers: Sequence[Labelled],
-              use_wrong: bool = True) -> tuple[Thresholds, Agreement]:
+def calibrate(
+    similarity: Similarity, catalog: Any, answers: Sequence[Labelled], use_wrong: bool = True
+) -> tuple[Thresholds, Agreement]:
     """The thresholds with the best kappa (ties: more within half a point) on ``answers``."""
     cached = CachedSimilarity(similarity)
     best = None

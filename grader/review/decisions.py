@@ -23,8 +23,10 @@ from grader.atomic import write_atomically
 from grader.errors import InputFileError
 
 NOTEBOOK_REVIEWED = "_notebook"  # the sidecar's entry for "the instructor looked at this notebook"
-HEADER = ("# Written by `grader review`: the instructor's points and comments, in the format of\n"
-          "# `grader quiz check SHEET --grades THIS_FILE`. Who decided and when: ../decisions/.\n")
+HEADER = (
+    "# Written by `grader review`: the instructor's points and comments, in the format of\n"
+    "# `grader quiz check SHEET --grades THIS_FILE`. Who decided and when: ../decisions/.\n"
+)
 
 
 @dataclass(frozen=True)
@@ -95,10 +97,14 @@ class Decisions:
         with self.lock:
             grades = self.grades(student)
             grades[key] = grade
-            document = {k: {"points": _number(g.points), "comment": g.comment} if g.comment else _number(g.points)
-                        for k, g in sorted(grades.items())}
-            write_atomically(self.grades_path(student),
-                             HEADER + yaml.safe_dump(document, sort_keys=True, allow_unicode=True, width=100))
+            document = {
+                k: {"points": _number(g.points), "comment": g.comment} if g.comment else _number(g.points)
+                for k, g in sorted(grades.items())
+            }
+            write_atomically(
+                self.grades_path(student),
+                HEADER + yaml.safe_dump(document, sort_keys=True, allow_unicode=True, width=100),
+            )
             self._note(student, key, {"via": via, "suggested": suggested})
 
     def mark_reviewed(self, student: str) -> None:
@@ -107,7 +113,7 @@ class Decisions:
 
     def _note(self, student: str, key: str, extra: dict[str, Any]) -> None:
         meta = self.meta(student)
-        meta[key] = {"by": self.who, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **extra}
+        meta[key] = {"by": self.who, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **extra}
         write_atomically(self.meta_dir / f"{student}.json", json.dumps(meta, indent=1, sort_keys=True))
 
     def reviewed_students(self) -> list[str]:

@@ -9,8 +9,8 @@ answer, not any member, keeps a chain of small edits from drifting into another 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from grader.review.suggest import normalise
 
@@ -30,7 +30,7 @@ class Group:
 
 def _trigrams(text: str) -> set[str]:
     padded = f"  {text} "
-    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
 def dice(a: set[str], b: set[str]) -> float:

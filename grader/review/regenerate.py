@@ -25,7 +25,9 @@ from grader.review.decisions import Decisions, Grade
 from grader.review.workspace import WorkspaceError, is_notebook, is_sheet, read_rows
 
 
-def regenerate(out: Path, students: Iterable[str] | None = None, catalog: Catalog | None = None) -> list[dict[str, Any]]:
+def regenerate(
+    out: Path, students: Iterable[str] | None = None, catalog: Catalog | None = None
+) -> list[dict[str, Any]]:
     """Recompute the reviewed students' results (all of them, or ``students``) and rewrite
     the gradebook and exports; returns every row, in the gradebook's order."""
     catalog = catalog or Catalog.load()
@@ -68,8 +70,10 @@ def _sheet(catalog: Catalog, row: dict[str, Any], grades_path: Path | None, feed
     except (AnswerSheetError, CourseSecretError) as exc:
         raise WorkspaceError(f"cannot regrade {row['student']}: {exc}") from None
     if result.practice_check:  # never replace a graded score by one on practice numbers
-        raise WorkspaceError(f"cannot regrade {row['student']}: the sheet names a student, whose graded variant "
-                             f"needs the course secret: start grader review with {SECRET_FILE_ENV}=PATH set")
+        raise WorkspaceError(
+            f"cannot regrade {row['student']}: the sheet names a student, whose graded variant "
+            f"needs the course secret: start grader review with {SECRET_FILE_ENV}=PATH set"
+        )
     write_atomically(feedback / "reviewed.json", json.dumps(result_document(result), indent=1))
     write_atomically(feedback / "feedback.html", report_html(result))
     written = [r for r in result.results if r.type == "free_text" and r.status in ("reviewed", "needs_review")]
@@ -77,9 +81,12 @@ def _sheet(catalog: Catalog, row: dict[str, Any], grades_path: Path | None, feed
     note = f"written answers reviewed: {done} of {len(written)}" if written else ""
     if result.pending_review:
         note = _sentences(note, f"{result.pending_review:g} points await review")
-    return {"points": result.points, "points_possible": result.points_possible,
-            "message": _sentences(row.get("auto_message", row.get("message", "")), note),
-            "reviewed": {"written": done, "of": len(written)}}
+    return {
+        "points": result.points,
+        "points_possible": result.points_possible,
+        "message": _sentences(row.get("auto_message", row.get("message", "")), note),
+        "reviewed": {"written": done, "of": len(written)},
+    }
 
 
 def reviewed_document(document: dict[str, Any], grades: dict[str, Grade]) -> dict[str, Any]:
@@ -92,13 +99,21 @@ def reviewed_document(document: dict[str, Any], grades: dict[str, Grade]) -> dic
             if not 0 <= grade.points <= possible:
                 raise WorkspaceError(f"{check['check']}: points must be from 0 to {possible:g}, got {grade.points:g}")
             note = f"Instructor: {grade.points:g}/{possible:g}" + (f" ({grade.comment})" if grade.comment else "")
-            check = {**check, "points": grade.points, "fraction": round(grade.points / possible, 4) if possible else 0.0,
-                     "message": _sentences(check["message"], note) + "."}
+            check = {
+                **check,
+                "points": grade.points,
+                "fraction": round(grade.points / possible, 4) if possible else 0.0,
+                "message": _sentences(check["message"], note) + ".",
+            }
         checks.append(check)
     points = round(sum(c["points"] for c in checks), 4)
     possible = document["points_possible"]
-    return {**document, "checks": checks, "points": points,
-            "fraction": round(points / possible, 4) if possible else 0.0}
+    return {
+        **document,
+        "checks": checks,
+        "points": points,
+        "fraction": round(points / possible, 4) if possible else 0.0,
+    }
 
 
 def _notebook(row: dict[str, Any], grades: dict[str, Grade], feedback: Path, reviewed: bool) -> dict[str, Any]:
@@ -107,9 +122,12 @@ def _notebook(row: dict[str, Any], grades: dict[str, Grade], feedback: Path, rev
     write_atomically(feedback / "reviewed.json", json.dumps(document, indent=1))
     changed = sum(1 for c in original["checks"] if c["check"] in grades)
     note = (f"instructor changed {changed} check(s)" if changed else "") or ("reviewed" if reviewed else "")
-    return {"points": document["points"], "points_possible": document["points_possible"],
-            "message": _sentences(row.get("auto_message", row.get("message", "")), note),
-            "reviewed": {"checks_changed": changed}}
+    return {
+        "points": document["points"],
+        "points_possible": document["points_possible"],
+        "message": _sentences(row.get("auto_message", row.get("message", "")), note),
+        "reviewed": {"checks_changed": changed},
+    }
 
 
 def write_exports(out: Path) -> None:

@@ -27,11 +27,12 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import yaml
 
@@ -46,7 +47,8 @@ NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "neither", "no
 STOPWORDS = frozenset(
     "a an the of to in on for and or is are be been it its this that these those with as by at from so "
     "which what when how why can could would will into than then there their they them we our you your "
-    "each every also only more most much many very just do does did has have had was were one".split())
+    "each every also only more most much many very just do does did has have had was were one".split()
+)
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _CLAUSE = re.compile(r"[.;:!?\n]+|,?\s+(?:and|but|so|because|whereas|while|which|since)\s+|,\s+|\s+-+\s+")
 
@@ -104,7 +106,7 @@ class Lexical:
     @staticmethod
     def _features(text: str) -> list[str]:
         stems = [_stem(w) for w in words(text) if w not in STOPWORDS]
-        grams = [f"#{s[i:i + 4]}" for s in stems for i in range(max(1, len(s) - 3))]
+        grams = [f"#{s[i : i + 4]}" for s in stems for i in range(max(1, len(s) - 3))]
         return stems + grams
 
     def _vector(self, text: str) -> dict[str, float]:
@@ -165,9 +167,11 @@ class Thresholds:
 
 
 # Calibrated by ``python benchmarks/suggestions.py --calibrate`` on tests/data/written_answers.yaml.
-THRESHOLDS = {"lexical": Thresholds(cover=0.225, wrong=0.65, margin=0.15),
-              "wordllama": Thresholds(cover=0.45, wrong=0.85, margin=0.1),
-              "hybrid": Thresholds(cover=0.3, wrong=0.55, margin=0.15)}
+THRESHOLDS = {
+    "lexical": Thresholds(cover=0.225, wrong=0.65, margin=0.15),
+    "wordllama": Thresholds(cover=0.45, wrong=0.85, margin=0.1),
+    "hybrid": Thresholds(cover=0.3, wrong=0.55, margin=0.15),
+}
 MODELS = tuple(THRESHOLDS)
 DEFAULT_MODEL = "hybrid"  # best kappa with no wrong-but-fluent answer at full marks (README)
 
@@ -200,10 +204,24 @@ class Suggestion:
         return [c.key_point for c in self.coverage if not c.covered]
 
     def document(self) -> dict[str, Any]:
-        return {"points": self.points, "points_possible": self.points_possible, "model": self.model,
-                "covered": self.covered, "missed": self.missed, "wrong_statements": list(self.wrong),
-                "key_points": [{"key_point": c.key_point, "covered": c.covered, "similarity": round(c.similarity, 3),
-                                "evidence": c.evidence, "negated": c.negated} for c in self.coverage]}
+        return {
+            "points": self.points,
+            "points_possible": self.points_possible,
+            "model": self.model,
+            "covered": self.covered,
+            "missed": self.missed,
+            "wrong_statements": list(self.wrong),
+            "key_points": [
+                {
+                    "key_point": c.key_point,
+                    "covered": c.covered,
+                    "similarity": round(c.similarity, 3),
+                    "evidence": c.evidence,
+                    "negated": c.negated,
+                }
+                for c in self.coverage
+            ],
+        }
 
 
 @lru_cache(maxsize=1)
@@ -235,13 +253,14 @@ class Suggester:
         scores = self.similarity.matrix(flat, key_points + wrong) if flat else []
         suggestions, row = [], 0
         for chunks in chunks_per_answer:
-            block = scores[row:row + len(chunks)]
+            block = scores[row : row + len(chunks)]
             row += len(chunks)
             suggestions.append(self._one(spec["points"], key_points, wrong, chunks, block))
         return suggestions
 
-    def _one(self, points: float, key_points: list[str], wrong: list[str], chunks: list[str],
-             scores: list[list[float]]) -> Suggestion:
+    def _one(
+        self, points: float, key_points: list[str], wrong: list[str], chunks: list[str], scores: list[list[float]]
+    ) -> Suggestion:
         coverage = []
         for k, key_point in enumerate(key_points):
             # Only a clause that negates as the key point does (both or neither) can cover it;
@@ -258,8 +277,11 @@ class Suggester:
             coverage.append(Coverage(key_point, scores[shown][k], covered, chunks[shown], opposite))
         made = []
         for w, statement in enumerate(wrong, start=len(key_points)):
-            if any(row[w] >= self.thresholds.wrong and row[w] - max(row[:len(key_points)], default=0) >= self.thresholds.margin
-                   for row in scores):
+            if any(
+                row[w] >= self.thresholds.wrong
+                and row[w] - max(row[: len(key_points)], default=0) >= self.thresholds.margin
+                for row in scores
+            ):
                 made.append(statement)
         covered = sum(c.covered for c in coverage) - (1 if made else 0)
         share = max(0, covered) / len(key_points) if key_points else 0.0
@@ -315,8 +337,12 @@ def suggest_sheet(catalog: Any, path: str | Path, model: str | None = None) -> t
     found = []
     for qid, answer in sheet.answers.items():
         question = catalog.by_id[qid][1]
-        if question.type == "free_text" and isinstance(answer.raw, str) and answer.raw.strip() \
-                and qid not in sheet.duplicated:
+        if (
+            question.type == "free_text"
+            and isinstance(answer.raw, str)
+            and answer.raw.strip()
+            and qid not in sheet.duplicated
+        ):
             suggestion = suggester.suggest(question.spec, qid, [answer.raw.strip()])[0]
             found.append(SheetSuggestion(qid, answer.raw.strip(), suggestion))
     return found, note
@@ -330,8 +356,11 @@ def sheet_text(found: Sequence[SheetSuggestion]) -> str:
     for item in found:
         s = item.suggestion
         lines.append(f"{item.question:<26} suggested {s.points:g}/{s.points_possible:g}  ({s.model} model)")
-        lines += [f"    {'✓' if c.covered else '✗'} {c.key_point}" + ("  (your answer seems to say the opposite)"
-                                                                       if c.negated else "") for c in s.coverage]
+        lines += [
+            f"    {'✓' if c.covered else '✗'} {c.key_point}"
+            + ("  (your answer seems to say the opposite)" if c.negated else "")
+            for c in s.coverage
+        ]
         lines += [f"    ! seems to state something wrong: {w}" for w in s.wrong]
     total = sum(i.suggestion.points for i in found)
     possible = sum(i.suggestion.points_possible for i in found)

@@ -57,7 +57,7 @@ class Workspace:
     problems: list[str]  # what could not be read (shown on the overview page)
 
     @classmethod
-    def load(cls, out: Path, catalog: Catalog) -> "Workspace":
+    def load(cls, out: Path, catalog: Catalog) -> Workspace:
         rows = read_rows(out)
         questions = {q.id: WrittenQuestion(q) for b in catalog.banks for q in b.questions if q.type == "free_text"}
         notebooks, problems = {}, []
@@ -69,8 +69,12 @@ class Workspace:
                     problems.append(f"{student}: {exc}")
                     continue
                 for qid, answer in sheet.answers.items():
-                    if qid in questions and qid not in sheet.duplicated and isinstance(answer.raw, str) \
-                            and answer.raw.strip():
+                    if (
+                        qid in questions
+                        and qid not in sheet.duplicated
+                        and isinstance(answer.raw, str)
+                        and answer.raw.strip()
+                    ):
                         questions[qid].answers.append((student, answer.raw.strip()))
             elif is_sheet(row):
                 problems.append(f"{student}: {row.get('status')}: {row.get('message') or 'not graded'}")
