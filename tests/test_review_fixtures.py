@@ -103,6 +103,11 @@ def add_notebook_student(out: Path) -> None:
         "seconds": 60.0,
     }
     (out / "results" / f"{NOTEBOOK_STUDENT}.json").write_text(json.dumps(row))
+    record = out / "batch.json"  # a batch lists its students there: the exports write theirs
+    if record.exists():
+        info = json.loads(record.read_text())
+        info["students"] = sorted({*info["students"], NOTEBOOK_STUDENT})
+        record.write_text(json.dumps(info))
 
 
 def make_out(tmp_path: Path) -> Path:
