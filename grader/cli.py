@@ -251,7 +251,6 @@ def quiz_suggest(ctx: click.Context, answers: str, model: str | None, as_json: b
 def _grade_notebook(
     notebook: str, assignment: str, out: str | None, quick: bool, cell_timeout: float | None = None
 ) -> Any:
-    from dataclasses import replace
     from pathlib import Path
 
     from grader.notebooks.assignment import load_assignment
@@ -262,7 +261,9 @@ def _grade_notebook(
     except GraderError as exc:
         _fail(exc)
     if cell_timeout:
-        spec = replace(spec, cell_timeout=cell_timeout)
+        spec, note = spec.with_cell_timeout(cell_timeout)
+        if note:
+            click.echo(f"note: {note}", err=True)
     out_dir = Path(out) if out else Path("grader-out") / Path(notebook).stem
     try:
         return grade_notebook(Path(notebook), spec, out_dir, quick=quick)

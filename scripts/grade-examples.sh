@@ -21,7 +21,7 @@ grade_notebook() {  # NOTEBOOK ASSIGNMENT
     local name
     name=$(basename "$1" .ipynb)-$2
     echo "== notebook: $1 ($2)"
-    grader grade "$1" --assignment "$2" --cell-timeout 180 --out "out/notebooks/$name" --json \
+    grader grade "$1" --assignment "$2" --cell-timeout 300 --out "out/notebooks/$name" --json \
         --html "out/notebooks/$name/feedback.html" > "out/notebooks/$name.json" 2> "out/notebooks/$name.log" || status=1
     python -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"{d['status']:<18} {d['points']:>5g}/{d['points_possible']:g}  \" + '; '.join(m.rstrip('.') for m in d['messages'][:1] + [c['message'] for c in d['checks'] if c['fraction'] < 1][:2]))" "out/notebooks/$name.json" || status=1
 }

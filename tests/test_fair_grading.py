@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from conftest import ROOT
 from test_notebook_grading import FAST, graded  # noqa: F401 (the fixture)
 
+from grader.errors import AssignmentError
 from grader.notebooks import mnist_data
 from grader.notebooks.assignment import load_assignment
 from grader.notebooks.grading import budget_message, model_code_advice
@@ -185,3 +187,18 @@ def test_a_sandboxed_submission_cannot_read_the_mnist_sources(tmp_path):
             check=True,
         )
         assert done.stdout.strip() == "0", f"{path} is readable inside the sandbox"
+
+
+def test_a_cell_timeout_never_cuts_training_short_of_its_budget(tmp_path):
+    spec = load_assignment("mnist-cnn")
+    raised, note = spec.with_cell_timeout(180)
+    assert raised.cell_timeout == spec.budget_seconds + 120 > 180
+    assert "--cell-timeout 180 s raised to 300 s" in note and "training budget (180 s" in note
+    assert spec.with_cell_timeout(600) == (replace(spec, cell_timeout=600), "")
+    source = (ROOT / "grader" / "assignments" / "mnist-cnn.yaml").read_text()
+    short = tmp_path / "short.yaml"
+    short.write_text(source.replace("cell_timeout: 900", "cell_timeout: 200"))
+    with pytest.raises(
+        AssignmentError, match=r"short\.yaml:\d+: limits\.cell_timeout 200 s is shorter than the training"
+    ):
+        load_assignment(str(short))

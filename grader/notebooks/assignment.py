@@ -8,7 +8,7 @@ disjoint splits, a frozen-then-unfrozen pretrained base, inception or residual b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,8 @@ from typing import Any
 from grader.errors import AssignmentError, InputFileError
 from grader.schemas import describe_path, schema_errors
 from grader.yamlsource import read_yaml
+
+TRAINING_CELL_MARGIN = 120  # seconds a cell that trained up to the budget may still take (evaluation, plots)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,23 @@ class Assignment:
     def points(self) -> float:
         return round(sum(c.points for c in self.checks), 4)
 
+    @property
+    def shortest_cell_timeout(self) -> float:
+        """What a cell that trains needs at least: the whole training budget, then room to
+        finish the cell. A shorter timeout would give 0 to a notebook the budget was made for."""
+        return self.budget_seconds + TRAINING_CELL_MARGIN if self.budget_seconds else 1
+
+    def with_cell_timeout(self, seconds: float) -> tuple[Assignment, str]:
+        """This assignment with another cell timeout (``--cell-timeout``), never shorter than
+        :attr:`shortest_cell_timeout`; the note says when it was raised, else it is empty."""
+        if seconds >= self.shortest_cell_timeout:
+            return replace(self, cell_timeout=seconds), ""
+        return replace(self, cell_timeout=self.shortest_cell_timeout), (
+            f"--cell-timeout {seconds:g} s raised to {self.shortest_cell_timeout:g} s: a cell that trains may use "
+            f"the whole training budget ({self.budget_seconds:g} s, after which training stops by itself) and then "
+            "needs time to finish"
+        )
+
     def tiers(self, full_data: bool) -> tuple[Tier, ...]:
         return self.tiers_full if full_data or not self.tiers_bundled else self.tiers_bundled
 
@@ -106,6 +125,13 @@ def load_assignment(name_or_path: str) -> Assignment:
     )
     if any(c.check == "accuracy" for c in checks) and not tiers.get("full_data"):
         raise AssignmentError(f"{path}: an accuracy check needs tiers.full_data")
+    cell_timeout = limits.get("cell_timeout", 900)
+    if budget.get("seconds") and cell_timeout < budget["seconds"] + TRAINING_CELL_MARGIN:
+        raise AssignmentError(
+            f"{path}:{doc.line_of(('limits', 'cell_timeout'))}: limits.cell_timeout {cell_timeout:g} s "
+            f"is shorter than the training budget ({budget['seconds']:g} s) plus {TRAINING_CELL_MARGIN} s to finish "
+            "the cell: a notebook that trains up to its budget would time out; raise cell_timeout"
+        )
     provide = tuple(str((path.parent / p).resolve()) for p in data.get("provide", []))
     for file in provide:
         if not Path(file).exists():
@@ -123,7 +149,7 @@ def load_assignment(name_or_path: str) -> Assignment:
         mnist_sizes=data_opts.get("mnist_sizes", True),
         classes=tuple(data_opts["classes"]) if data_opts.get("classes") else None,
         provide=provide,
-        cell_timeout=limits.get("cell_timeout", 900),
+        cell_timeout=cell_timeout,
         notebook_timeout=limits.get("notebook_timeout", 3600),
         memory_mb=limits.get("memory_mb", 8000),
         measure_timeout=limits.get("measure_timeout", 300),
