@@ -248,6 +248,18 @@ def quiz_suggest(ctx: click.Context, answers: str, model: str | None, as_json: b
         click.echo(sheet_text(found))
 
 
+def _cell_timeout_note(assignment: str, cell_timeout: float) -> None:
+    """Say when --cell-timeout is raised to what the assignment's training budget needs."""
+    from grader.notebooks.assignment import load_assignment
+
+    try:
+        _, note = load_assignment(assignment).with_cell_timeout(cell_timeout)
+    except GraderError as exc:
+        _fail(exc)
+    if note:
+        click.echo(f"note: {note}", err=True)
+
+
 def _grade_notebook(
     notebook: str, assignment: str, out: str | None, quick: bool, cell_timeout: float | None = None
 ) -> Any:
@@ -383,6 +395,11 @@ def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
     help="MB one file of a zip may expand to; a bigger one is refused for its student",
 )
 @click.option(
+    "--cell-timeout",
+    type=click.FloatRange(min=1),
+    help="seconds a notebook cell may run (overrides the assignment's; never below its training budget plus 120 s)",
+)
+@click.option(
     "--zip-total-limit",
     type=click.FloatRange(min=1),
     default=ZIP_TOTAL_MB,
@@ -411,6 +428,7 @@ def batch(
     zip_entry_limit: float,
     zip_total_limit: float,
     zip_ratio_limit: float,
+    cell_timeout: float | None,
 ) -> None:
     """Grade a class: SUBMISSIONS is a folder (one file or folder per student) or an LMS zip."""
     from pathlib import Path
@@ -420,6 +438,8 @@ def batch(
     from grader.batch import Limits, ZipLimits, run_batch
     from grader.batch.store import RowStatus
 
+    if cell_timeout and assignment != "quiz":
+        _cell_timeout_note(assignment, cell_timeout)
     counts = {"done": 0, "failed": 0}
     with Progress(
         TextColumn("[bold]grading"),
@@ -449,7 +469,7 @@ def batch(
                     jobs=jobs,
                     pattern=pattern,
                     regrade=regrade,
-                    limits=Limits(wall_limit, cpu_limit, memory_limit, max_processes),
+                    limits=Limits(wall_limit, cpu_limit, memory_limit, max_processes, cell_timeout),
                     zip_limits=ZipLimits(zip_entry_limit, zip_total_limit, zip_ratio_limit),
                     on_result=on_result,
                     on_start=lambda total: progress.update(task, total=total),

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The main job, on a fresh machine: install the grader, then grade every bundled example
 # on the bundled data -- the example answer sheets, the reference MNIST notebook and the
-# example student notebooks -- into out/ (text report and JSON result for each).
+# example student notebooks -- into out/: a text report and JSON result per answer sheet, and
+# one batch per notebook assignment and one of the sheets (feedback pages, class report).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install -q --disable-pip-version-check -e ".[notebooks]" || exit 1
-mkdir -p out/quiz out/notebooks
+mkdir -p out/quiz
 status=0
 for sheet in examples/quiz/*.yaml; do
     name=$(basename "$sheet" .yaml)
@@ -17,20 +18,33 @@ for sheet in examples/quiz/*.yaml; do
         status=1
     fi
 done
-grade_notebook() {  # NOTEBOOK ASSIGNMENT
-    local name
-    name=$(basename "$1" .ipynb)-$2
-    echo "== notebook: $1 ($2)"
-    grader grade "$1" --assignment "$2" --cell-timeout 300 --out "out/notebooks/$name" --json \
-        --html "out/notebooks/$name/feedback.html" > "out/notebooks/$name.json" 2> "out/notebooks/$name.log" || status=1
-    python -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"{d['status']:<18} {d['points']:>5g}/{d['points_possible']:g}  \" + '; '.join(m.rstrip('.') for m in d['messages'][:1] + [c['message'] for c in d['checks'] if c['fraction'] < 1][:2]))" "out/notebooks/$name.json" || status=1
+# The example notebooks as two classes, one batch per assignment, each student a notebook
+# (named by its file): a feedback page per student, a class report per class, resumable (a
+# second run grades only what changed). `grader review out/mnist-batch` opens one.
+notebook_batch() {  # ASSIGNMENT NOTEBOOK...
+    local assignment=$1 class=out/classes/$1 batch_out=out/$1-batch
+    shift
+    rm -rf "$class" && mkdir -p "$class"
+    for notebook in "$@"; do
+        case $notebook in reference/*) cp "$notebook" "$class/reference.ipynb" ;; *) cp "$notebook" "$class/" ;; esac
+    done
+    echo "== notebooks ($assignment): batch of $# into $batch_out"
+    if grader batch "$class" --assignment "$assignment" --out "$batch_out" --pattern '^(?P<student>[^.]+)' \
+            --cell-timeout 300 > "$batch_out.log" 2>&1; then
+        python - "$batch_out/gradebook.csv" <<'PY'
+import csv, sys
+for row in csv.DictReader(open(sys.argv[1], encoding="utf-8")):
+    points = f"{float(row['points']):g}/{float(row['points_possible']):g}"
+    print(f"{row['student']:<22} {row['status']:<16} {points:>6}  {row['message'][:150]}")
+PY
+        echo "feedback pages: $batch_out/feedback/STUDENT/feedback.html  class report: $batch_out/report.html"
+    else
+        status=1; tail -n 3 "$batch_out.log"
+    fi
 }
-for notebook in reference/mnist_cnn.ipynb examples/notebooks/mnist/*.ipynb; do
-    grade_notebook "$notebook" mnist-cnn
-done
-for notebook in reference/transfer_learning.ipynb examples/notebooks/transfer/{tf_data_pipeline,never_freezes,never_unfreezes,test_overlaps_train,too_few_images}.ipynb; do
-    grade_notebook "$notebook" transfer-learning
-done
+notebook_batch mnist-cnn reference/mnist_cnn.ipynb examples/notebooks/mnist/*.ipynb
+notebook_batch transfer-learning reference/transfer_learning.ipynb \
+    examples/notebooks/transfer/{tf_data_pipeline,never_freezes,never_unfreezes,test_overlaps_train,too_few_images}.ipynb
 # The example sheets as a class (one batch): its written answers are graded in the browser
 # with `grader review out/quiz-batch` (README: the review workspace).
 echo "== batch of answer sheets: examples/quiz -> out/quiz-batch"

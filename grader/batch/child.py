@@ -30,6 +30,7 @@ class ChildJob:
     kind: str  # QUIZ or NOTEBOOK
     assignment: str  # a notebook assignment (name or file); unused for answer sheets
     feedback: str  # the student's feedback folder (writable inside the sandbox)
+    cell_timeout: float | None = None  # overrides the assignment's (never below its training budget's needs)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ def grade_notebook_job(job: ChildJob) -> ChildOutcome:
 
     feedback = Path(job.feedback)
     spec = load_assignment(job.assignment)
+    if job.cell_timeout:
+        spec, _ = spec.with_cell_timeout(job.cell_timeout)  # a raised timeout is said once, by grader batch
     result = grade_notebook(Path(job.submission), spec, feedback)
     document = report.document(result)
     write_atomically(feedback / "result.json", json.dumps(document, indent=1))

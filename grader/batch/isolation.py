@@ -79,6 +79,7 @@ class Limits:
     cpu_seconds: int
     memory_mb: float | None = None  # everything one submission starts; None: chosen from the assignment
     max_processes: int = DEFAULT_MAX_PROCESSES  # processes and threads of one submission at once
+    cell_seconds: float | None = None  # a notebook cell's timeout (--cell-timeout); None: the assignment's
 
 
 def default_memory_mb(assignment: str, submissions: list[Submission]) -> float:

@@ -62,7 +62,7 @@ def grade_one(
     feedback.mkdir(parents=True, exist_ok=True)
     (feedback / OUTCOME).unlink(missing_ok=True)  # an earlier run's outcome is not this one's
     quiz = submission.path.suffix.lower() in SHEET_SUFFIXES
-    job = ChildJob(str(submission.path), QUIZ if quiz else NOTEBOOK, assignment, str(feedback))
+    job = ChildJob(str(submission.path), QUIZ if quiz else NOTEBOOK, assignment, str(feedback), limits.cell_seconds)
     command = [sys.executable, "-m", "grader.batch.child", json.dumps(asdict(job))]
     if limits.memory_mb is None:
         limits = replace(limits, memory_mb=default_memory_mb(assignment, [submission]))
@@ -203,7 +203,9 @@ def run_batch(
     ordered = [rows[s.student] for s in submissions]
     limits_line = (
         f"limits per submission: {limits.memory_mb:g} MB, {limits.max_processes} processes and threads, "
-        f"{limits.cpu_seconds} CPU s, {limits.wall_seconds:g} s wall; enforcement {describe_confinement()}"
+        f"{limits.cpu_seconds} CPU s, {limits.wall_seconds:g} s wall"
+        + (f", cells {limits.cell_seconds:g} s" if limits.cell_seconds else "")
+        + f"; enforcement {describe_confinement()}"
     )
     context = tuple(line for line in (sandbox.describe(), limits_line, unpacked.note) if line)
     BatchInfo(key.name, tuple(s.student for s in submissions), tuple(skipped), context).write(out)
