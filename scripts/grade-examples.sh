@@ -35,7 +35,8 @@ notebook_batch() {  # ASSIGNMENT NOTEBOOK...
 import csv, sys
 for row in csv.DictReader(open(sys.argv[1], encoding="utf-8")):
     points = f"{float(row['points']):g}/{float(row['points_possible']):g}"
-    print(f"{row['student']:<22} {row['status']:<16} {points:>6}  {row['message'][:150]}")
+    first_line = (row['message'].splitlines() or [''])[0]
+    print(f"{row['student']:<22} {row['status']:<16} {points:>6}  {first_line[:150]}")
 PY
         echo "feedback pages: $batch_out/feedback/STUDENT/feedback.html  class report: $batch_out/report.html"
     else

@@ -106,6 +106,7 @@ def test_an_exception_names_cell_error_and_line(graded):
     problem = doc["problem"]
     assert problem["kind"].endswith("Error") and problem["line"]
     assert doc["messages"][0].startswith(f"Cell {problem['cell']} raised {problem['kind']}")
+    assert "\x1b" not in doc["messages"][0] and "Invalid input shape" in doc["messages"][0], "no terminal colours"
 
 
 def test_a_notebook_without_a_model(graded):

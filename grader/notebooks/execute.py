@@ -403,7 +403,7 @@ def execute(
                 cell = nb.cells[current]
                 line, number = _error_line(cell, _traceback(cell))
                 execution.status = ERROR
-                execution.problem = CellProblem(current + 1, exc.ename, exc.evalue, line, number)
+                execution.problem = CellProblem(current + 1, exc.ename, _ANSI.sub("", exc.evalue), line, number)
             except CellTimeoutError:
                 execution.status = TIMEOUT
                 execution.problem = CellProblem(
