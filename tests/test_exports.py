@@ -190,3 +190,19 @@ def test_a_review_decision_rewrites_the_report_and_the_notebook_page(tmp_path, c
         "Instructor: 1.5/1.5 (counted by hand)" in (out / "feedback" / NOTEBOOK_STUDENT / "feedback.html").read_text()
     )
     assert "isolation: not recorded" in (out / "summary.txt").read_text()
+
+
+def test_a_notebook_row_says_why_points_were_lost():
+    from grader.batch.child import row_message
+
+    checks = [
+        {"check": "accuracy", "fraction": 1.0, "message": "Measured 99%."},
+        {"check": "frozen_then_unfrozen", "fraction": 0.5, "message": "Never unfrozen."},
+        {"check": "images_per_class", "fraction": 0.0, "message": "Too few images (class 3: 40)."},
+        {"check": "disjoint_splits", "fraction": 0.0, "message": "The sets overlap."},
+    ]
+    assert row_message({"messages": [], "checks": checks}) == (
+        "frozen_then_unfrozen: Never unfrozen; images_per_class: Too few images (class 3: 40)"
+    )
+    assert row_message({"messages": ["Cell 3 raised ValueError"], "checks": checks}) == "Cell 3 raised ValueError"
+    assert row_message({"messages": [], "checks": checks[:1]}) == ""

@@ -86,9 +86,16 @@ def grade_notebook_job(job: ChildJob) -> ChildOutcome:
     document = report.document(result)
     write_atomically(feedback / "result.json", json.dumps(document, indent=1))
     write_atomically(feedback / "feedback.html", report.html_page(result, spec))
-    return ChildOutcome(
-        document["status"], document["points"], document["points_possible"], (document["messages"] or [""])[0]
-    )
+    return ChildOutcome(document["status"], document["points"], document["points_possible"], row_message(document))
+
+
+def row_message(document: dict) -> str:
+    """The gradebook's line for a notebook: its first message, else why points were lost (the
+    first two checks short of full marks), so that no lost point goes without a reason."""
+    if document["messages"]:
+        return document["messages"][0]
+    lost = [f"{c['check']}: {c['message']}" for c in document["checks"] if c["fraction"] < 1]
+    return "; ".join(m.rstrip(" .") for m in lost[:2])
 
 
 def run(job: ChildJob) -> ChildOutcome:
