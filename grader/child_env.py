@@ -15,7 +15,10 @@ from pathlib import Path
 
 from grader import paths
 
-SECRET_PREFIX = "GRADER_COURSE_SECRET"  # the course secret's variables (grader.quiz.variants): never a child's
+# The instructor's course secret (grader.quiz.variants reads them): never in a child's environment
+SECRET_ENV = "GRADER_COURSE_SECRET"  # the secret itself
+SECRET_FILE_ENV = SECRET_ENV + "_FILE"  # a file holding it
+SECRET_PREFIX = SECRET_ENV  # every variable named so is dropped
 QUIET = {"TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
 WORKER_KEEPS = ("PATH", "LANG", "LC_ALL", "TZ")  # the grader's variables a batch child still needs
 

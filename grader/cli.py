@@ -248,16 +248,21 @@ def quiz_suggest(ctx: click.Context, answers: str, model: str | None, as_json: b
         click.echo(sheet_text(found))
 
 
+def _with_cell_timeout(spec: Any, cell_timeout: float) -> Any:
+    """The assignment with --cell-timeout, saying when it was raised to what its training budget needs."""
+    spec, note = spec.with_cell_timeout(cell_timeout)
+    if note:
+        click.echo(f"note: {note}", err=True)
+    return spec
+
+
 def _cell_timeout_note(assignment: str, cell_timeout: float) -> None:
-    """Say when --cell-timeout is raised to what the assignment's training budget needs."""
     from grader.notebooks.assignment import load_assignment
 
     try:
-        _, note = load_assignment(assignment).with_cell_timeout(cell_timeout)
+        _with_cell_timeout(load_assignment(assignment), cell_timeout)
     except GraderError as exc:
         _fail(exc)
-    if note:
-        click.echo(f"note: {note}", err=True)
 
 
 def _grade_notebook(
@@ -273,9 +278,7 @@ def _grade_notebook(
     except GraderError as exc:
         _fail(exc)
     if cell_timeout:
-        spec, note = spec.with_cell_timeout(cell_timeout)
-        if note:
-            click.echo(f"note: {note}", err=True)
+        spec = _with_cell_timeout(spec, cell_timeout)
     out_dir = Path(out) if out else Path("grader-out") / Path(notebook).stem
     try:
         return grade_notebook(Path(notebook), spec, out_dir, quick=quick)

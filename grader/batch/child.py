@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from grader.atomic import write_atomically
+from grader.batch.store import sentences
 from grader.errors import GraderError
 
 OUTCOME = "outcome.json"
@@ -66,9 +67,10 @@ def grade_sheet_job(job: ChildJob) -> ChildOutcome:
     write_atomically(feedback / "result.json", json.dumps(result_document(result), indent=1))
     write_atomically(feedback / "feedback.html", report_html(result))
     invalid = sum(r.status == "invalid" for r in result.results)
-    message = f"{invalid} answer(s) could not be read" if invalid else ""
-    if result.practice_check:
-        message = "; ".join(m for m in (message, "graded on a practice variant: the batch had no course secret") if m)
+    message = sentences(
+        f"{invalid} answer(s) could not be read" if invalid else "",
+        "graded on a practice variant: the batch had no course secret" if result.practice_check else "",
+    )
     return ChildOutcome("graded", result.points, result.points_possible, message, result.practice_check)
 
 
@@ -95,7 +97,7 @@ def row_message(document: dict) -> str:
     if document["messages"]:
         return document["messages"][0]
     lost = [f"{c['check']}: {c['message']}" for c in document["checks"] if c["fraction"] < 1]
-    return "; ".join(m.rstrip(" .") for m in lost[:2])
+    return sentences(*lost[:2])
 
 
 def run(job: ChildJob) -> ChildOutcome:

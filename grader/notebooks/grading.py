@@ -21,7 +21,7 @@ from typing import Any
 import nbformat
 
 from grader import paths
-from grader.child_env import SECRET_PREFIX, kernel_env
+from grader.child_env import SECRET_FILE_ENV, kernel_env
 from grader.errors import DataIntegrityError, NotebookFileError, TraceError
 from grader.notebooks import checks, mnist_data, preprocessing
 from grader.notebooks import execute as ex
@@ -156,7 +156,7 @@ def _confine(
     """The kernel's confinement, with the grader's data hidden from it and checked before it
     is served; a cache found changed is made again once, then the grader refuses."""
     hidden = paths.data_cache_dirs() + ([Path(assignment.private_test)] if assignment.private_test else [])
-    secret_file = os.environ.get(SECRET_PREFIX + "_FILE")
+    secret_file = os.environ.get(SECRET_FILE_ENV)
     if secret_file and Path(secret_file).is_file():  # the course secret, wherever the instructor keeps it
         hidden.append(Path(secret_file).resolve())
     try:

@@ -16,10 +16,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.child_env import SECRET_ENV, SECRET_FILE_ENV
 from grader.errors import CourseSecretError
 
-SECRET_ENV = "GRADER_COURSE_SECRET"
-SECRET_FILE_ENV = "GRADER_COURSE_SECRET_FILE"
 MIN_SECRET_CHARS = 16  # a short secret could be guessed from one student's graded numbers
 MAKE_SECRET = 'python -c "import secrets; print(secrets.token_hex(32))" > course-secret.txt'
 HOW_TO_GIVE = f"--secret-file PATH, or the environment variable {SECRET_FILE_ENV} (a file) or {SECRET_ENV}"
