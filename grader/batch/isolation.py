@@ -43,11 +43,19 @@ class Sandbox:
             return []
         return sandbox_prefix(self.bwrap, writable=(work, feedback), hidden=self.hidden, chdir=work)
 
-    def describe(self) -> str:
+    def describe(self, notebooks: bool = False) -> str:
+        """The isolation in words for the summary. A notebook's grading process runs outside this
+        sandbox (``notebooks``): its kernel gets one of its own (:mod:`grader.notebooks.isolation`)."""
         if not self.bwrap:
             return (
                 "NOT available on this machine (install bubblewrap): submissions could reach the network "
                 "and write to shared files"
+            )
+        if notebooks:
+            return (
+                "on (each notebook's kernel in its own bubblewrap sandbox, inside the submission's control group: "
+                "loopback only, file system read-only except its scratch folder, the grader's data and MNIST "
+                "sources hidden; each result's isolation field says what its kernel had)"
             )
         return (
             "on (bubblewrap: own network namespace with loopback only; file system read-only except the "

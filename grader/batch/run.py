@@ -13,7 +13,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from grader.atomic import write_atomically
 from grader.batch.child import NOTEBOOK, OUTCOME, QUIZ, ChildJob, ChildOutcome
 from grader.batch.exports import export
 from grader.batch.isolation import Limits, Sandbox, default_memory_mb, make_sandbox, run_confined
@@ -25,9 +24,18 @@ from grader.batch.store import (
     make_row,
     other_assignments,
     rejected_row,
+    results_dir,
     sentences,
+    write_row,
 )
-from grader.batch.submissions import DEFAULT_PATTERN, SHEET_SUFFIXES, Submission, assignment_key, discover
+from grader.batch.submissions import (
+    DEFAULT_PATTERN,
+    NOTEBOOK_SUFFIXES,
+    SHEET_SUFFIXES,
+    Submission,
+    assignment_key,
+    discover,
+)
 from grader.batch.unzip import ZipLimits, unpack
 from grader.confinement import describe as describe_confinement
 from grader.errors import BatchError
@@ -138,7 +146,7 @@ def run_batch(
     key = assignment_key(assignment)
     secret = course_secret()  # read once (a bad one refused before anything is graded); for answer sheets only
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results").mkdir(exist_ok=True)
+    results_dir(out).mkdir(exist_ok=True)
     other = other_assignments(out, key)
     if other and not regrade:
         names = ", ".join(sorted({repr(name) for _, name in other}))
@@ -165,7 +173,7 @@ def run_batch(
 
     def record(row: dict[str, Any]) -> None:
         row = {**row, "assignment": key.name, "assignment_sha256": key.sha256}
-        write_atomically(out / "results" / f"{row['student']}.json", json.dumps(row, indent=1))
+        write_row(out, row)
         rows[row["student"]] = row
         if on_result:
             on_result(row, False)
@@ -176,7 +184,7 @@ def run_batch(
         if previous:
             if previous.get("submission") != str(submission.path):  # same content, from another zip
                 previous = {**previous, "submission": str(submission.path)}
-                write_atomically(out / "results" / f"{submission.student}.json", json.dumps(previous, indent=1))
+                write_row(out, previous)
             rows[submission.student] = previous
             if on_result:
                 on_result(previous, True)
@@ -207,7 +215,8 @@ def run_batch(
         + (f", cells {limits.cell_seconds:g} s" if limits.cell_seconds else "")
         + f"; enforcement {describe_confinement()}"
     )
-    context = tuple(line for line in (sandbox.describe(), limits_line, unpacked.note) if line)
+    notebooks = any(s.path.suffix.lower() in NOTEBOOK_SUFFIXES for s in graded)
+    context = tuple(line for line in (sandbox.describe(notebooks), limits_line, unpacked.note) if line)
     BatchInfo(key.name, tuple(s.student for s in submissions), tuple(skipped), context).write(out)
     export(out)
     return ordered

@@ -139,10 +139,20 @@ def rejected_row(submission: Submission) -> dict[str, Any]:
     )
 
 
+def results_dir(out: Path) -> Path:
+    """Where a batch keeps one row per student (``OUT/results/STUDENT.json``)."""
+    return out / "results"
+
+
+def write_row(out: Path, row: dict[str, Any]) -> None:
+    """Store a student's row, replacing the earlier one in one step."""
+    write_atomically(results_dir(out) / f"{row['student']}.json", json.dumps(row, indent=1))
+
+
 def finished(out: Path, submission: Submission, assignment: AssignmentKey) -> dict[str, Any] | None:
     """The stored result of this submission, if it was graded against this assignment (name
     and file) and neither has changed since."""
-    path = out / "results" / f"{submission.student}.json"
+    path = results_dir(out) / f"{submission.student}.json"
     try:
         row = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -158,7 +168,7 @@ def finished(out: Path, submission: Submission, assignment: AssignmentKey) -> di
 def other_assignments(out: Path, assignment: AssignmentKey) -> list[tuple[Path, str]]:
     """Stored results graded under another assignment name: (file, that name)."""
     other = []
-    for path in sorted((out / "results").glob("*.json")):
+    for path in sorted(results_dir(out).glob("*.json")):
         try:
             name = json.loads(path.read_text(encoding="utf-8")).get("assignment")
         except (OSError, ValueError, AttributeError):
@@ -173,7 +183,7 @@ def read_rows(out: Path) -> dict[str, BatchRow]:
     saying so when ``out`` is not a batch's output folder."""
     if not out.is_dir():
         raise BatchOutputError(f"{out}: no such folder (give the --out folder of a `grader batch` run)")
-    results = out / "results"
+    results = results_dir(out)
     if not results.is_dir():
         raise BatchOutputError(f"{out}: no results/ folder in it; is it the --out folder of a `grader batch` run?")
     rows = {}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.atomic import write_atomically
+from grader.batch.store import write_row
 from grader.errors import AnswerSheetError, CourseSecretError
 from grader.quiz.bank import Catalog
 from grader.review.decisions import Decisions, Grade
@@ -49,7 +50,7 @@ def regenerate(
         row.setdefault("auto_points", row["points"])
         row.setdefault("auto_message", row.get("message", ""))
         row.update(update)
-        write_atomically(out / "results" / f"{student}.json", json.dumps(row, indent=1))
+        write_row(out, row)
     ordered = [rows[s] for s in sorted(rows)]
     write_exports(out)
     return ordered
