@@ -20,6 +20,15 @@ SECRET_ENV = "GRADER_COURSE_SECRET"  # the secret itself
 SECRET_FILE_ENV = SECRET_ENV + "_FILE"  # a file holding it
 SECRET_PREFIX = SECRET_ENV  # every variable named so is dropped
 QUIET = {"TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
+KERNEL_THREADS = 2  # TensorFlow's threads in every kernel, whatever the machine: its sums depend on them
+# The same arithmetic on every machine and under any load: fixed thread counts (TensorFlow splits
+# its work by them, so another count adds numbers in another order) and a fixed hash seed.
+DETERMINISTIC = {
+    "TF_NUM_INTRAOP_THREADS": str(KERNEL_THREADS),
+    "TF_NUM_INTEROP_THREADS": "1",
+    "OMP_NUM_THREADS": str(KERNEL_THREADS),
+    "PYTHONHASHSEED": "0",
+}
 WORKER_KEEPS = ("PATH", "LANG", "LC_ALL", "TZ")  # the grader's variables a batch child still needs
 
 
@@ -29,8 +38,9 @@ def without_secret(env: Mapping[str, str]) -> dict[str, str]:
 
 def kernel_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The grader's environment for a kernel or the measuring process: quiet, printing as it
-    goes, and without the course secret (whatever ``extra`` says)."""
-    return without_secret({**os.environ, **QUIET, "PYTHONUNBUFFERED": "1", **(extra or {})})
+    goes, computing the same on every machine, and without the course secret (whatever
+    ``extra`` says)."""
+    return without_secret({**os.environ, **QUIET, **DETERMINISTIC, "PYTHONUNBUFFERED": "1", **(extra or {})})
 
 
 def worker_env(work: Path, threads: int) -> dict[str, str]:

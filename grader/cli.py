@@ -339,6 +339,11 @@ def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
 
     result = _grade_notebook(notebook, assignment, out, quick=quick)
     click.echo(report.text(result))
+    if not quick:
+        click.echo(
+            "These are the points grader grade gives this notebook for this assignment, on any machine: the "
+            "kernel starts from the same seed and training is counted in examples, not seconds."
+        )
     if result.status != "graded":
         sys.exit(3)
 

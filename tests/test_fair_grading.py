@@ -20,7 +20,8 @@ from test_notebook_grading import FAST, graded  # noqa: F401 (the fixture)
 from grader.errors import AssignmentError
 from grader.notebooks import mnist_data
 from grader.notebooks.assignment import load_assignment
-from grader.notebooks.grading import budget_message, model_code_advice
+from grader.notebooks.budget import TrainingBudget, budget_outcome
+from grader.notebooks.grading import model_code_advice
 from grader.notebooks.kernel_trace import rank_hashes
 from grader.sandbox import find_bwrap, why_no_bwrap
 
@@ -43,9 +44,10 @@ def test_a_long_training_is_stopped_by_the_budget_and_measured(graded):
     assert doc["problem"] is None
     assert "training_budget_used" in doc["flags"]
     message = next(m for m in doc["messages"] if m.startswith("Training stopped"))
-    done = float(re.search(r"after ([\d.]+) of 10 epochs \(budget 20 s", message).group(1))
-    assert 0 < done < 10 and doc["training"]["epochs_done"] == pytest.approx(done, abs=0.05)
-    assert doc["training"]["stopped_by_budget"] == "seconds"
+    # 24,000 examples in batches of 100: the budget is reached at the end of batch 240 of epoch 1
+    assert message.startswith("Training stopped after 24,000 examples (0.4 of 10 epochs): the assignment allows")
+    assert doc["training"]["examples"] == 24_000 and doc["training"]["epochs_done"] == 0.4
+    assert doc["training"]["stopped_by_budget"] == "examples"
     assert doc["measured_accuracy"] > 0.6 and doc["points"] > 0, "points come from what was measured"
 
 
@@ -143,12 +145,20 @@ def test_no_served_image_is_mistaken_for_a_heldout_one(monkeypatch, tmp_path):
 
 
 def test_the_budget_message_says_how_far_training_got():
-    mnist = load_assignment("mnist-cnn")
-    training = {"stopped_by_budget": "seconds", "epochs_done": 2.4, "epochs_requested": 10}
-    assert budget_message(training, mnist).startswith(
-        "Training stopped after 2.4 of 10 epochs (budget 180 s of training on the grading machine)"
+    budget = TrainingBudget(examples=300_000, giga_multiply_adds=4000, time_limit=1200)
+    training = {"stopped_by_budget": "examples", "epochs_done": 5.0, "epochs_requested": 10, "examples": 300_032}
+    outcome = budget_outcome(training, budget)
+    assert outcome.flag == "training_budget_used"
+    assert outcome.message.startswith(
+        "Training stopped after 300,032 examples (5.0 of 10 epochs): the assignment allows 300,000 training "
+        "examples or 4,000 billion multiply-adds of training, whichever comes first, the same on every machine."
     )
-    assert budget_message({"stopped_by_budget": None}, mnist) is None
+    compute = budget_outcome({**training, "stopped_by_budget": "compute", "multiply_adds_per_example": 90e6}, budget)
+    assert "costs 90.0 million multiply-adds per image, so a smaller model trains on more examples" in compute.message
+    late = budget_outcome({**training, "stopped_by_budget": "time_limit"}, budget)
+    assert late.flag == "training_time_limit" and "safety time limit (1200 s of training" in late.message
+    assert "flagged for your instructor" in late.message
+    assert budget_outcome({"stopped_by_budget": None}, budget) is None
 
 
 def test_keras_load_errors_become_advice():
@@ -189,16 +199,25 @@ def test_a_sandboxed_submission_cannot_read_the_mnist_sources(tmp_path):
         assert done.stdout.strip() == "0", f"{path} is readable inside the sandbox"
 
 
-def test_a_cell_timeout_never_cuts_training_short_of_its_budget(tmp_path):
+def test_a_cell_timeout_never_cuts_training_short_of_its_time_limit(tmp_path):
     spec = load_assignment("mnist-cnn")
     raised, note = spec.with_cell_timeout(180)
-    assert raised.cell_timeout == spec.budget_seconds + 120 > 180
-    assert "--cell-timeout 180 s raised to 300 s" in note and "training budget (180 s" in note
-    assert spec.with_cell_timeout(600) == (replace(spec, cell_timeout=600), "")
+    assert raised.cell_timeout == spec.budget.time_limit + 120 > 180
+    assert "--cell-timeout 180 s raised to 1020 s" in note and "training time limit (900 s" in note
+    assert spec.with_cell_timeout(1100) == (replace(spec, cell_timeout=1100), "")
     source = (ROOT / "grader" / "assignments" / "mnist-cnn.yaml").read_text()
     short = tmp_path / "short.yaml"
-    short.write_text(source.replace("cell_timeout: 900", "cell_timeout: 200"))
+    short.write_text(source.replace("cell_timeout: 1200", "cell_timeout: 200"))
     with pytest.raises(
-        AssignmentError, match=r"short\.yaml:\d+: limits\.cell_timeout 200 s is shorter than the training"
+        AssignmentError, match=r"short\.yaml:\d+: limits\.cell_timeout 200 s is shorter than the training time"
     ):
         load_assignment(str(short))
+
+
+def test_a_budget_in_seconds_is_refused_with_what_replaced_it(tmp_path):
+    source = (ROOT / "grader" / "assignments" / "mnist-cnn.yaml").read_text()
+    old = tmp_path / "old.yaml"
+    old.write_text(re.sub(r"training_budget: \{[^}]*\}", "training_budget: {seconds: 180, epochs: null}", source))
+    with pytest.raises(AssignmentError, match=r"old\.yaml:\d+: training_budget\.seconds is no longer used") as err:
+        load_assignment(str(old))
+    assert "training_budget.examples" in str(err.value)

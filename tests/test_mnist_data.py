@@ -50,6 +50,8 @@ def test_an_instructor_npz_is_used_as_full_mnist(tmp_path, bundled):
     assert split.full and not split.repeated and str(path) in split.source
     assert len(split.heldout.labels) == 400 and len(split.test.labels) == 600
     assert prints(split.heldout.images).isdisjoint(prints(split.test.images))
+    more = mnist_data.prepare(path, heldout_per_class=40, heldout_per_class_full=70, mnist_sizes=False)
+    assert len(more.heldout.labels) == 700 and len(more.test.labels) == 300, "full MNIST holds out more"
 
 
 def test_a_file_that_is_not_mnist_is_refused(tmp_path):

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import AssignmentError, InputFileError
+from grader.notebooks.budget import TrainingBudget
 from grader.schemas import describe_path, schema_errors
 from grader.yamlsource import read_yaml
 
-TRAINING_CELL_MARGIN = 120  # seconds a cell that trained up to the budget may still take (evaluation, plots)
+TRAINING_CELL_MARGIN = 120  # seconds a cell that trained up to the time limit may still take (evaluation, plots)
+DEFAULT_KERNEL_SEED = 20261202  # the seed every kernel starts with, unless the assignment names another
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Assignment:
     npz: str | None = None
     private_test: str | None = None
     heldout_per_class: int = 100
+    heldout_per_class_full: int | None = None  # on full MNIST (None: heldout_per_class)
     mnist_sizes: bool = True
     classes: tuple[int, ...] | None = None  # digits the model is measured on (default: all)
     provide: tuple[str, ...] = ()  # files copied into the notebook's folder before it runs
@@ -57,8 +60,8 @@ class Assignment:
     memory_mb: float = 8000
     measure_timeout: float = 300
     claimed_gap: float = 0.03
-    budget_seconds: float | None = None  # training budget: seconds for all fit calls together
-    budget_epochs: int | None = None  # training budget: epochs per fit call
+    budget: TrainingBudget = TrainingBudget()  # how much the notebook may train, counted in work
+    kernel_seed: int = DEFAULT_KERNEL_SEED  # Python's, NumPy's and Keras's seed before the first cell
     tiers_full: tuple[Tier, ...] = ()
     tiers_bundled: tuple[Tier, ...] = ()
 
@@ -68,9 +71,9 @@ class Assignment:
 
     @property
     def shortest_cell_timeout(self) -> float:
-        """What a cell that trains needs at least: the whole training budget, then room to
+        """What a cell that trains needs at least: the training time limit, then room to
         finish the cell. A shorter timeout would give 0 to a notebook the budget was made for."""
-        return self.budget_seconds + TRAINING_CELL_MARGIN if self.budget_seconds else 1
+        return self.budget.time_limit + TRAINING_CELL_MARGIN if self.budget.time_limit else 1
 
     def with_cell_timeout(self, seconds: float) -> tuple[Assignment, str]:
         """This assignment with another cell timeout (``--cell-timeout``), never shorter than
@@ -79,24 +82,37 @@ class Assignment:
             return replace(self, cell_timeout=seconds), ""
         return replace(self, cell_timeout=self.shortest_cell_timeout), (
             f"--cell-timeout {seconds:g} s raised to {self.shortest_cell_timeout:g} s: a cell that trains may use "
-            f"the whole training budget ({self.budget_seconds:g} s, after which training stops by itself) and then "
-            "needs time to finish"
+            f"the whole training time limit ({self.budget.time_limit:g} s, after which training stops by itself) "
+            "and then needs time to finish"
         )
 
     def tiers(self, full_data: bool) -> tuple[Tier, ...]:
         return self.tiers_full if full_data or not self.tiers_bundled else self.tiers_bundled
 
-    def score(self, accuracy: float, full_data: bool) -> tuple[float, Tier | None]:
-        """Fraction of the accuracy check's points: the highest tier reached."""
-        for tier in sorted(self.tiers(full_data), key=lambda t: -t.min_accuracy):
-            if accuracy >= tier.min_accuracy:
-                return tier.fraction, tier
-        return 0.0, None
+    def score(self, accuracy: float, full_data: bool, images: int | None = None):
+        """The highest tier reached (a :class:`grader.notebooks.tiers.TierScore`), with a margin
+        for chance when the number of ``images`` measured on is known; with none when it is not."""
+        from grader.notebooks.tiers import score_tiers
+
+        return score_tiers(self.tiers(full_data), accuracy, images)
 
 
 def packaged_assignments() -> dict[str, Path]:
     folder = Path(str(resources.files("grader.assignments")))
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def _refuse_seconds_budget(doc: Any, path: Path) -> None:
+    """An assignment written for the budget in seconds, told what replaced it (seconds of the
+    grading machine gave a faster or idler machine higher grades)."""
+    budget = doc.data.get("training_budget") if isinstance(doc.data, dict) else None
+    if isinstance(budget, dict) and "seconds" in budget:
+        raise AssignmentError(
+            f"{path}:{doc.line_of(('training_budget', 'seconds'))}: training_budget.seconds is no longer used: "
+            "seconds of the grading machine give a faster or idler machine higher grades. Give the budget as "
+            "training_budget.examples (training examples, all training calls together) and/or giga_multiply_adds, "
+            "and time_limit (seconds) as a safety limit"
+        )
 
 
 def load_assignment(name_or_path: str) -> Assignment:
@@ -111,6 +127,7 @@ def load_assignment(name_or_path: str) -> Assignment:
         doc = read_yaml(path)
     except InputFileError as exc:
         raise AssignmentError(str(exc)) from None
+    _refuse_seconds_budget(doc, path)
     errors = schema_errors(doc.data, "assignment")
     if errors:
         error = errors[0]
@@ -126,11 +143,11 @@ def load_assignment(name_or_path: str) -> Assignment:
     if any(c.check == "accuracy" for c in checks) and not tiers.get("full_data"):
         raise AssignmentError(f"{path}: an accuracy check needs tiers.full_data")
     cell_timeout = limits.get("cell_timeout", 900)
-    if budget.get("seconds") and cell_timeout < budget["seconds"] + TRAINING_CELL_MARGIN:
+    if budget.get("time_limit") and cell_timeout < budget["time_limit"] + TRAINING_CELL_MARGIN:
         raise AssignmentError(
             f"{path}:{doc.line_of(('limits', 'cell_timeout'))}: limits.cell_timeout {cell_timeout:g} s "
-            f"is shorter than the training budget ({budget['seconds']:g} s) plus {TRAINING_CELL_MARGIN} s to finish "
-            "the cell: a notebook that trains up to its budget would time out; raise cell_timeout"
+            f"is shorter than the training time limit ({budget['time_limit']:g} s) plus {TRAINING_CELL_MARGIN} s to "
+            "finish the cell: a notebook that trains up to the limit would time out; raise cell_timeout"
         )
     provide = tuple(str((path.parent / p).resolve()) for p in data.get("provide", []))
     for file in provide:
@@ -146,6 +163,7 @@ def load_assignment(name_or_path: str) -> Assignment:
         npz=data_opts.get("npz"),
         private_test=data_opts.get("private_test"),
         heldout_per_class=data_opts.get("heldout_per_class", 100),
+        heldout_per_class_full=data_opts.get("heldout_per_class_full"),
         mnist_sizes=data_opts.get("mnist_sizes", True),
         classes=tuple(data_opts["classes"]) if data_opts.get("classes") else None,
         provide=provide,
@@ -154,8 +172,8 @@ def load_assignment(name_or_path: str) -> Assignment:
         memory_mb=limits.get("memory_mb", 8000),
         measure_timeout=limits.get("measure_timeout", 300),
         claimed_gap=data.get("claimed_gap", 0.03),
-        budget_seconds=budget.get("seconds"),
-        budget_epochs=budget.get("epochs"),
+        budget=TrainingBudget.read(budget),
+        kernel_seed=data.get("kernel_seed", DEFAULT_KERNEL_SEED),
         tiers_full=tuple(Tier(**t) for t in tiers.get("full_data", [])),
         tiers_bundled=tuple(Tier(**t) for t in tiers.get("bundled_data", [])),
     )

@@ -9,11 +9,13 @@ process. Nothing the notebook printed is used.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader.notebooks.architecture import Architecture
 from grader.notebooks.assignment import Assignment, CheckSpec
+from grader.notebooks.tiers import TierScore, accuracy_needed
 from grader.notebooks.trace import CallRecord, FitRecord, KernelTrace
 
 PREPROCESSING_LAYERS = {"Rescaling", "Normalization", "Resizing", "CenterCrop"}
@@ -66,6 +68,7 @@ class Observed:
     full_data: bool
     preprocessing_scale: float | None  # the affine scale the student applied before the model
     heldout_leak: int = 0  # held-out images the notebook gave to fit: its accuracy means nothing
+    images_measured: int | None = None  # held-out images the accuracy was measured on (None: unknown, no margin)
 
     def __post_init__(self) -> None:
         if isinstance(self.trace, dict):
@@ -82,20 +85,55 @@ class Observed:
         return self.trace.evaluations_of(self.model_id)
 
 
+def accuracy_score(seen: Observed) -> TierScore | None:
+    """How the measured accuracy scores against the tiers; None when it earns nothing whatever
+    its value (not measured, or measured on images the notebook trained on)."""
+    if seen.accuracy is None or seen.heldout_leak:
+        return None
+    return seen.assignment.score(seen.accuracy, seen.full_data, seen.images_measured)
+
+
+def near_tier_boundary(seen: Observed) -> bool:
+    """Whether the accuracy check's tier is one for the instructor to look at: a tier boundary
+    lies inside the measurement's 95% interval, so chance in the held-out sample could have
+    decided the tier (the result's flag ``near_tier_boundary``)."""
+    score = accuracy_score(seen)
+    graded = any(spec.check == "accuracy" for spec in seen.assignment.checks)
+    return graded and score is not None and score.near_boundary
+
+
+def _interval_text(low: float, high: float) -> str:
+    """The interval in tenths of a percent, rounded inwards so that it never seems to reach a
+    tier it does not reach (an upper end of 97.47% shows as 97.4%, not 97.5%)."""
+    return f"{math.ceil(low * 1000 - 1e-9) / 10:.1f}%-{math.floor(high * 1000 + 1e-9) / 10:.1f}%"
+
+
 def _accuracy(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
     if seen.accuracy is None:
         return 0.0, f"No accuracy could be measured: {seen.accuracy_note}"
-    if seen.heldout_leak:
+    score = accuracy_score(seen)
+    if score is None:  # measured on images the notebook trained on
         return 0.0, (
             f"Measured {seen.accuracy:.2%}, but the notebook trained on {seen.heldout_leak:,} of the images "
             "it is measured on, so the accuracy says nothing: train only on what load_data() returns."
         )
-    fraction, tier = seen.assignment.score(seen.accuracy, seen.full_data)
     best = max(seen.assignment.tiers(seen.full_data), key=lambda t: t.min_accuracy)
     text = f"Measured accuracy {seen.accuracy:.2%} on {seen.accuracy_note}"
-    if fraction < 1:
-        text += f"; full marks need {best.min_accuracy:.1%}"
-    return fraction, text + "."
+    if score.interval is None or score.images is None:  # the number of images is unknown: no margin
+        return score.fraction, text + (f"; full marks need {best.min_accuracy:.1%}." if score.fraction < 1 else ".")
+    n = score.images
+    lines = [f"{text} (95% interval {_interval_text(*score.interval)})."]
+    if score.by_margin and score.tier is not None:
+        lines.append(
+            f"A different {n:,} images could give a slightly different result, so the doubt counts in your "
+            f"favour: the interval reaches {score.tier.min_accuracy:.1%}, and you are given that tier."
+        )
+    if score.fraction < 1:
+        lines.append(
+            f"Full marks need {best.min_accuracy:.1%}; with the same margin, a measured "
+            f"{accuracy_needed(best.min_accuracy, n):.2%} or more on these {n:,} images is enough."
+        )
+    return score.fraction, " ".join(lines)
 
 
 def _images_per_class(spec: CheckSpec, seen: Observed) -> tuple[float, str]:

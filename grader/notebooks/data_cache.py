@@ -81,7 +81,10 @@ def prepare_data(assignment: Assignment) -> PreparedData:
     keras_mnist = paths.keras_mnist()
     source = assignment.npz or (str(keras_mnist) if keras_mnist.exists() else "bundled")
     key = hashlib.sha1(
-        json.dumps([source, assignment.heldout_per_class, assignment.mnist_sizes, CACHE_VERSION]).encode()
+        json.dumps(
+            [source, assignment.heldout_per_class, assignment.heldout_per_class_full, assignment.mnist_sizes]
+            + [CACHE_VERSION]
+        ).encode()
     ).hexdigest()[:12]
     folder = paths.data_cache_dir() / f"mnist-{key}"
     meta = _checked_meta(folder)
@@ -140,7 +143,10 @@ def _checked_meta(folder: Path) -> dict | None:
 def _build(folder: Path, assignment: Assignment) -> None:
     """Make the cache in a temporary folder and rename it into place (atomic)."""
     split = mnist_data.prepare(
-        assignment.npz, heldout_per_class=assignment.heldout_per_class, mnist_sizes=assignment.mnist_sizes
+        assignment.npz,
+        heldout_per_class=assignment.heldout_per_class,
+        heldout_per_class_full=assignment.heldout_per_class_full,
+        mnist_sizes=assignment.mnist_sizes,
     )
     tmp = Path(tempfile.mkdtemp(dir=_ensure(folder.parent)))
     mnist_data.save_served(split, tmp / "served.npz")

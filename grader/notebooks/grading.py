@@ -27,6 +27,7 @@ from grader.notebooks import checks, mnist_data, preprocessing
 from grader.notebooks import execute as ex
 from grader.notebooks.architecture import from_config, read_architecture
 from grader.notebooks.assignment import Assignment
+from grader.notebooks.budget import below_claim_message, budget_outcome
 from grader.notebooks.data_cache import PreparedData, prepare_data, sha256_of
 from grader.notebooks.isolation import KernelConfinement, RunFolders, confine
 from grader.notebooks.measure import HELDOUT_CHANGED, Measurer
@@ -109,8 +110,8 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
             "variable": assignment.model_variable,
             "quick": quick,
             "quick_samples": QUICK_SAMPLES,
-            "budget_seconds": None if quick else assignment.budget_seconds,
-            "budget_epochs": None if quick else assignment.budget_epochs,
+            "seed": assignment.kernel_seed,
+            **assignment.budget.kernel_config(),
         }
         setup, finish = _hidden_code(config)
         measurer = Measurer() if data else None
@@ -181,19 +182,28 @@ def _take_model(folders: RunFolders, trace: KernelTrace) -> tuple[Path, bool]:
 
 
 def _training_summary(trace: KernelTrace) -> dict[str, Any] | None:
+    """How the graded model was trained: calls, epochs, examples (fit's and outside fit), and
+    why the budget stopped it, if it did."""
     if not trace.model:
         return None
     own = trace.fits_of(trace.model.id)
-    stopped = next((f.stopped_by_budget for f in own if f.stopped_by_budget), None)
+    other = [o for o in trace.other_training if o.model == trace.model.id]
+    stops = [f.stopped_by_budget for f in own] + [o.stopped_by_budget for o in other]
     requested = [f.epochs_requested for f in own]
+    counted = [f.examples for f in own if f.examples is not None] + [o.examples for o in other]
     return {
         "fit_calls": len(own),
         "epochs": sum(f.epochs_run for f in own),
-        "seconds": round(sum(f.seconds for f in own), 2),
+        "seconds": round(sum(f.seconds for f in own) + sum(o.seconds for o in other), 2),
         "samples": own[-1].samples if own else None,
+        "examples": sum(counted) if counted else None,
+        "steps_outside_fit": sum(o.steps for o in other),
+        "multiply_adds_per_example": next(
+            (f.multiply_adds_per_example for f in reversed(own) if f.multiply_adds_per_example), None
+        ),
         "epochs_requested": sum(requested) if all(isinstance(r, int) for r in requested) else None,
         "epochs_done": round(sum(f.epochs_done or f.epochs_run for f in own), 2),
-        "stopped_by_budget": stopped,
+        "stopped_by_budget": next((stop for stop in stops if stop), None),
     }
 
 
@@ -208,22 +218,6 @@ def _fit_view(fit: FitRecord) -> dict[str, Any]:
         "stopped_by_budget": fit.stopped_by_budget,
         "history": fit.history,
     }
-
-
-def budget_message(training: dict[str, Any] | None, assignment: Assignment) -> str | None:
-    """What the training budget did, in the student's terms; None when it did nothing."""
-    if not training or not training.get("stopped_by_budget"):
-        return None
-    requested = training.get("epochs_requested")
-    of = f" of {requested}" if requested else ""
-    if training["stopped_by_budget"] == "seconds":
-        budget = f"budget {assignment.budget_seconds:g} s of training on the grading machine"
-    else:
-        budget = f"budget {assignment.budget_epochs} epoch(s) per fit call"
-    return (
-        f"Training stopped after {training['epochs_done']:.1f}{of} epochs ({budget}); the model was measured "
-        "as it was then. This costs no points by itself: the accuracy reached counts."
-    )
 
 
 def _assess(
@@ -293,10 +287,16 @@ def _assess(
             "flags": ("trace_contradicted",),
             "checks": checks.not_run(assignment, "the saved model changed after it was saved"),
         }
-    budget = budget_message(out["training"], assignment)
+    budget = budget_outcome(out["training"], assignment.budget)
     if budget:
-        flags.append("training_budget_used")
-        messages.append(budget)
+        flags.append(budget.flag)
+        messages.append(budget.message)
+    if trace.determinism_off:
+        messages.append(
+            "An operation the notebook uses has no deterministic version in TensorFlow, so this run was not "
+            f"exactly repeatable ({trace.determinism_off}); the notebook ran on. Grading it again may give a "
+            "slightly different accuracy."
+        )
     if model and not model.trained:
         flags.append("never_trained")
         messages.append("The model was never trained (no call to fit).")
@@ -389,7 +389,11 @@ def _assess(
         )
         return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags), "checks": ()}
     claimed = out["claimed_accuracy"]
-    if claimed is not None and accuracy is not None and abs(claimed - accuracy) > assignment.claimed_gap:
+    stopped = out["training"] and out["training"]["stopped_by_budget"]
+    if claimed is not None and accuracy is not None and claimed - accuracy > assignment.claimed_gap and stopped:
+        flags.append("budget_below_claimed")
+        messages.append(below_claim_message(claimed, accuracy, assignment.budget, assignment.source))
+    elif claimed is not None and accuracy is not None and abs(claimed - accuracy) > assignment.claimed_gap:
         flags.append("claimed_accuracy_gap")
         messages.append(
             f"The notebook printed an accuracy of {claimed:.2%}, but the grader measured "

@@ -20,6 +20,7 @@ This module must only use the standard library and what the notebook itself impo
 """
 
 import json
+import math
 import threading
 import time
 import weakref
@@ -30,7 +31,14 @@ INPUTS = []
 MODELS = []  # every model that was trained, in order (strong references)
 LOADED = []  # models and weights loaded from files: candidates for a pretrained base
 IN_FIT = []  # non-empty while a fit call runs
-TRAINING = {"seconds": 0.0}  # time spent in fit so far, against the assignment's training budget
+# What all training so far used, against the assignment's budget (examples and multiply-adds,
+# the same on every machine; seconds only for the safety time limit). "stopped" says why training
+# is refused from now on.
+TRAINING = {"seconds": 0.0, "examples": 0, "multiply_adds": 0.0, "stopped": None}
+OTHER_TRAINING = {}  # id(model) -> training outside fit (train_on_batch, eager custom steps), sent at the end
+LAST_TRAINING_CALL = {}  # the model last called eagerly with training=True, and its batch size
+IN_TRAINING_CALL = []  # non-empty while fit or train_on_batch runs (their optimizer steps are counted there)
+DEFAULT_BATCH = 32  # examples per step when a step's batch size cannot be read (Keras's default batch size)
 HASH_KEYS = ("train_hashes", "validation_hashes", "rank_hashes", "hashes")
 SENT_HASHES = set()  # digests of hash lists already sent
 OPTIMIZERS = weakref.WeakKeyDictionary()  # optimizer -> serial number (ids of freed objects are reused)
@@ -346,18 +354,125 @@ def _quick_slice(args, kwargs):
     return args, kwargs
 
 
-def _budget_callback(keras, fit_record):
-    """A callback that ends training gracefully when the assignment's training budget is
-    used: at the end of the current batch once all fit calls together took ``budget_seconds``,
-    or at the end of an epoch once this call ran ``budget_epochs``. The notebook goes on and
-    its model is measured as it is, instead of a cell timing out with nothing to grade."""
-    seconds, epochs = CONFIG.get("budget_seconds"), CONFIG.get("budget_epochs")
+def _exhausted(seconds_now=0.0):
+    """Why training must stop now ("examples", "compute" or "time_limit"), or None. Once
+    reached, the budget stays used for every later training call."""
+    if TRAINING["stopped"] is None:
+        examples, adds, limit = (CONFIG.get(k) for k in ("budget_examples", "budget_multiply_adds", "time_limit"))
+        if examples and TRAINING["examples"] >= examples:
+            TRAINING["stopped"] = "examples"
+        elif adds and TRAINING["multiply_adds"] >= adds:
+            TRAINING["stopped"] = "compute"
+        elif limit and TRAINING["seconds"] + seconds_now >= limit:
+            TRAINING["stopped"] = "time_limit"
+    return TRAINING["stopped"]
+
+
+def _spend(examples, per_example):
+    TRAINING["examples"] += examples
+    TRAINING["multiply_adds"] += examples * per_example
+
+
+def _leaf_layers(layer):
+    inner = getattr(layer, "layers", None)
+    if isinstance(inner, list) and inner:
+        for child in inner:
+            yield from _leaf_layers(child)
+    else:
+        yield layer
+
+
+MULTIPLY_ADDS = {}  # id(model) -> (number of weights, multiply-adds), computed once per model as built
+
+
+def multiply_adds(model):
+    """The model's multiply-adds per example in a forward pass, from its layers: each kernel
+    (dense, convolution, depthwise, pointwise) times the positions it is applied at (the
+    layer's output grid). An approximation that is the same on every machine; a layer whose
+    output grid cannot be read counts its kernel once."""
+    key = (id(model), len(model.weights))
+    if MULTIPLY_ADDS.get(id(model), (None,))[0] == key[1]:
+        return MULTIPLY_ADDS[id(model)][1]
+    total = 0
+    for layer in _leaf_layers(model):
+        positions = 1
+        try:
+            for size in list(layer.output.shape)[1:-1]:
+                positions *= int(size or 1)
+        except Exception:
+            positions = 1
+        for weight in layer.weights:
+            if str(getattr(weight, "path", weight.name)).rsplit("/", 1)[-1].endswith("kernel"):
+                total += math.prod(int(d) for d in weight.shape) * positions
+    MULTIPLY_ADDS[id(model)] = (key[1], total)
+    return total
+
+
+def _leaf(value):
+    """The first array of a nested input (a list or dict of inputs, or (x, y) from a pipeline)."""
+    while isinstance(value, (list, tuple, dict)) and value:
+        value = next(iter(value.values())) if isinstance(value, dict) else value[0]
+    return value
+
+
+def _length(value):
+    try:
+        return int(_leaf(value).shape[0])
+    except Exception:
+        return None
+
+
+def _peek_batch(data):
+    """Examples per batch of a pipeline: its static batch size, else its first batch's."""
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    try:
+        if tf is not None and isinstance(data, tf.data.Dataset):
+            size = _leaf(data.element_spec).shape[0]
+            if size is None:
+                size = next(iter(data.take(1).as_numpy_iterator()), None)
+                size = _length(size)
+            return int(size) if size else None
+        if hasattr(data, "__getitem__") and hasattr(data, "__len__") and not hasattr(data, "shape"):
+            return _length(data[0])  # a Keras PyDataset: data[0] is the first batch
+    except Exception:
+        return None
+    return None
+
+
+def _batch_examples(x, args, kwargs, split):
+    """A function giving the examples in batch k of an epoch (k from 0): exact for arrays (the
+    last batch of an epoch is smaller), a pipeline's batch size otherwise, and Keras's default
+    batch size when nothing can be read (a Python generator), so the count is the same on
+    every machine."""
+    n = _length(x) if hasattr(_leaf(x), "shape") and not hasattr(x, "element_spec") else None
+    if n is not None:
+        if split:
+            n = int(math.floor(n * (1.0 - split)))
+        size = kwargs.get("batch_size") or (args[2] if len(args) > 2 and args[2] else None) or DEFAULT_BATCH
+        per_epoch = max(1, -(-n // size))
+        return lambda k: max(1, min(size, n - (k % per_epoch) * size))
+    size = _peek_batch(x) or DEFAULT_BATCH
+    return lambda k: size
+
+
+def _budget_callback(keras, fit_record, batch_examples):
+    """A callback that counts the examples each batch trains on and ends training gracefully
+    when the assignment's budget is used: at the end of the batch where the examples or the
+    compute budget is reached (the same batch on every machine), at the end of an epoch once
+    this call ran ``budget_epochs``, or at the safety time limit. The notebook goes on and its
+    model is measured as it is, instead of a cell timing out with nothing to grade."""
+    epochs = CONFIG.get("budget_epochs")
 
     class TrainingBudget(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
             self.start = time.monotonic()
             self.steps = (self.params or {}).get("steps") or None
             self.epoch, self.batches = 0, 0
+            self.per_example = multiply_adds(self.model)
+            fit_record["multiply_adds_per_example"] = self.per_example
+            fit_record["examples"] = 0
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch, self.batches = epoch, 0
@@ -368,9 +483,15 @@ def _budget_callback(keras, fit_record):
             self.model.stop_training = True
 
         def on_train_batch_end(self, batch, logs=None):
+            examples = batch_examples(self.batches)
             self.batches += 1
-            if seconds and TRAINING["seconds"] + time.monotonic() - self.start >= seconds:
-                self._stop("seconds")
+            fit_record["examples"] += examples
+            _spend(examples, self.per_example)
+            if CONFIG.get("quick"):
+                return
+            why = _exhausted(time.monotonic() - self.start)
+            if why:
+                self._stop(why)
 
         def on_epoch_end(self, epoch, logs=None):
             requested = (self.params or {}).get("epochs") or 0
@@ -381,16 +502,122 @@ def _budget_callback(keras, fit_record):
     return TrainingBudget()
 
 
-def _with_budget(keras, args, kwargs, fit_record):
+def _with_budget(keras, args, kwargs, fit_record, split):
     """The fit arguments with the budget callback added to the student's own callbacks."""
-    if not (CONFIG.get("budget_seconds") or CONFIG.get("budget_epochs")):
-        return args, kwargs
+    callback = _budget_callback(
+        keras, fit_record, _batch_examples(args[0] if args else kwargs.get("x"), args, kwargs, split)
+    )
     args = list(args)
     if len(args) > 5:  # fit(x, y, batch_size, epochs, verbose, callbacks, ...)
-        args[5] = list(args[5] or []) + [_budget_callback(keras, fit_record)]
+        args[5] = list(args[5] or []) + [callback]
     else:
-        kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [_budget_callback(keras, fit_record)]
+        kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [callback]
     return args, kwargs
+
+
+def _fit_deterministically(original_fit, model, args, kwargs):
+    """fit, and once more without TensorFlow's op determinism if an op the notebook uses has
+    no deterministic kernel: the notebook runs on (a message says so), it never crashes for it."""
+    try:
+        return original_fit(model, *args, **kwargs)
+    except Exception as exc:
+        if not CONFIG.get("op_determinism") or "determinis" not in str(exc):
+            raise
+        from tensorflow.python.framework import config as tf_config
+
+        tf_config.disable_op_determinism()
+        CONFIG["op_determinism"] = False
+        _send("determinism", {"off": str(exc).split("\n", 1)[0][:300]})
+        return original_fit(model, *args, **kwargs)
+
+
+def _other_training(model, how):
+    """The running total of a model's training outside fit, sent at the end of the notebook."""
+    entry = OTHER_TRAINING.setdefault(
+        id(model),
+        {"model": id(model), "how": how, "steps": 0, "examples": 0, "skipped_steps": 0, "seconds": 0.0},
+    )
+    if not any(m is model for m in MODELS):
+        MODELS.append(model)
+    return entry
+
+
+def _train_outside_fit(model, how, examples, step):
+    """One training step outside fit (``train_on_batch``, an eager custom step): counted
+    against the budget like a batch of fit; once the budget is used it is skipped, so the
+    notebook's loop runs on without training. Returns (trained, step's result)."""
+    entry = _other_training(model, how)
+    if not CONFIG.get("quick") and _exhausted():
+        entry["skipped_steps"] += 1
+        entry["stopped_by_budget"] = TRAINING["stopped"]
+        return False, None
+    start = time.monotonic()
+    result = step()
+    seconds = time.monotonic() - start
+    TRAINING["seconds"] += seconds
+    entry["seconds"] += seconds
+    entry["steps"] += 1
+    entry["examples"] += examples
+    _spend(examples, multiply_adds(model))
+    return True, result
+
+
+def _install_training_hooks(keras):
+    """Count training outside fit: ``train_on_batch`` and optimizer steps that a notebook's own
+    eager loop applies (``optimizer.apply_gradients`` after a ``tf.GradientTape``). Steps
+    traced inside a notebook's own ``tf.function`` run outside Python and are not counted
+    (the safety time limit still holds)."""
+    original_train_on_batch = keras.Model.train_on_batch
+    original_apply = keras.optimizers.Optimizer.apply
+    original_call = keras.Model.__call__
+
+    def train_on_batch(self, x, y=None, *args, **kwargs):
+        IN_TRAINING_CALL.append(True)
+        try:
+            trained, result = _train_outside_fit(
+                self,
+                "train_on_batch",
+                _length(x) or DEFAULT_BATCH,
+                lambda: original_train_on_batch(self, x, y, *args, **kwargs),
+            )
+        finally:
+            IN_TRAINING_CALL.pop()
+        if trained:
+            return result
+        keep = {k: v for k, v in kwargs.items() if k in ("sample_weight", "return_dict")}
+        return self.test_on_batch(x, y, **keep)  # the budget is used: the loss, without training
+
+    def call(self, *args, **kwargs):
+        if kwargs.get("training") and not IN_TRAINING_CALL and not LAST_TRAINING_CALL.get("inside"):
+            size = _length(args[0] if args else kwargs.get("inputs"))
+            if size is not None:
+                LAST_TRAINING_CALL.update(model=weakref.ref(self), examples=size)
+        LAST_TRAINING_CALL["inside"] = LAST_TRAINING_CALL.get("inside", 0) + 1
+        try:
+            return original_call(self, *args, **kwargs)
+        finally:
+            LAST_TRAINING_CALL["inside"] -= 1
+
+    def apply(self, *args, **kwargs):
+        import sys
+
+        tf = sys.modules.get("tensorflow")
+        if IN_TRAINING_CALL or (tf is not None and not tf.executing_eagerly()):
+            return original_apply(self, *args, **kwargs)
+        model = (LAST_TRAINING_CALL.get("model") or (lambda: None))()
+        if model is None:
+            return original_apply(self, *args, **kwargs)
+        _trained, result = _train_outside_fit(
+            model,
+            "custom_loop",
+            LAST_TRAINING_CALL.get("examples") or DEFAULT_BATCH,
+            lambda: original_apply(self, *args, **kwargs),
+        )
+        return result
+
+    keras.Model.train_on_batch = train_on_batch
+    keras.Model.__call__ = call
+    keras.optimizers.Optimizer.apply = apply
 
 
 def _install_keras_hooks():
@@ -408,16 +635,18 @@ def _install_keras_hooks():
         validation = kwargs.get("validation_data")
         split = float(kwargs.get("validation_split") or 0.0)
         budget = {}
-        args, kwargs = _with_budget(keras, args, kwargs, budget)
+        args, kwargs = _with_budget(keras, args, kwargs, budget, split)
         start = time.monotonic()
         trainable = sum(int(w.numpy().size) for w in self.trainable_weights)
         frozen = _frozen_params(self)
         steps_before = _iterations(self)
         IN_FIT.append(True)  # Keras's fit calls evaluate for validation: not a test evaluation
+        IN_TRAINING_CALL.append(True)
         try:
-            history = original_fit(self, *args, **kwargs)
+            history = _fit_deterministically(original_fit, self, args, kwargs)
         finally:
             IN_FIT.pop()
+            IN_TRAINING_CALL.pop()
             TRAINING["seconds"] += time.monotonic() - start
         seconds = time.monotonic() - start
         # Read after training, so that a pipeline's shuffling is the student's own during fit.
@@ -455,6 +684,8 @@ def _install_keras_hooks():
                 "data_kind": type(x).__name__,
                 "stopped_by_budget": budget.get("stopped_by_budget"),
                 "epochs_done": budget.get("epochs_done"),
+                "examples": budget.get("examples"),
+                "multiply_adds_per_example": budget.get("multiply_adds_per_example"),
                 "history": _history(history),
                 "layers": [[layer.name, type(layer).__name__, bool(layer.trainable)] for layer in self.layers],
                 "optimizer": _optimizer_serial(self),
@@ -504,6 +735,7 @@ def _install_keras_hooks():
             )
 
     keras.Model.fit, keras.Model.evaluate, keras.Model.predict = fit, evaluate, predict
+    _install_training_hooks(keras)
 
     original_load_model = keras.saving.load_model
     original_load_weights = keras.Model.load_weights
@@ -552,9 +784,33 @@ def _serve_mnist():
     mnist_module.get_file = get_file
 
 
+def _start_deterministic(seed):
+    """Seed Python's ``random``, NumPy and Keras/TensorFlow, and turn on TensorFlow's op
+    determinism, so that the same notebook trains the same model on every run (the thread
+    counts are fixed by the kernel's environment). A notebook that seeds itself later keeps
+    its own seeds."""
+    import random
+
+    import keras
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+    try:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+        CONFIG["op_determinism"] = True
+    except Exception:  # another backend, or a TensorFlow without it
+        CONFIG["op_determinism"] = False
+
+
 def install(config):
     """Called by the hidden first cell."""
     CONFIG.update(config)
+    if CONFIG.get("seed") is not None:
+        _start_deterministic(CONFIG["seed"])
     if CONFIG.get("served_data"):
         _serve_mnist()
     _install_keras_hooks()
@@ -605,7 +861,7 @@ def finish(namespace, out_dir, variable=None):
             "name": chosen.name,
             "class": type(chosen).__name__,
             "id": id(chosen),
-            "trained": any(f["model"] == id(chosen) for f in FITS),
+            "trained": any(f["model"] == id(chosen) for f in FITS) or id(chosen) in OTHER_TRAINING,
             "params": int(chosen.count_params()),
             "layers": _layers(chosen),
             "optimizer": _optimizer_serial(chosen),
@@ -627,4 +883,6 @@ def finish(namespace, out_dir, variable=None):
         except Exception:
             pass
     _send("trained", {"configs": configs})
+    for entry in OTHER_TRAINING.values():
+        _send("other_training", dict(entry))
     _send("end", {})

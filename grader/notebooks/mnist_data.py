@@ -129,20 +129,22 @@ def prepare(
     npz: str | Path | None = None,
     *,
     heldout_per_class: int = 100,
+    heldout_per_class_full: int | None = None,
     test_fraction: float = 0.15,
     mnist_sizes: bool = True,
     seed: int = 0,
 ) -> MnistSplit:
     """Split a source into served and held-out parts.
 
-    Full MNIST: the held-out digits come from the official test set, the rest of which is
-    served as the notebook's test set. Bundled subset: held-out digits first, then the rest
-    split into served train and test parts.
+    Full MNIST: the held-out digits come from the official test set (``heldout_per_class_full``
+    per class when given: more digits, a tighter interval), the rest of which is served as the
+    notebook's test set. Bundled subset: held-out digits first, then the rest split into
+    served train and test parts.
     """
     rng = np.random.default_rng(seed)
     train, test, source, full = load_source(npz)
     if full:
-        test, heldout = _balanced_holdout(test, heldout_per_class, rng)
+        test, heldout = _balanced_holdout(test, heldout_per_class_full or heldout_per_class, rng)
     else:
         rest, heldout = _balanced_holdout(train, heldout_per_class, rng)
         order = rng.permutation(len(rest.labels))

@@ -64,6 +64,8 @@ def text(result: NotebookResult) -> str:
         lines.append(
             f"Training: {t['epochs']} epoch(s) in {t['fit_calls']} fit call(s), {t['seconds']:g} s"
             + (f", on {t['samples']:,} samples" if t.get("samples") else "")
+            + (f", {t['examples']:,} training examples in all" if t.get("examples") is not None else "")
+            + (f" ({t['steps_outside_fit']:,} steps outside fit)" if t.get("steps_outside_fit") else "")
         )
     if result.model:
         lines.append(f"Model ({result.model['class']}, {result.model['params']:,} parameters):")

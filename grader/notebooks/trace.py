@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import TraceError
+from grader.notebooks.budget import BudgetStop
 from grader.schemas import schema_errors
 
 
@@ -35,6 +36,13 @@ def _known(cls: type, doc: dict[str, Any]) -> dict[str, Any]:
 def _with_input(cls: type, doc: dict[str, Any]) -> Any:
     """A fit or call record, its input summary typed too."""
     return cls(**{**_known(cls, doc), "input": InputSummary.read(doc.get("input"))})
+
+
+def _with_budget_stop(cls: type, doc: dict[str, Any]) -> Any:
+    """A training record, why the budget stopped it typed too (the schema checked the value)."""
+    stop = doc.get("stopped_by_budget")
+    typed = {**doc, "stopped_by_budget": BudgetStop(stop) if stop else None}
+    return _with_input(cls, typed) if cls is FitRecord else cls(**_known(cls, typed))
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,9 @@ class FitRecord:
     model_name: str = ""
     epochs_requested: Any = None
     epochs_done: float | None = None
-    stopped_by_budget: str | None = None
+    stopped_by_budget: BudgetStop | None = None
+    examples: int | None = None  # training examples the call processed (counted batch by batch)
+    multiply_adds_per_example: int | None = None  # the model's forward multiply-adds per example
     samples: int | None = None
     input: InputSummary | None = None
     trainable_params: int = 0
@@ -79,6 +89,20 @@ class FitRecord:
     optimizer: int | None = None  # which optimizer object trained (a serial number in the kernel)
     iterations: int | None = None  # that optimizer's step count after this fit
     steps: int | None = None  # training steps this fit took
+
+
+@dataclass(frozen=True)
+class OtherTraining:
+    """A model's training outside fit: ``train_on_batch`` calls, or the optimizer steps of an
+    eager custom loop (counted against the budget like fit's batches; skipped once it is used)."""
+
+    model: int
+    how: str
+    steps: int = 0
+    examples: int = 0
+    skipped_steps: int = 0
+    seconds: float = 0.0
+    stopped_by_budget: BudgetStop | None = None
 
 
 @dataclass(frozen=True)
@@ -145,13 +169,17 @@ class KernelTrace:
     model_found: str = ""
     model_sha256: str | None = None  # of the file the kernel saved, just after saving it
     trained_models: tuple[dict[str, Any], ...] = ()  # the layer graph of every model that was trained
+    other_training: tuple[OtherTraining, ...] = ()  # training outside fit, per model
+    determinism_off: str | None = None  # why TensorFlow's op determinism was turned off, if it was
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> KernelTrace:
-        fits = tuple(_with_input(FitRecord, f) for f in doc.get("fits", []))
+        fits = tuple(_with_budget_stop(FitRecord, f) for f in doc.get("fits", []))
+        other = tuple(_with_budget_stop(OtherTraining, o) for o in doc.get("other_training", []))
         model = ModelRecord.read(doc.get("model"))
-        if model is not None:  # trained or not is what the fit records say, not what the kernel concluded
-            model = ModelRecord(**{**model.__dict__, "trained": any(f.model == model.id for f in fits)})
+        if model is not None:  # trained or not is what the training records say, not what the kernel concluded
+            trained = any(f.model == model.id for f in fits) or any(o.model == model.id and o.steps for o in other)
+            model = ModelRecord(**{**model.__dict__, "trained": trained})
         return cls(
             fits=fits,
             inputs=tuple(_with_input(CallRecord, c) for c in doc.get("inputs", [])),
@@ -160,6 +188,8 @@ class KernelTrace:
             model_found=doc.get("model_found") or "",
             model_sha256=doc.get("model_sha256"),
             trained_models=tuple(c for c in doc.get("trained_models", []) if isinstance(c, dict)),
+            other_training=other,
+            determinism_off=doc.get("determinism_off"),
         )
 
     @classmethod
@@ -167,7 +197,8 @@ class KernelTrace:
         """The trace from the records the kernel sent, in order, up to its last one ("end");
         checked against the schema like a trace file."""
         doc: dict[str, Any] = {"fits": [], "inputs": [], "loaded": [], "model": None, "model_found": ""}
-        lists = {"fit": "fits", "call": "inputs", "loaded": "loaded"}
+        lists = {"fit": "fits", "call": "inputs", "loaded": "loaded", "other_training": "other_training"}
+        doc["other_training"] = []
         hashes: dict[str, Any] = {}
         for record in records:
             record = dict(record)
@@ -187,6 +218,8 @@ class KernelTrace:
                 doc["model_sha256"] = record.get("sha256")
             elif kind == "trained":
                 doc["trained_models"] = record.get("configs") or []
+            elif kind == "determinism":
+                doc["determinism_off"] = str(record.get("off") or "")
         errors = schema_errors(doc, "kernel-trace")
         if errors:
             where = "/".join(map(str, errors[0].absolute_path)) or "top level"
