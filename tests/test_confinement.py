@@ -159,10 +159,8 @@ def test_without_groups_a_memory_watch_stops_the_child():
     )
     watch = MemoryWatch(proc.pid, 200)
     watch.start()
-    started = time.monotonic()
-    assert proc.wait(timeout=30) == -9
+    assert proc.wait(timeout=30) == -9, "the memory watch did not stop the child"
     assert watch.killed and watch.peak_mb > 200
-    assert time.monotonic() - started < 30
 
 
 def test_groups_left_by_a_killed_grader_are_removed(control_groups):

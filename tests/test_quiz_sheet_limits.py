@@ -1,13 +1,13 @@
 """Answer sheets written to hurt the grader: too big, too deep, too many keys, keys repeated,
 ids that YAML would read as numbers. Each is refused or reported once, with its line, in
-plain words and in well under a second; none gives a traceback or a crash."""
+plain words; none gives a traceback or a crash. (How fast they are refused is measured by
+benchmarks/quiz_check.py, never asserted here: a busy machine must not fail a test.)"""
 
 from __future__ import annotations
 
 import resource
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -23,8 +23,7 @@ def check_in_a_process(path, timeout=60):
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
-    started = time.monotonic()
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "grader", "quiz", "check", str(path)],
         capture_output=True,
         text=True,
@@ -32,7 +31,6 @@ def check_in_a_process(path, timeout=60):
         timeout=timeout,
         check=False,
     )
-    return result, time.monotonic() - started
 
 
 def test_a_deeply_nested_answer_is_refused_with_its_line(grader, sheet):
@@ -51,10 +49,10 @@ def test_a_deeply_nested_answer_is_refused_with_its_line(grader, sheet):
 def test_a_400_kb_nested_sheet_does_not_crash_the_interpreter(tmp_path):
     path = tmp_path / "nested.yaml"
     path.write_text("cnn-exercises/q2a:\n  " + "[" * 200_000 + "]" * 200_000 + "\n")
-    result, seconds = check_in_a_process(path)
+    result = check_in_a_process(path)
     assert result.returncode == 1, (result.returncode, result.stderr[-500:])
     assert "nested.yaml:2: lists or mappings nested more than 10 levels deep" in result.stderr
-    assert "Traceback" not in result.stderr and seconds < 5
+    assert "Traceback" not in result.stderr
 
 
 def test_a_50_mb_sheet_is_refused_without_being_read(tmp_path):
@@ -65,10 +63,9 @@ def test_a_50_mb_sheet_is_refused_without_being_read(tmp_path):
             handle.write("".join(f"unknown-{block}-{i:06d}: x\n" for i in range(55_000)))
     size = path.stat().st_size
     assert size > 50 << 20
-    result, seconds = check_in_a_process(path)
+    result = check_in_a_process(path)
     assert result.returncode == 1 and result.stdout == ""
     assert f"huge.yaml: the file is {size / (1 << 20):.1f} MB; an answer sheet is at most 1 MB" in result.stderr
-    assert seconds < 5
 
 
 def test_too_many_keys_are_refused_before_they_are_built(grader, sheet):
@@ -80,9 +77,7 @@ def test_too_many_keys_are_refused_before_they_are_built(grader, sheet):
 
 def test_thousands_of_unknown_keys_are_counted_not_listed(grader, sheet):
     text = "conv-arithmetic/q7: [126, 126, 16]\n" + "".join(f"question-{i}: {i}\n" for i in range(5_000))
-    started = time.monotonic()
     doc = grader.json("quiz", "check", sheet(text))
-    assert time.monotonic() - started < 3
     assert len(doc["problems"]) == 11
     assert doc["problems"][0] == "answers.yaml:2: 'question-0' is not a question id; ignored".replace(
         "answers.yaml", doc["sheet"]

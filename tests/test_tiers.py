@@ -52,20 +52,19 @@ def test_the_wilson_interval_stays_inside_zero_and_one():
 def test_just_under_a_boundary_is_given_the_tier_and_flagged():
     score = score_tiers(TIERS, 0.973, 1000)  # interval about 96.1%-98.1%: it reaches 97.5%
     assert score.fraction == 1.0 and score.tier == Tier(0.975, 1.0)
-    assert score.by_margin and score.near_boundary
+    assert score.by_margin
     assert score.interval == pytest.approx(closed_form(973, 1000), abs=1e-4)
 
 
 def test_a_tier_reached_by_the_measurement_itself_is_not_by_margin():
     score = score_tiers(TIERS, 0.965, 1000)  # 96.5% reaches 96.5%; its interval (95.2%-97.47%) misses 97.5%
-    assert score.fraction == 0.9 and not score.by_margin
-    assert score.near_boundary  # 95.5% and 96.5% lie inside
+    assert score.fraction == 0.9 and not score.by_margin  # not flagged: no point was given by chance
 
 
 def test_far_from_every_boundary_is_not_flagged():
     score = score_tiers((Tier(0.99, 1.0), Tier(0.9, 0.5)), 0.95, 1000)  # interval about 93.5%-96.2%
     assert score.fraction == 0.5 and score.tier == Tier(0.9, 0.5)
-    assert not score.by_margin and not score.near_boundary
+    assert not score.by_margin
 
 
 @pytest.mark.parametrize("images", [None, 0])
@@ -74,7 +73,7 @@ def test_with_the_number_of_images_unknown_the_tiers_are_compared_as_before(accu
     before = max((t.fraction for t in TIERS if accuracy >= t.min_accuracy), default=0.0)
     score = score_tiers(TIERS, accuracy, images)
     assert score.fraction == before
-    assert score.interval is None and score.images is None and not score.by_margin and not score.near_boundary
+    assert score.interval is None and score.images is None and not score.by_margin
 
 
 def test_the_accuracy_needed_is_the_lowest_that_reaches_the_tier():

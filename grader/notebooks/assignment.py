@@ -15,6 +15,7 @@ from typing import Any
 
 from grader.errors import AssignmentError, InputFileError
 from grader.notebooks.budget import TrainingBudget
+from grader.notebooks.tiers import TierScore, score_tiers
 from grader.schemas import describe_path, schema_errors
 from grader.yamlsource import read_yaml
 
@@ -89,11 +90,9 @@ class Assignment:
     def tiers(self, full_data: bool) -> tuple[Tier, ...]:
         return self.tiers_full if full_data or not self.tiers_bundled else self.tiers_bundled
 
-    def score(self, accuracy: float, full_data: bool, images: int | None = None):
-        """The highest tier reached (a :class:`grader.notebooks.tiers.TierScore`), with a margin
-        for chance when the number of ``images`` measured on is known; with none when it is not."""
-        from grader.notebooks.tiers import score_tiers
-
+    def score(self, accuracy: float, full_data: bool, images: int | None = None) -> TierScore:
+        """The highest tier reached, with a margin for chance when the number of ``images``
+        measured on is known; with none when it is not."""
         return score_tiers(self.tiers(full_data), accuracy, images)
 
 

@@ -94,12 +94,12 @@ def accuracy_score(seen: Observed) -> TierScore | None:
 
 
 def near_tier_boundary(seen: Observed) -> bool:
-    """Whether the accuracy check's tier is one for the instructor to look at: a tier boundary
-    lies inside the measurement's 95% interval, so chance in the held-out sample could have
-    decided the tier (the result's flag ``near_tier_boundary``)."""
+    """Whether the accuracy check's tier is one for the instructor to look at: it was given
+    by the margin, the measurement itself falling short of the boundary by less than the
+    interval (the result's flag ``near_tier_boundary``)."""
     score = accuracy_score(seen)
     graded = any(spec.check == "accuracy" for spec in seen.assignment.checks)
-    return graded and score is not None and score.near_boundary
+    return graded and score is not None and score.by_margin
 
 
 def _interval_text(low: float, high: float) -> str:

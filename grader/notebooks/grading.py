@@ -409,8 +409,11 @@ def _assess(
         bool(data and data.full),
         transform.scale if transform else None,
         heldout_leak=leak,
+        images_measured=measured.images if data and measurer else None,
     )
     results = checks.run_checks(seen)
+    if checks.near_tier_boundary(seen):
+        flags.append("near_tier_boundary")
     if "trace_contradicted" in flags:
         results = _without_the_record(results, seen)
     return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags), "checks": results}

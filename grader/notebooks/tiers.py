@@ -4,8 +4,8 @@ The accuracy is measured on a sample of held-out images (1,000 digits for MNIST,
 transfer-learning digits 5-9), so it is itself uncertain: near 97% its standard error on 1,000
 images is about half a point, and one tier step (a point on the bundled digits) is about two of
 them. No point should be lost to that chance, so a tier is given when the measurement's 95%
-interval reaches it (the doubt counts in the student's favour), and a result whose interval
-holds a tier boundary is flagged for the instructor. When the number of images is unknown,
+interval reaches it (the doubt counts in the student's favour), and a result given its tier
+that way (its measurement within the margin below the boundary) is flagged for the instructor. When the number of images is unknown,
 the measured accuracy is compared with the tiers as it is.
 """
 
@@ -57,8 +57,7 @@ class TierScore:
     fraction: float  # of the accuracy check's points
     tier: Tier | None  # the highest tier reached, None below them all
     interval: tuple[float, float] | None  # the 95% interval (low, high); None when images is unknown
-    by_margin: bool  # the tier was reached only because the interval reaches it, not the accuracy itself
-    near_boundary: bool  # a tier's min_accuracy lies inside the interval: flag for the instructor
+    by_margin: bool  # the tier was reached only because the interval reaches it: flagged for the instructor
 
 
 def score_tiers(tiers: Sequence[Tier], accuracy: float, images: int | None = None) -> TierScore:
@@ -75,7 +74,6 @@ def score_tiers(tiers: Sequence[Tier], accuracy: float, images: int | None = Non
         tier=tier,
         interval=interval,
         by_margin=tier is not None and accuracy < tier.min_accuracy,
-        near_boundary=interval is not None and any(interval[0] <= t.min_accuracy <= interval[1] for t in tiers),
     )
 
 
