@@ -29,7 +29,7 @@ notebook_batch() {  # ASSIGNMENT NOTEBOOK...
         case $notebook in reference/*) cp "$notebook" "$class/reference.ipynb" ;; *) cp "$notebook" "$class/" ;; esac
     done
     echo "== notebooks ($assignment): batch of $# into $batch_out"
-    if grader batch "$class" --assignment "$assignment" --out "$batch_out" --pattern '^(?P<student>[^.]+)' \
+    if grader batch "$class" --assignment "$assignment" --out "$batch_out" -j 2 --pattern '^(?P<student>[^.]+)' \
             --cell-timeout 300 > "$batch_out.log" 2>&1; then
         python - "$batch_out/gradebook.csv" <<'PY'
 import csv, sys
