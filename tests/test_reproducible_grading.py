@@ -107,7 +107,9 @@ def test_the_kernel_seed_decides_an_unseeded_notebook_and_a_notebook_s_own_seed_
     assert measured(seeded[0]) == measured(seeded[1]), "the notebook's own seed was not kept"
 
 
-@pytest.mark.parametrize("notebook", ["train_on_batch_loop.ipynb", "gradient_tape_loop.ipynb"])
+@pytest.mark.parametrize(
+    "notebook", ["train_on_batch_loop.ipynb", "gradient_tape_loop.ipynb", "tf_function_loop.ipynb"]
+)
 def test_training_outside_fit_is_counted_and_stopped_by_the_budget(grader_env, tmp_path, notebook):
     doc = grade(grader_env, NOTEBOOKS / notebook, BUDGET, tmp_path)
     training = doc["training"]

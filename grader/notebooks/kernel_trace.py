@@ -546,27 +546,54 @@ def _train_outside_fit(model, how, examples, step):
     """One training step outside fit (``train_on_batch``, an eager custom step): counted
     against the budget like a batch of fit; once the budget is used it is skipped, so the
     notebook's loop runs on without training. Returns (trained, step's result)."""
-    entry = _other_training(model, how)
-    if not CONFIG.get("quick") and _exhausted():
-        entry["skipped_steps"] += 1
-        entry["stopped_by_budget"] = TRAINING["stopped"]
+    if not _count_step(model, how, examples):
         return False, None
     start = time.monotonic()
     result = step()
     seconds = time.monotonic() - start
     TRAINING["seconds"] += seconds
-    entry["seconds"] += seconds
+    _other_training(model, how)["seconds"] += seconds
+    return True, result
+
+
+def _count_step(model, how, examples):
+    """Count one training step outside fit against the budget; False (and the step is to be
+    skipped) once the budget is used."""
+    entry = _other_training(model, how)
+    if not CONFIG.get("quick") and _exhausted():
+        entry["skipped_steps"] += 1
+        entry["stopped_by_budget"] = TRAINING["stopped"]
+        return False
     entry["steps"] += 1
     entry["examples"] += examples
     _spend(examples, multiply_adds(model))
-    return True, result
+    return True
+
+
+def _gated_apply(tf, original_apply, optimizer, args, kwargs, model, examples):
+    """An optimizer step traced inside the notebook's own ``tf.function``: a Python gate,
+    called at every step, counts it against the budget, and the step is applied only while
+    the budget lasts (``tf.cond``), so a compiled custom loop is bounded too."""
+    grads = list(kwargs.pop("grads", args[0] if args else []))
+    variables = kwargs.pop("trainable_variables", args[1] if len(args) > 1 else None)
+    variables = list(variables) if variables is not None else None
+    if not optimizer.built:
+        optimizer.build(variables)
+    go = tf.py_function(lambda: _count_step(model, "custom_loop", examples), [], tf.bool)
+    go.set_shape([])
+
+    def step():
+        original_apply(optimizer, grads, variables, **kwargs)
+        return tf.constant(True)
+
+    return tf.cond(go, step, lambda: tf.constant(False))
 
 
 def _install_training_hooks(keras):
     """Count training outside fit: ``train_on_batch`` and optimizer steps that a notebook's own
-    eager loop applies (``optimizer.apply_gradients`` after a ``tf.GradientTape``). Steps
-    traced inside a notebook's own ``tf.function`` run outside Python and are not counted
-    (the safety time limit still holds)."""
+    loop applies (``optimizer.apply_gradients`` after a ``tf.GradientTape``), eager or inside
+    its own ``tf.function``. A step's examples are the batch the model was last called on with
+    ``training=True`` (Keras's default batch size when unknown)."""
     original_train_on_batch = keras.Model.train_on_batch
     original_apply = keras.optimizers.Optimizer.apply
     original_call = keras.Model.__call__
@@ -602,16 +629,14 @@ def _install_training_hooks(keras):
         import sys
 
         tf = sys.modules.get("tensorflow")
-        if IN_TRAINING_CALL or (tf is not None and not tf.executing_eagerly()):
-            return original_apply(self, *args, **kwargs)
         model = (LAST_TRAINING_CALL.get("model") or (lambda: None))()
-        if model is None:
+        if IN_TRAINING_CALL or model is None:
             return original_apply(self, *args, **kwargs)
+        examples = LAST_TRAINING_CALL.get("examples") or DEFAULT_BATCH
+        if tf is not None and not tf.executing_eagerly():
+            return _gated_apply(tf, original_apply, self, args, kwargs, model, examples)
         _trained, result = _train_outside_fit(
-            model,
-            "custom_loop",
-            LAST_TRAINING_CALL.get("examples") or DEFAULT_BATCH,
-            lambda: original_apply(self, *args, **kwargs),
+            model, "custom_loop", examples, lambda: original_apply(self, *args, **kwargs)
         )
         return result
 
