@@ -2,7 +2,7 @@
 
 A budget in seconds of the grading machine gave a faster or idler machine higher grades.
 This one counts what the notebook did: training examples processed (every batch of every
-``fit``, ``train_on_batch`` and eager custom training step), and optionally training
+``fit``, ``train_on_batch`` and custom training step), and optionally training
 compute, the examples times the model's multiply-adds per example (so that a model a
 hundred times costlier per image cannot take a hundred times longer). Both are the same
 on every machine, so the same notebook stops at the same batch everywhere. Wall-clock

@@ -35,7 +35,7 @@ IN_FIT = []  # non-empty while a fit call runs
 # the same on every machine; seconds only for the safety time limit). "stopped" says why training
 # is refused from now on.
 TRAINING = {"seconds": 0.0, "examples": 0, "multiply_adds": 0.0, "stopped": None}
-OTHER_TRAINING = {}  # id(model) -> training outside fit (train_on_batch, eager custom steps), sent at the end
+OTHER_TRAINING = {}  # id(model) -> training outside fit (train_on_batch, custom steps), sent at the end
 LAST_TRAINING_CALL = {}  # the model last called eagerly with training=True, and its batch size
 IN_TRAINING_CALL = []  # non-empty while fit or train_on_batch runs (their optimizer steps are counted there)
 DEFAULT_BATCH = 32  # examples per step when a step's batch size cannot be read (Keras's default batch size)

@@ -94,7 +94,7 @@ class FitRecord:
 @dataclass(frozen=True)
 class OtherTraining:
     """A model's training outside fit: ``train_on_batch`` calls, or the optimizer steps of an
-    eager custom loop (counted against the budget like fit's batches; skipped once it is used)."""
+    custom loop (counted against the budget like fit's batches; skipped once it is used)."""
 
     model: int
     how: str
