@@ -521,7 +521,7 @@ def _fit_deterministically(original_fit, model, args, kwargs):
     try:
         return original_fit(model, *args, **kwargs)
     except Exception as exc:
-        if not CONFIG.get("op_determinism") or "determinis" not in str(exc):
+        if not CONFIG.get("op_determinism") or "determinis" not in str(exc).lower():
             raise
         from tensorflow.python.framework import config as tf_config
 
