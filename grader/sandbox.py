@@ -49,6 +49,8 @@ def sandbox_prefix(
     args += ["--dev", "/dev", "--proc", "/proc"]
     if private_tmp:
         args += ["--tmpfs", "/tmp"]
+        for folder in residents_of_tmp():
+            args += ["--ro-bind", str(folder), str(folder)]
     for folder in empty:
         args += ["--tmpfs", str(folder)]
     for folder in writable:
@@ -69,6 +71,20 @@ def sandbox_prefix(
         "ALL",
         "--",
     ]
+
+
+def residents_of_tmp() -> list[Path]:
+    """What the sandboxed command needs that may live under /tmp, where its own empty /tmp
+    would hide it: the interpreter's environment (a virtual environment made in /tmp) and
+    this project (an editable install from a clone in /tmp). Offered read-only."""
+    tmp = Path(tempfile.gettempdir()).resolve()
+    found: list[Path] = []
+    for folder in (sys.prefix, sys.base_prefix, Path(__file__).resolve().parents[1]):
+        path = Path(folder).resolve()
+        if path.is_relative_to(Path("/tmp")) or path.is_relative_to(tmp):
+            if path != Path("/tmp") and not any(path.is_relative_to(f) for f in found):
+                found.append(path)
+    return found
 
 
 @functools.cache
