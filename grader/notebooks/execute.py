@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -381,6 +383,11 @@ def execute(
     start_options = confinement.start_options() if confinement else {}
     if records:
         start_options["pass_fds"] = (records.write_fd,)
+    # The kernel's own standard streams go to a file of its own, never the grader's: what a
+    # notebook writes to descriptors 1 and 2 (os.write, a child process) must not reach the
+    # grader's output (its --json document, the instructor's terminal).
+    kernel_streams = tempfile.TemporaryFile(prefix="grader-kernel-streams-")
+    start_options.update(stdin=subprocess.DEVNULL, stdout=kernel_streams, stderr=kernel_streams)
 
     async def run_all() -> None:
         async with client.async_setup_kernel(**start_options):
@@ -436,6 +443,7 @@ def execute(
             execution.peak_memory_mb = round(w.peak_mb, 1)
         if confinement:
             confinement.close(kernel[0] if kernel else None)
+        kernel_streams.close()
     execution.seconds = round(time.monotonic() - start, 2)
     return execution
 
