@@ -32,6 +32,7 @@ class ChildJob:
     assignment: str  # a notebook assignment (name or file); unused for answer sheets
     feedback: str  # the student's feedback folder (writable inside the sandbox)
     cell_timeout: float | None = None  # overrides the assignment's (never below its training budget's needs)
+    class_folder: str | None = None  # every student's submissions: hidden from the kernel
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,15 @@ def grade_notebook_job(job: ChildJob) -> ChildOutcome:
     spec = load_assignment(job.assignment)
     if job.cell_timeout:
         spec, _ = spec.with_cell_timeout(job.cell_timeout)  # a raised timeout is said once, by grader batch
-    result = grade_notebook(Path(job.submission), spec, feedback)
+    notebook = Path(job.submission)
+    class_folder = Path(job.class_folder) if job.class_folder else None
+    result = grade_notebook(
+        notebook,
+        spec,
+        feedback,
+        with_folder=notebook.parent != class_folder,  # its own folder; the class's is not copied
+        hidden_folders=(class_folder,) if class_folder else (),
+    )
     document = report.document(result)
     write_atomically(feedback / "result.json", json.dumps(document, indent=1))
     write_atomically(feedback / "feedback.html", report.html_page(result, spec))

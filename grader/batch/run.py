@@ -70,7 +70,14 @@ def grade_one(
     feedback.mkdir(parents=True, exist_ok=True)
     (feedback / OUTCOME).unlink(missing_ok=True)  # an earlier run's outcome is not this one's
     quiz = submission.path.suffix.lower() in SHEET_SUFFIXES
-    job = ChildJob(str(submission.path), QUIZ if quiz else NOTEBOOK, assignment, str(feedback), limits.cell_seconds)
+    job = ChildJob(
+        str(submission.path),
+        QUIZ if quiz else NOTEBOOK,
+        assignment,
+        str(feedback),
+        limits.cell_seconds,
+        class_folder=str(submission.class_folder) if submission.class_folder else None,
+    )
     command = [sys.executable, "-m", "grader.batch.child", json.dumps(asdict(job))]
     if limits.memory_mb is None:
         limits = replace(limits, memory_mb=default_memory_mb(assignment, [submission]))

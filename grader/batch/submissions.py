@@ -30,6 +30,12 @@ class Submission:
     duplicates: tuple[str, ...] = ()  # other files that named the same student (older ones)
     notes: tuple[str, ...] = ()  # for its row: which file of a folder was graded, other forms of the id
     refused: tuple[str, ...] = ()  # why entries of the student's were not extracted: not graded
+    class_folder: Path | None = None  # the folder of the whole class's submissions, hidden from every kernel
+
+    @property
+    def alone(self) -> bool:
+        """A single file among the class's files: graded without the folder around it."""
+        return self.class_folder is not None and self.path.parent == self.class_folder
 
 
 @dataclass(frozen=True)
@@ -196,5 +202,14 @@ def discover(
             notes.append(
                 f"also submitted as {listed(forms)}: the same student (ids are compared ignoring case and Unicode form)"
             )
-        submissions.append(Submission(student, newest, file_digest(newest), tuple(map(shown, others)), tuple(notes)))
+        submissions.append(
+            Submission(
+                student,
+                newest,
+                file_digest(newest),
+                tuple(map(shown, others)),
+                tuple(notes),
+                class_folder=folder,
+            )
+        )
     return submissions, skipped

@@ -79,8 +79,19 @@ def _hidden_code(config: dict[str, Any]) -> tuple[str, str]:
     return setup, finish
 
 
-def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, quick: bool = False) -> NotebookResult:
-    """Run and grade one submission; every student failure becomes a result with a status."""
+def grade_notebook(
+    notebook: Path,
+    assignment: Assignment,
+    out_dir: Path,
+    *,
+    quick: bool = False,
+    with_folder: bool = True,
+    hidden_folders: tuple[Path, ...] = (),
+) -> NotebookResult:
+    """Run and grade one submission; every student failure becomes a result with a status.
+    ``with_folder``: the notebook runs beside a copy of its folder (its data files); False
+    when that folder is not the student's own (a class's notebooks in one folder).
+    ``hidden_folders``: folders the kernel must not see (a batch's: the whole class's work)."""
     notebook = Path(notebook)
     out_dir.mkdir(parents=True, exist_ok=True)
     base = dict(notebook=str(notebook), assignment=assignment.name, quick=quick)
@@ -98,10 +109,16 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
     with tempfile.TemporaryDirectory(prefix="grader-run-") as scratch_name:
         folders = RunFolders(Path(scratch_name))
         folders.make()
-        shutil.copytree(notebook.parent, folders.work, ignore=shutil.ignore_patterns("*.graded", ".git", "grader-out"))
+        if with_folder:
+            shutil.copytree(
+                notebook.parent, folders.work, ignore=shutil.ignore_patterns("*.graded", ".git", "grader-out")
+            )
+        else:
+            folders.work.mkdir(parents=True, exist_ok=True)
+            shutil.copy(notebook, folders.work / notebook.name)
         for provided in assignment.provide:
             shutil.copy(provided, folders.work / Path(provided).name)
-        confinement, data = _confine(folders, data, assignment)
+        confinement, data = _confine(folders, data, assignment, hidden_folders)
         stream = RecordStream()
         config = {
             "served_data": str(folders.served) if data else None,
@@ -152,11 +169,12 @@ def grade_notebook(notebook: Path, assignment: Assignment, out_dir: Path, *, qui
 
 
 def _confine(
-    folders: RunFolders, data: PreparedData | None, assignment: Assignment
+    folders: RunFolders, data: PreparedData | None, assignment: Assignment, hidden_folders: tuple[Path, ...] = ()
 ) -> tuple[KernelConfinement, PreparedData | None]:
     """The kernel's confinement, with the grader's data hidden from it and checked before it
     is served; a cache found changed is made again once, then the grader refuses."""
     hidden = paths.data_cache_dirs() + ([Path(assignment.private_test)] if assignment.private_test else [])
+    hidden += [folder.resolve() for folder in hidden_folders]
     secret_file = os.environ.get(SECRET_FILE_ENV)
     if secret_file and Path(secret_file).is_file():  # the course secret, wherever the instructor keeps it
         hidden.append(Path(secret_file).resolve())
