@@ -56,7 +56,7 @@ def test_an_epoch_cap_stops_each_fit_after_its_epochs(graded):
     doc = graded(DATA / "notebooks" / "five_epochs.ipynb", DATA / "mnist-epoch-cap.yaml")
     assert doc["status"] == "graded", doc["messages"]
     assert doc["training"]["epochs"] == 2 and doc["training"]["stopped_by_budget"] == "epochs"
-    assert any("after 2.0 of 5 epochs (budget 2 epoch(s) per fit call)" in m for m in doc["messages"])
+    assert any("(2.0 of 5 epochs): the assignment allows 2 epoch(s) per fit call" in m for m in doc["messages"])
 
 
 @pytest.mark.notebooks
