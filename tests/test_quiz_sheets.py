@@ -175,6 +175,11 @@ def test_multi_select_has_per_option_feedback(grader, sheet):
         ("cnn-exercises/q2a: true", "true/false"),
         ('cnn-exercises/q2b: "12.6 parsecs"', "not a unit of memory"),
         ('cnn-exercises/q2b: "100 Mbit"', "counts bits"),
+        ('cnn-exercises/q2b: "100 Mb"', "'Mb' counts bits (b is a bit, B a byte)"),
+        ('cnn-exercises/q2b: "12,6 MB"', "write the decimal separator as a point"),
+        pytest.param(
+            'cnn-exercises/q2b: "' + "1" * 10_000 + ' MB"', "a number with 10,000 digits is not an answer", id="long"
+        ),
         ("conv-arithmetic/q1: [[1, 2], [3]]", "different lengths"),
         ("conv-arithmetic/q1: [[1, x], [3, 4]]", "row 1"),
         ("cnn-exercises/q3: [A, Z]", "not an option"),
@@ -189,6 +194,7 @@ def test_unreadable_answers_are_invalid_with_line_and_id(grader, sheet, line, me
     assert result["status"] == "invalid" and result["points"] == 0
     assert message in result["feedback"][0]
     assert result["feedback"][0].startswith(f"line 2: {qid}:")
+    assert len(result["feedback"][0]) < 400, "an answer is never echoed whole"
     # The other answer on the sheet is still graded.
     assert next(q for q in doc["questions"] if q["id"] == "conv-arithmetic/q7")["status"] == "correct"
 

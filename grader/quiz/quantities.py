@@ -37,6 +37,10 @@ UNIT_NAMES = {
 }
 COUNT_WORDS = {"", "parameters", "params", "weights", "values"}
 LARGEST = 1e18  # no answer in these banks comes near; larger is a typo or a test of the grader
+MAX_DIGITS = 40  # a written number longer than this is no answer (and is never echoed whole)
+SHOWN_CHARS = 60  # how much of an unreadable answer a message repeats
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d{1,2}(?!\d)")  # 12,6 or 0,53: a comma where a point belongs
+_BITS = re.compile(r"^[KkMGT]i?b$")  # Mb, Gb, Kib: b is a bit, B a byte (lower-case mb and kb read as bytes)
 
 _NUMBER = re.compile(
     r"^\s*(?P<num>[-+]?(?:\d{1,3}(?:[,_ ]\d{3})+|\d+)(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.\d+(?:[eE][-+]?\d+)?)"
@@ -56,11 +60,24 @@ class Quantity:
 
 def parse_quantity(text: str) -> Quantity:
     """Split ``'12.6 MB'`` into 12.6 and ``'MB'``; thousands separators are allowed."""
+    if _DECIMAL_COMMA.match(text):
+        raise QuantityError(
+            f"{_shown(text)} has a decimal comma: write the decimal separator as a point (e.g. '12.6 MB'); "
+            "commas may only separate thousands (903,400)"
+        )
     match = _NUMBER.match(text)
     if not match:
-        raise QuantityError(f"{text!r} is not a number with an optional unit (e.g. '12.6 MB')")
+        raise QuantityError(f"{_shown(text)} is not a number with an optional unit (e.g. '12.6 MB')")
     number = re.sub(r"[,_ ]", "", match.group("num"))
+    digits = sum(c.isdigit() for c in number.split("e")[0].split("E")[0])
+    if digits > MAX_DIGITS:
+        raise QuantityError(f"a number with {digits:,} digits is not an answer (at most {MAX_DIGITS})")
     return Quantity(checked_number(float(number)), match.group("unit"))
+
+
+def _shown(text: str) -> str:
+    """An unreadable answer as a message repeats it: its start only when it is long."""
+    return repr(text) if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]!r}... ({len(text):,} characters)"
 
 
 def checked_number(value: float) -> float:
@@ -77,6 +94,10 @@ def checked_number(value: float) -> float:
 def to_bytes(quantity: Quantity, default_unit: str) -> float:
     """Bytes from a quantity; a bare number is read in the question's unit."""
     unit = quantity.unit or default_unit
+    if _BITS.match(unit):
+        raise QuantityError(
+            f"unit {unit!r} counts bits (b is a bit, B a byte): give the memory in bytes, e.g. '12.6 MB'"
+        )
     factor = BYTE_UNITS.get(unit.lower())
     if factor is None:
         known = "B, kB, MB, GB, KiB, MiB, GiB"
