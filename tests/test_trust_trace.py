@@ -21,7 +21,10 @@ NOTEBOOKS = DATA / "notebooks"
 
 
 def _grade(grader_env, tmp_path, notebook: str, assignment=FAST) -> dict:
-    result = grader_env("grade", NOTEBOOKS / notebook, "--assignment", assignment, "--out", tmp_path, "--json")
+    result = grader_env(
+        "grade", NOTEBOOKS / notebook, "--assignment", assignment, "--out", tmp_path, "--json",
+        "--html", tmp_path / "feedback.html",
+    )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -46,6 +49,10 @@ def test_a_made_up_record_is_contradicted_by_the_saved_model(grader_env, tmp_pat
     assert "trace_contradicted" in doc["flags"], doc["messages"]
     message = next(m for m in doc["messages"] if "contradicts the saved model" in m)
     assert "100 epochs in 94 training steps" in message and "instructor to review" in message
+    assert "The saved model's optimizer took 94 training steps." in message
+    assert doc["training"] is None and doc["fits"] == [], "the forged account of the training is not shown"
+    page = (tmp_path / "feedback.html").read_text()
+    assert "100 epoch(s)" not in page and "Training:" not in page
     assert doc["measured_accuracy"] is not None and doc["points"] > 0, "the measured accuracy still counts"
 
 

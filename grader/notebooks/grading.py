@@ -366,12 +366,15 @@ def _assess(
         contradicted = trace.contradictions(measured.model)
         if contradicted:
             flags.append("trace_contradicted")
+            steps = (measured.model or {}).get("optimizer_iterations")
+            supported = f" The saved model's optimizer took {steps:,} training steps." if steps is not None else ""
             messages.append(
                 f"The grader's record of this run contradicts the saved model ({'; '.join(contradicted)}). "
                 "That happens when a notebook changes the grader's hidden code or what it records, so the "
-                "checks that rest on the record earn nothing here; the measured accuracy still counts. "
-                "Flagged for your instructor to review."
+                "checks that rest on the record earn nothing here and its account of the training is not "
+                f"shown; the measured accuracy still counts.{supported} Flagged for your instructor to review."
             )
+            out["training"], out["fits"] = None, ()  # only what the saved model supports is shown
         accuracy = measured.accuracy
         out["measured_accuracy"] = round(accuracy, 4)
         out["confusion"] = {"labels": measured.labels, "matrix": measured.confusion} if measured.confusion else None
