@@ -21,6 +21,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.scratch import process_alive
+
 CONTROLLERS = ("pids", "memory")
 DEFAULT_MAX_PROCESSES = 1024  # a graded MNIST notebook peaks near 40 on 2 cores (TensorFlow: threads per core)
 _MEMORY_LIMIT_FILES = {1: "memory.limit_in_bytes", 2: "memory.max"}
@@ -188,18 +190,8 @@ def _remove_orphans(version: int, parents: dict[str, Path]) -> None:
     for parent in parents.values():
         for folder in parent.glob("grader-*-*"):
             maker = folder.name.split("-")[1]
-            if maker.isdigit() and not _alive(int(maker)):
+            if maker.isdigit() and not process_alive(int(maker)):
                 ControlGroup(version, {c: folder for c in CONTROLLERS}).remove()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _enable_controllers(parent: Path) -> None:

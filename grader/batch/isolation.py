@@ -22,6 +22,7 @@ from grader.confinement import (
     fallback_process_limit,
 )
 from grader.sandbox import find_bwrap, sandbox_prefix
+from grader.scratch import scratch_prefix
 
 QUIZ_MEMORY_MB = 1024
 GRADING_PROCESSES_MB = 4096  # the grading process and the process that measures the saved model
@@ -160,7 +161,7 @@ def run_confined(
     watch = None
     timed_out = False
     try:
-        with tempfile.TemporaryDirectory(prefix=f"grader-{name}-", ignore_cleanup_errors=True) as work_name:
+        with tempfile.TemporaryDirectory(prefix=scratch_prefix("work"), ignore_cleanup_errors=True) as work_name:
             work = Path(work_name)
             (work / "home").mkdir()
             (work / "tmp").mkdir()

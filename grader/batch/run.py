@@ -40,6 +40,7 @@ from grader.batch.unzip import ZipLimits, unpack
 from grader.confinement import describe as describe_confinement
 from grader.errors import BatchError
 from grader.quiz.variants import SECRET_ENV, course_secret
+from grader.scratch import remove_abandoned
 
 
 def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> None:
@@ -148,6 +149,7 @@ def run_batch(
     ``concurrent.futures.Executor``, such as a Dask cluster's (:mod:`grader.distributed`)."""
     # Children run in their own temporary folder: every path they get must be absolute.
     source, out = source.resolve(), out.resolve()
+    remove_abandoned()  # what a batch killed before it left in the temporary folder
     if Path(assignment).is_file():
         assignment = str(Path(assignment).resolve())
     key = assignment_key(assignment)

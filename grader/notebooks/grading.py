@@ -34,6 +34,7 @@ from grader.notebooks.measure import HELDOUT_CHANGED, Measurer
 from grader.notebooks.results import NotebookResult
 from grader.notebooks.status import Status
 from grader.notebooks.trace import FitRecord, KernelTrace, RecordStream
+from grader.scratch import remove_abandoned, scratch_prefix
 
 QUICK_SAMPLES = 256  # images per fit call in a quick check
 _CLAIM = re.compile(r"acc(?:uracy)?[^0-9\n]{0,40}?(\d{1,3}(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
@@ -106,7 +107,8 @@ def grade_notebook(
             **base,
         )
     data = prepare_data(assignment) if assignment.data == "mnist" else None
-    with tempfile.TemporaryDirectory(prefix="grader-run-") as scratch_name:
+    remove_abandoned()
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("run")) as scratch_name:
         folders = RunFolders(Path(scratch_name))
         folders.make()
         if with_folder:

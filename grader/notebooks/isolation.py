@@ -27,6 +27,7 @@ from grader.confinement import DEFAULT_MAX_PROCESSES, ControlGroup, TreeLimits, 
 from grader.notebooks import mnist_data
 from grader.notebooks.data_cache import PreparedData
 from grader.sandbox import find_bwrap, sandbox_prefix, why_no_bwrap
+from grader.scratch import scratch_prefix
 
 GROUP_MARGIN_MB = 1024  # the kernel's own memory watch stops it first, with a clearer message
 SOCKET_PATH_MAX = 90  # a Unix socket's path must fit in 108 bytes, with the port appended
@@ -261,7 +262,7 @@ def _socket_folder(folders: RunFolders) -> Path:
     if len(str(sockets)) > SOCKET_PATH_MAX:
         import tempfile
 
-        sockets = Path(tempfile.mkdtemp(prefix="grader-ipc-", dir="/tmp"))
+        sockets = Path(tempfile.mkdtemp(prefix=scratch_prefix("ipc"), dir="/tmp"))
     sockets.mkdir(exist_ok=True)
     return sockets
 
