@@ -12,6 +12,7 @@ with the process that started it. Where bubblewrap is missing or cannot make nam
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,7 @@ def sandbox_prefix(
     private_tmp: bool = False,
     chdir: str | Path | None = None,
     set_env: dict[str, str] | None = None,
+    system_only: bool = False,
 ) -> list[str]:
     """The bwrap arguments that run the command after them in a sandbox.
 
@@ -41,9 +43,10 @@ def sandbox_prefix(
     tmpfs), so nothing in them can be read or changed; ``read_only``: (source, destination)
     pairs bound read-only, applied after the writable folders so that a file can be offered
     read-only inside one; ``private_tmp``: an empty /tmp of its own; ``set_env``: variables
-    set inside.
+    set inside; ``system_only``: instead of the whole machine, only what a program needs to
+    run (see :func:`system_view`): no home folder, no instructor's file.
     """
-    args = [bwrap, "--ro-bind", "/", "/"]
+    args = [bwrap, *(system_view() if system_only else ["--ro-bind", "/", "/"])]
     for path in hidden:
         args += ["--ro-bind", "/dev/null", str(path)]
     args += ["--dev", "/dev", "--proc", "/proc"]
@@ -71,6 +74,29 @@ def sandbox_prefix(
         "ALL",
         "--",
     ]
+
+
+SYSTEM_FOLDERS = ("/usr", "/etc", "/sys")  # programs, libraries, settings, the processor's description
+
+
+def system_view() -> list[str]:
+    """bwrap arguments for a file system built from what a Python program needs, read-only:
+    the system's folders (and /bin, /lib, ... where they link into /usr), and this interpreter's
+    installation wherever it lives (a virtual environment, pyenv under /root). No home folder,
+    no project or instructor's files: the rest of the machine does not exist inside."""
+    args: list[str] = []
+    for top in sorted(Path("/").iterdir()):
+        if top.is_symlink() and os.readlink(top).lstrip("/").startswith("usr/"):
+            args += ["--symlink", os.readlink(top), str(top)]
+    for folder in SYSTEM_FOLDERS:
+        if Path(folder).is_dir():
+            args += ["--ro-bind", folder, folder]
+    installs: list[Path] = []
+    for prefix in sorted({Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}):
+        if not any(prefix.is_relative_to(f) for f in (*map(Path, SYSTEM_FOLDERS), *installs)):
+            installs.append(prefix)
+            args += ["--ro-bind", str(prefix), str(prefix)]
+    return args
 
 
 def residents_of_tmp() -> list[Path]:

@@ -165,6 +165,7 @@ def confine(
         hidden=[p for p in [*hidden, *mnist_data.source_files()] if p.is_file()],
         empty=[p for p in hidden if p.is_dir()],
         private_tmp=True,
+        system_only=True,  # no home folder, no instructor's or classmate's file
         chdir=folders.work,
         # ipykernel exits when its parent seems gone; in its own process ids the
         # parent is pid 1, which it knows to be no parent to watch
@@ -208,12 +209,13 @@ def _inside_a_sandbox() -> bool:
 
 
 def _kernel_env(folders: RunFolders, env: dict[str, str]) -> dict[str, str]:
-    """The kernel's environment: the grader's, with temporary files, Keras's home and the
-    tools' own settings in the scratch folder (HOME stays: data in it can still be read)."""
+    """The kernel's environment: the grader's, with its home, temporary files, Keras's home and
+    the tools' own settings in the scratch folder (the instructor's home does not exist inside)."""
     home = folders.kernel / "home"
     out = dict(env)
     out.update(
         {
+            "HOME": str(home),
             "TMPDIR": str(folders.kernel / "tmp"),
             "KERAS_HOME": str(home / ".keras"),
             "IPYTHONDIR": str(home / ".ipython"),
