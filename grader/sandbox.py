@@ -64,6 +64,8 @@ def sandbox_prefix(
         args += ["--setenv", name, value]
     if chdir is not None:
         args += ["--chdir", str(chdir)]
+    if system_only:  # bwrap's own root, where the mount points were made: read-only too
+        args += ["--remount-ro", "/"]
     return args + [
         "--unshare-net",
         "--unshare-pid",
