@@ -203,11 +203,11 @@ def test_a_cell_timeout_never_cuts_training_short_of_its_time_limit(tmp_path):
     spec = load_assignment("mnist-cnn")
     raised, note = spec.with_cell_timeout(180)
     assert raised.cell_timeout == spec.budget.time_limit + 120 > 180
-    assert "--cell-timeout 180 s raised to 1020 s" in note and "training time limit (900 s" in note
-    assert spec.with_cell_timeout(1100) == (replace(spec, cell_timeout=1100), "")
+    assert "--cell-timeout 180 s raised to 1320 s" in note and "training time limit (1200 s" in note
+    assert spec.with_cell_timeout(1400) == (replace(spec, cell_timeout=1400), "")
     source = (ROOT / "grader" / "assignments" / "mnist-cnn.yaml").read_text()
     short = tmp_path / "short.yaml"
-    short.write_text(source.replace("cell_timeout: 1200", "cell_timeout: 200"))
+    short.write_text(source.replace("cell_timeout: 1500", "cell_timeout: 200"))
     with pytest.raises(
         AssignmentError, match=r"short\.yaml:\d+: limits\.cell_timeout 200 s is shorter than the training time"
     ):
