@@ -109,14 +109,17 @@ def main() -> None:
         for i in range(args.runs):
             for nb in args.notebooks:
                 runs[nb.stem].append(("alone", *grade_alone(grader, nb, args.assignment, work / f"{nb.stem}-{i}")))
+                print(nb.stem, *runs[nb.stem][-1], flush=True)
         start = time.perf_counter()
         batch = grade_batch(grader, args.notebooks, args.assignment, work)
         batch_seconds = time.perf_counter() - start
         for name, (points, accuracy) in batch.items():
             runs[name].append(("batch -j 2", points, accuracy, batch_seconds))
+            print(name, *runs[name][-1], flush=True)
         with cpu_burners():
             for nb in args.notebooks:
                 runs[nb.stem].append(("busy", *grade_alone(grader, nb, args.assignment, work / f"{nb.stem}-busy")))
+                print(nb.stem, *runs[nb.stem][-1], flush=True)
     print(f"{'notebook':<26} {'run':<11} {'points':>6} {'accuracy':>9} {'wall s':>7}")
     for name, rows in runs.items():
         for how, points, accuracy, seconds in rows:
