@@ -92,6 +92,19 @@ def test_training_on_the_heldout_digits_scores_no_accuracy_points(graded, monkey
 
 
 @pytest.mark.notebooks
+@pytest.mark.parametrize("notebook", ["heldout_by_train_on_batch.ipynb", "heldout_by_custom_loop.ipynb"])
+def test_training_on_the_heldout_digits_outside_fit_is_caught_too(grader_env, tmp_path, monkeypatch, notebook):
+    # After one small honest fit, the held-out digits are trained on with train_on_batch or a
+    # custom GradientTape loop: their images are compared by content all the same.
+    monkeypatch.setattr("grader.notebooks.isolation.find_bwrap", lambda: None)
+    result = grader_env("grade", DATA / "notebooks" / notebook, "--assignment", FAST, "--out", tmp_path, "--json")
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "graded", doc["messages"]
+    assert "trained_on_heldout" in doc["flags"], doc["messages"]
+    assert check(doc, "accuracy")["points"] == 0
+
+
+@pytest.mark.notebooks
 def test_in_the_sandbox_the_heldout_digits_cannot_even_be_read(grader_env, tmp_path):
     if find_bwrap() is None:
         pytest.skip(why_no_bwrap())

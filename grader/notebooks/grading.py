@@ -381,7 +381,8 @@ def _assess(
         out["measured_accuracy"] = round(accuracy, 4)
         out["confusion"] = {"labels": measured.labels, "matrix": measured.confusion} if measured.confusion else None
         out["mistakes"] = tuple(measured.mistakes)
-        leak = data.heldout_leak({h for f in trace.fits for h in f.rank_hashes or []})
+        trained_on = {h for f in trace.fits for h in f.rank_hashes or []}
+        leak = data.heldout_leak(trained_on | {h for o in trace.other_training for h in o.rank_hashes})
         if leak:
             flags.append("trained_on_heldout")
             messages.append(

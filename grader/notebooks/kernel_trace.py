@@ -542,7 +542,19 @@ def _other_training(model, how):
     return entry
 
 
-def _train_outside_fit(model, how, examples, step):
+RANKS_OUTSIDE_FIT = {}  # id(model) -> rank hashes of the images its training outside fit used
+
+
+def _keep_rank_hashes(model, images):
+    """Remember the rank hashes of a batch trained on outside fit, so that training on the
+    grader's held-out digits is caught there too (sent with the model's other training)."""
+    seen = RANKS_OUTSIDE_FIT.setdefault(id(model), set())
+    if images is None or len(seen) > SAMPLE_LIMIT:
+        return
+    seen.update(_rank_hashes_or_none(_leaf(images)) or ())
+
+
+def _train_outside_fit(model, how, examples, step, images=None):
     """One training step outside fit (``train_on_batch``, an eager custom step): counted
     against the budget like a batch of fit; once the budget is used it is skipped, so the
     notebook's loop runs on without training. Returns (trained, step's result)."""
@@ -553,6 +565,7 @@ def _train_outside_fit(model, how, examples, step):
     seconds = time.monotonic() - start
     TRAINING["seconds"] += seconds
     _other_training(model, how)["seconds"] += seconds
+    _keep_rank_hashes(model, images)
     return True, result
 
 
@@ -589,6 +602,13 @@ def _gated_apply(tf, original_apply, optimizer, args, kwargs, model, examples):
     return tf.cond(go, step, lambda: tf.constant(False))
 
 
+def _eager():
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    return tf is None or tf.executing_eagerly()
+
+
 def _install_training_hooks(keras):
     """Count training outside fit: ``train_on_batch`` and optimizer steps that a notebook's own
     loop applies (``optimizer.apply_gradients`` after a ``tf.GradientTape``), eager or inside
@@ -606,6 +626,7 @@ def _install_training_hooks(keras):
                 "train_on_batch",
                 _length(x) or DEFAULT_BATCH,
                 lambda: original_train_on_batch(self, x, y, *args, **kwargs),
+                images=x,
             )
         finally:
             IN_TRAINING_CALL.pop()
@@ -616,9 +637,11 @@ def _install_training_hooks(keras):
 
     def call(self, *args, **kwargs):
         if kwargs.get("training") and not IN_TRAINING_CALL and not LAST_TRAINING_CALL.get("inside"):
-            size = _length(args[0] if args else kwargs.get("inputs"))
+            inputs = args[0] if args else kwargs.get("inputs")
+            size = _length(inputs)
             if size is not None:
-                LAST_TRAINING_CALL.update(model=weakref.ref(self), examples=size)
+                eager = _eager()
+                LAST_TRAINING_CALL.update(model=weakref.ref(self), examples=size, images=inputs if eager else None)
         LAST_TRAINING_CALL["inside"] = LAST_TRAINING_CALL.get("inside", 0) + 1
         try:
             return original_call(self, *args, **kwargs)
@@ -636,7 +659,11 @@ def _install_training_hooks(keras):
         if tf is not None and not tf.executing_eagerly():
             return _gated_apply(tf, original_apply, self, args, kwargs, model, examples)
         _trained, result = _train_outside_fit(
-            model, "custom_loop", examples, lambda: original_apply(self, *args, **kwargs)
+            model,
+            "custom_loop",
+            examples,
+            lambda: original_apply(self, *args, **kwargs),
+            images=LAST_TRAINING_CALL.get("images"),
         )
         return result
 
@@ -908,6 +935,6 @@ def finish(namespace, out_dir, variable=None):
         except Exception:
             pass
     _send("trained", {"configs": configs})
-    for entry in OTHER_TRAINING.values():
-        _send("other_training", dict(entry))
+    for key, entry in OTHER_TRAINING.items():
+        _send("other_training", {**entry, "rank_hashes": sorted(RANKS_OUTSIDE_FIT.get(key, ()))})
     _send("end", {})
