@@ -103,11 +103,12 @@ def system_view() -> list[str]:
 
 def residents_of_tmp() -> list[Path]:
     """What the sandboxed command needs that may live under /tmp, where its own empty /tmp
-    would hide it: the interpreter's environment (a virtual environment made in /tmp) and
-    this project (an editable install from a clone in /tmp). Offered read-only."""
+    would hide it: the interpreter's environment (a virtual environment made in /tmp), offered
+    read-only. Not this project, even from a clone in /tmp: a kernel never imports the grader,
+    and an instructor's files (the course secret) may sit beside it."""
     tmp = Path(tempfile.gettempdir()).resolve()
     found: list[Path] = []
-    for folder in (sys.prefix, sys.base_prefix, Path(__file__).resolve().parents[1]):
+    for folder in (sys.prefix, sys.base_prefix, sys.exec_prefix):
         path = Path(folder).resolve()
         if path.is_relative_to(Path("/tmp")) or path.is_relative_to(tmp):
             if path != Path("/tmp") and not any(path.is_relative_to(f) for f in found):
