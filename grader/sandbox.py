@@ -47,13 +47,13 @@ def sandbox_prefix(
     run (see :func:`system_view`): no home folder, no instructor's file.
     """
     args = [bwrap, *(system_view() if system_only else ["--ro-bind", "/", "/"])]
-    for path in hidden:
-        args += ["--ro-bind", "/dev/null", str(path)]
     args += ["--dev", "/dev", "--proc", "/proc"]
     if private_tmp:
         args += ["--tmpfs", "/tmp"]
         for folder in residents_of_tmp():
             args += ["--ro-bind", str(folder), str(folder)]
+    for path in hidden:  # after /tmp is remade: a hidden file inside an environment there stays hidden
+        args += ["--ro-bind", "/dev/null", str(path)]
     for folder in empty:
         args += ["--tmpfs", str(folder)]
     for folder in writable:
