@@ -44,10 +44,6 @@ class TrainingBudget:
             time_limit=doc.get("time_limit"),
         )
 
-    @property
-    def is_set(self) -> bool:
-        return any(v is not None for v in (self.examples, self.giga_multiply_adds, self.epochs, self.time_limit))
-
     def kernel_config(self) -> dict[str, Any]:
         """What the callback in the kernel reads (``kernel_trace.CONFIG``)."""
         return {

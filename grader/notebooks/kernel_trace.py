@@ -390,8 +390,8 @@ def multiply_adds(model):
     (dense, convolution, depthwise, pointwise) times the positions it is applied at (the
     layer's output grid). An approximation that is the same on every machine; a layer whose
     output grid cannot be read counts its kernel once."""
-    key = (id(model), len(model.weights))
-    if MULTIPLY_ADDS.get(id(model), (None,))[0] == key[1]:
+    weights = len(model.weights)
+    if MULTIPLY_ADDS.get(id(model), (None,))[0] == weights:
         return MULTIPLY_ADDS[id(model)][1]
     total = 0
     for layer in _leaf_layers(model):
@@ -404,7 +404,7 @@ def multiply_adds(model):
         for weight in layer.weights:
             if str(getattr(weight, "path", weight.name)).rsplit("/", 1)[-1].endswith("kernel"):
                 total += math.prod(int(d) for d in weight.shape) * positions
-    MULTIPLY_ADDS[id(model)] = (key[1], total)
+    MULTIPLY_ADDS[id(model)] = (weights, total)
     return total
 
 
@@ -651,13 +651,12 @@ def _install_training_hooks(keras):
     def apply(self, *args, **kwargs):
         import sys
 
-        tf = sys.modules.get("tensorflow")
         model = (LAST_TRAINING_CALL.get("model") or (lambda: None))()
         if IN_TRAINING_CALL or model is None:
             return original_apply(self, *args, **kwargs)
         examples = LAST_TRAINING_CALL.get("examples") or DEFAULT_BATCH
-        if tf is not None and not tf.executing_eagerly():
-            return _gated_apply(tf, original_apply, self, args, kwargs, model, examples)
+        if not _eager():
+            return _gated_apply(sys.modules["tensorflow"], original_apply, self, args, kwargs, model, examples)
         _trained, result = _train_outside_fit(
             model,
             "custom_loop",
@@ -837,17 +836,12 @@ def _serve_mnist():
 
 
 def _start_deterministic(seed):
-    """Seed Python's ``random``, NumPy and Keras/TensorFlow, and turn on TensorFlow's op
-    determinism, so that the same notebook trains the same model on every run (the thread
-    counts are fixed by the kernel's environment). A notebook that seeds itself later keeps
-    its own seeds."""
-    import random
-
+    """Seed Python's ``random``, NumPy and Keras/TensorFlow (``set_random_seed`` seeds all
+    three), and turn on TensorFlow's op determinism, so that the same notebook trains the same
+    model on every run (the thread counts are fixed by the kernel's environment). A notebook
+    that seeds itself later keeps its own seeds."""
     import keras
-    import numpy as np
 
-    random.seed(seed)
-    np.random.seed(seed)
     keras.utils.set_random_seed(seed)
     try:
         import tensorflow as tf
