@@ -6,6 +6,7 @@ inline script adds keyboard shortcuts. Every request needs the random token prin
 start (as Jupyter does): given once in the URL, it is kept in an HttpOnly, SameSite=Strict
 cookie. Every POST also needs a per-session CSRF token from a hidden field. Each decision
 is saved at once (``decisions.py``) and the student's result and the exports regenerated.
+One server serves a folder at a time: a second one is refused (``lock.py``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from grader.errors import GraderError
 from grader.quiz.bank import Catalog
 from grader.review.decisions import NOTEBOOK_REVIEWED, Decisions, Grade
 from grader.review.groups import Group, group_answers
+from grader.review.lock import ServerLock
 from grader.review.regenerate import regenerate, reviewed_document
 from grader.review.suggest import Suggestion, default_suggester
-from grader.review.workspace import Workspace
+from grader.review.workspace import Workspace, read_rows
 
 TOKEN_COOKIE = "grader_review_token"
 SESSION_COOKIE = "grader_review_session"
@@ -411,18 +413,21 @@ def serve(
     catalog: Catalog | None = None,
     echo: Any = print,
 ) -> None:
-    """Run the workspace with uvicorn until interrupted, printing the address with its token."""
+    """Run the workspace with uvicorn until interrupted, printing the address with its token.
+    The server holds ``out``'s server lock all along: a second one on ``out`` is refused."""
     import uvicorn
 
-    app = create_app(out, who=who, model=model, catalog=catalog)
-    review = app.state.review
-    done, total = review.overall()
+    read_rows(out)  # a folder that is no batch's output is refused before anything is written there
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    echo(
-        f"reviewing {out}: {len(review.workspace.rows)} students, {len(review.workspace.questions)} written "
-        f"questions, {len(review.workspace.notebooks)} notebook(s); reviewed {done} of {total}"
-    )
-    if review.model_note:
-        echo(f"suggestions: {review.model_note}")
-    echo(f"open http://{shown}:{port}/?token={app.state.token}")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    with ServerLock.acquire(out, host=shown, port=port):
+        app = create_app(out, who=who, model=model, catalog=catalog)
+        review = app.state.review
+        done, total = review.overall()
+        echo(
+            f"reviewing {out}: {len(review.workspace.rows)} students, {len(review.workspace.questions)} written "
+            f"questions, {len(review.workspace.notebooks)} notebook(s); reviewed {done} of {total}"
+        )
+        if review.model_note:
+            echo(f"suggestions: {review.model_note}")
+        echo(f"open http://{shown}:{port}/?token={app.state.token}")
+        uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -5,7 +5,9 @@
 check's name instead of a question id). ``OUT/review/decisions/STUDENT.json`` says who decided
 each one, when, and how (for a whole group or for one answer), and which notebooks were
 looked at. Both are written to a temporary file and moved into place, so a server stopped at
-any moment leaves either the old file or the new one, never half of one.
+any moment leaves either the old file or the new one, never half of one. Each read-change-write
+holds the folder's decisions lock (:func:`grader.review.lock.exclusive`), so two writers, in
+threads or in processes, never lose each other's decisions.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import yaml
 
 from grader.atomic import write_atomically
 from grader.errors import InputFileError
+from grader.review.lock import DECISIONS_LOCK, exclusive
 
 NOTEBOOK_REVIEWED = "_notebook"  # the sidecar's entry for "the instructor looked at this notebook"
 HEADER = (
@@ -40,11 +43,13 @@ def _number(value: float) -> float | int:
 
 
 class Decisions:
-    """Read and record decisions; one lock makes each read-change-write whole."""
+    """Read and record decisions; a lock across threads and processes makes each
+    read-change-write whole."""
 
     def __init__(self, out: Path, who: str) -> None:
         self.grades_dir = out / "review" / "grades"
         self.meta_dir = out / "review" / "decisions"
+        self.lock_path = out / DECISIONS_LOCK
         self.who = who
         self.lock = threading.Lock()
         self._cache: dict[str, tuple[tuple[int, int, int], dict[str, Grade]]] = {}
@@ -52,8 +57,9 @@ class Decisions:
     def grades_path(self, student: str) -> Path:
         return self.grades_dir / f"{student}.yaml"
 
-    def grades(self, student: str) -> dict[str, Grade]:
-        """The student's decisions, read again only when the file changed (pages ask often)."""
+    def grades(self, student: str, fresh: bool = False) -> dict[str, Grade]:
+        """The student's decisions, read again only when the file changed (pages ask often) or
+        when ``fresh`` (before a change: never trust a time stamp with another writer's work)."""
         path = self.grades_path(student)
         try:
             status = path.stat()
@@ -61,7 +67,7 @@ class Decisions:
             return {}
         stamp = (status.st_mtime_ns, status.st_ino, status.st_size)  # a replaced file is a new inode
         cached = self._cache.get(student)
-        if cached and cached[0] == stamp:
+        if cached and cached[0] == stamp and not fresh:
             return dict(cached[1])
         grades = self._read(path)
         self._cache[student] = (stamp, grades)
@@ -94,8 +100,8 @@ class Decisions:
 
     def record(self, student: str, key: str, grade: Grade, via: str, suggested: float | None = None) -> None:
         """Save one decision: points and comment in the grades file, who/when/how in the sidecar."""
-        with self.lock:
-            grades = self.grades(student)
+        with self.lock, exclusive(self.lock_path):
+            grades = self.grades(student, fresh=True)
             grades[key] = grade
             document = {
                 k: {"points": _number(g.points), "comment": g.comment} if g.comment else _number(g.points)
@@ -108,7 +114,7 @@ class Decisions:
             self._note(student, key, {"via": via, "suggested": suggested})
 
     def mark_reviewed(self, student: str) -> None:
-        with self.lock:
+        with self.lock, exclusive(self.lock_path):
             self._note(student, NOTEBOOK_REVIEWED, {})
 
     def _note(self, student: str, key: str, extra: dict[str, Any]) -> None:
