@@ -134,7 +134,7 @@ def test_the_record_stream_keeps_what_was_sent_and_each_hash_list_once(monkeypat
     monkeypatch.setattr(kernel_trace, "SENT_HASHES", set())
     monkeypatch.setattr(kernel_trace, "FITS", [])
     hashes = [f"{i:012x}" for i in range(1000)]
-    fit = _fit(train_hashes=hashes, rank_hashes=hashes)
+    fit = _fit(train_hashes=hashes, image_prints=hashes)
     kernel_trace._record("fit", fit, kernel_trace.FITS)
     kernel_trace._send("fit", fit)
     fit["epochs_run"] = 100  # changed after it was sent: too late
@@ -145,5 +145,5 @@ def test_the_record_stream_keeps_what_was_sent_and_each_hash_list_once(monkeypat
     assert sum(r["record"] == "hashes" for r in records) == 1, "a hash list is sent once"
     trace = KernelTrace.from_records(records)
     assert [f.epochs_run for f in trace.fits] == [2, 2]
-    assert trace.fits[0].train_hashes == hashes and trace.fits[1].rank_hashes is trace.fits[0].train_hashes
+    assert trace.fits[0].train_hashes == hashes and trace.fits[1].image_prints is trace.fits[0].train_hashes
     assert trace.model.trained, "worked out from the fit records"

