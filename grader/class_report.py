@@ -24,6 +24,7 @@ FLAGS_TO_LOOK_AT = (
     "unsafe_layer",
     "custom_object",
     "trace_contradicted",
+    "reaches_into_grader",
 )
 
 

@@ -37,9 +37,9 @@ def _check(doc: dict, name: str) -> dict:
 def test_rewriting_the_record_in_the_kernel_or_on_disk_changes_nothing(grader_env, tmp_path):
     doc = _grade(grader_env, tmp_path, "rewrites_trace.ipynb")
     assert doc["status"] == "graded", doc["messages"]
-    assert doc["training"]["epochs"] == 1 and doc["training"]["seconds"] < 600, doc["training"]
-    assert [f["epochs_run"] for f in doc["fits"]] == [1]
     assert "trace_contradicted" not in doc["flags"], "what was sent is the truth: nothing to contradict"
+    assert "reaches_into_grader" in doc["flags"], "it reached the hidden module through sys.modules"
+    assert doc["points"] == 0 and doc["training"] is None, "held for the instructor, whatever the record says"
 
 
 @pytest.mark.notebooks
@@ -53,7 +53,8 @@ def test_a_made_up_record_is_contradicted_by_the_saved_model(grader_env, tmp_pat
     assert doc["training"] is None and doc["fits"] == [], "the forged account of the training is not shown"
     page = (tmp_path / "feedback.html").read_text()
     assert "100 epoch(s)" not in page and "Training:" not in page
-    assert doc["measured_accuracy"] is not None and doc["points"] > 0, "the measured accuracy still counts"
+    assert doc["measured_accuracy"] is not None, "the saved model is still measured"
+    assert "reaches_into_grader" in doc["flags"] and doc["points"] == 0, "held until the instructor looks"
 
 
 @pytest.mark.notebooks
@@ -62,7 +63,7 @@ def test_a_rewritten_transfer_record_earns_no_points(grader_env, tmp_path):
     assert doc["status"] == "graded", doc["messages"]
     for name in ("images_per_class", "disjoint_splits", "pretrained_base", "frozen_then_unfrozen"):
         assert _check(doc, name)["points"] == 0, _check(doc, name)
-    assert doc["points"] <= 1.75 + 2.5, doc["checks"]  # preprocessing and at most the accuracy
+    assert doc["points"] == 0 and "reaches_into_grader" in doc["flags"], doc["checks"]
 
 
 # --- pieces ---------------------------------------------------------------------------
@@ -123,6 +124,11 @@ def test_records_that_cannot_be_true():
     assert "step 40" in said(_trace(_fit(iterations=20, steps=20), _fit(iterations=20, steps=20)))
     assert "the saved model has 12" in said(_trace(_fit()), {**SAVED, "params": 12})
     assert "layers" in said(_trace(_fit()), {**SAVED, "layers": [["conv", "Conv2D"]]})
+    assert "records no training steps" in said(_trace(_fit(steps=None)))
+    hashless = _fit(data_kind="ndarray", samples=60_000, train_hashes=None)
+    assert "ndarray data records no hashes of its images" in said(_trace(hashless))
+    assert said(_trace({**hashless, "train_hashes": ["ab"] * 3})) == ""
+    assert said(_trace({**hashless, "data_kind": "generator"})) == "", "a generator's images cannot be hashed"
 
 
 def test_the_record_stream_keeps_what_was_sent_and_each_hash_list_once(monkeypatch):

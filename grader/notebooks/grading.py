@@ -23,7 +23,7 @@ import nbformat
 from grader import paths
 from grader.child_env import SECRET_FILE_ENV, kernel_env
 from grader.errors import DataIntegrityError, NotebookFileError, TraceError
-from grader.notebooks import checks, mnist_data, preprocessing
+from grader.notebooks import checks, mnist_data, preprocessing, source_scan
 from grader.notebooks import execute as ex
 from grader.notebooks.architecture import from_config, read_architecture
 from grader.notebooks.assignment import Assignment
@@ -155,6 +155,7 @@ def grade_notebook(
         model_path, changed = _take_model(folders, trace)
         try:
             result = _assess(run, trace, model_path, data, assignment, folders, measurer, quick, changed)
+            result = _held_for_review(result, source_scan.scan(nb))
             unconfined = confinement.note()
             result["messages"] = damaged + result["messages"] + ((unconfined,) if unconfined else ())
         finally:
@@ -441,6 +442,40 @@ def _assess(
     if "trace_contradicted" in flags:
         results = _without_the_record(results, seen)
     return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags), "checks": results}
+
+
+def _held_for_review(result: dict[str, Any], findings: list[source_scan.Finding]) -> dict[str, Any]:
+    """A notebook whose code reaches into the grader: its record may say anything, and even the
+    held-out check rests on it, so every check is held at 0 until the instructor looks (the
+    review workspace restores points check by check) and nothing the record says is shown."""
+    if not findings:
+        return result
+    where = "; ".join(f.describe() for f in findings[:5]) + ("; ..." if len(findings) > 5 else "")
+    held = tuple(
+        replace(
+            c,
+            fraction=0.0,
+            message=f"Held for your instructor's review (it would earn {c.points:g} of "
+            f"{c.points_possible:g}). {c.message}",
+        )
+        if c.fraction > 0
+        else c
+        for c in result.get("checks", ())
+    )
+    message = (
+        f"The notebook's code reaches into the grader's own code or its record of the run ({where}). "
+        "Homework never needs this, so every check is held at 0 points until your instructor has looked at "
+        "the notebook; if it was not meant to change the grader's record, remove that code and hand it in "
+        "again. Flagged for your instructor to review."
+    )
+    return {
+        **result,
+        "checks": held,
+        "flags": tuple(result.get("flags", ())) + ("reaches_into_grader",),
+        "messages": tuple(result.get("messages", ())) + (message,),
+        "training": None,
+        "fits": (),
+    }
 
 
 def _without_the_record(

@@ -24,6 +24,7 @@ from typing import Any
 
 from grader.errors import TraceError
 from grader.notebooks.budget import BudgetStop
+from grader.notebooks.kernel_trace import SAMPLE_LIMIT
 from grader.schemas import schema_errors
 
 
@@ -244,6 +245,7 @@ class KernelTrace:
             found.append("its list of the model's layers is not the saved model's")
         fits = self.fits_of(model.id)
         for fit in fits:
+            found.extend(_incomplete(fit))
             if fit.steps is not None and fit.steps < fit.epochs_run:
                 found.append(f"a fit call is said to have run {fit.epochs_run} epochs in {fit.steps} training steps")
         steps = saved.get("optimizer_iterations")
@@ -278,6 +280,21 @@ class KernelTrace:
 
     def evaluations_of(self, model_id: int | None) -> list[CallRecord]:
         return [c for c in self.inputs if c.call == "evaluate" and c.model == model_id]
+
+
+ARRAY_KINDS = ("ndarray", "EagerTensor", "Tensor", "ResourceVariable")  # data the hidden code always hashes
+
+
+def _incomplete(fit: FitRecord) -> list[str]:
+    """What a fit record made by the hidden code always carries and this one lacks: the
+    optimizer steps the call took, and the content hashes of array data (the held-out check
+    rests on them)."""
+    missing = []
+    if fit.steps is None:
+        missing.append("a fit call records no training steps")
+    if fit.data_kind in ARRAY_KINDS and (fit.samples or 0) <= SAMPLE_LIMIT and fit.train_hashes is None:
+        missing.append(f"a fit call on {fit.data_kind} data records no hashes of its images")
+    return missing
 
 
 class RecordStream:
