@@ -33,7 +33,7 @@ from grader.notebooks.isolation import KernelConfinement, RunFolders, confine
 from grader.notebooks.measure import HELDOUT_CHANGED, Measurer
 from grader.notebooks.results import NotebookResult
 from grader.notebooks.status import Status
-from grader.notebooks.trace import FitRecord, KernelTrace, RecordStream
+from grader.notebooks.trace import FitRecord, KernelTrace, RecordStream, training_summary
 from grader.scratch import remove_abandoned, scratch_prefix
 
 QUICK_SAMPLES = 256  # images per fit call in a quick check
@@ -202,32 +202,6 @@ def _take_model(folders: RunFolders, trace: KernelTrace) -> tuple[Path, bool]:
     return taken, sha256_of(taken) != trace.model_sha256
 
 
-def _training_summary(trace: KernelTrace) -> dict[str, Any] | None:
-    """How the graded model was trained: calls, epochs, examples (fit's and outside fit), and
-    why the budget stopped it, if it did."""
-    if not trace.model:
-        return None
-    own = trace.fits_of(trace.model.id)
-    other = [o for o in trace.other_training if o.model == trace.model.id]
-    stops = [f.stopped_by_budget for f in own] + [o.stopped_by_budget for o in other]
-    requested = [f.epochs_requested for f in own]
-    counted = [f.examples for f in own if f.examples is not None] + [o.examples for o in other]
-    return {
-        "fit_calls": len(own),
-        "epochs": sum(f.epochs_run for f in own),
-        "seconds": round(sum(f.seconds for f in own) + sum(o.seconds for o in other), 2),
-        "samples": own[-1].samples if own else None,
-        "examples": sum(counted) if counted else None,
-        "steps_outside_fit": sum(o.steps for o in other),
-        "multiply_adds_per_example": next(
-            (f.multiply_adds_per_example for f in reversed(own) if f.multiply_adds_per_example), None
-        ),
-        "epochs_requested": sum(requested) if all(isinstance(r, int) for r in requested) else None,
-        "epochs_done": round(sum(f.epochs_done or f.epochs_run for f in own), 2),
-        "stopped_by_budget": next((stop for stop in stops if stop), None),
-    }
-
-
 def _fit_view(fit: FitRecord) -> dict[str, Any]:
     """What a feedback page shows of one fit call: its phase (frozen or not), data and curves."""
     return {
@@ -260,7 +234,7 @@ def _assess(
         "claimed_accuracy": claimed_accuracy(run.notebook),
         "model": model.document() if model else None,
         "problem": asdict(run.problem) if run.problem else None,
-        "training": _training_summary(trace),
+        "training": training_summary(trace),
         "fits": tuple(_fit_view(f) for f in trace.fits_of(model.id if model else None)),
     }
     status = Status.GRADED

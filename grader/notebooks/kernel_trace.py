@@ -920,9 +920,37 @@ def _start_deterministic(seed):
         CONFIG["op_determinism"] = False
 
 
+SELF_CHECK_SKIPPED = "grader.student: this notebook is being graded, so the self-check does nothing here."
+
+
+def _stand_in_for_self_check():
+    """Under the grader, ``import grader.student`` gives a stand-in whose ``start()`` and
+    ``check()`` print one line and do nothing else, so that a notebook graded with the
+    self-check's two lines gets what it gets without them (and the grader's package need not be
+    importable in the sandbox)."""
+    import importlib.util
+    import sys
+    import types
+
+    module = types.ModuleType("grader.student")
+    module.start = module.check = lambda *args, **kwargs: print(SELF_CHECK_SKIPPED)
+    try:
+        importable = importlib.util.find_spec("grader") is not None
+    except (ImportError, ValueError):
+        importable = False
+    if not importable:
+        package = types.ModuleType("grader")
+        package.__path__ = []
+        package.student = module
+        sys.modules["grader"] = package
+    sys.modules["grader.student"] = module
+
+
 def install(config):
-    """Called by the hidden first cell."""
+    """Called by the hidden first cell (under the grader), or by ``grader.student.start``."""
     CONFIG.update(config)
+    if CONFIG.get("record_fd") is not None:
+        _stand_in_for_self_check()
     if CONFIG.get("seed") is not None:
         _start_deterministic(CONFIG["seed"])
     if CONFIG.get("served_data"):
@@ -949,54 +977,68 @@ def _layers(model):
     return rows
 
 
+def choose_model(namespace, variable=None):
+    """(the model to grade, why it was chosen): the assignment's variable, else the model the
+    notebook trained last, else the last model it defined; (None, why not) when there is none."""
+    import keras
+
+    if variable:
+        candidate = namespace.get(variable)
+        if isinstance(candidate, keras.Model):
+            return candidate, f"the variable '{variable}'"
+        return None, f"no Keras model in the variable '{variable}'"
+    if MODELS:
+        return MODELS[-1], "the model the notebook trained last"
+    models = [v for k, v in namespace.items() if isinstance(v, keras.Model) and not k.startswith("_")]
+    if models:
+        return models[-1], "a model the notebook defined (it was never trained)"
+    return None, ""
+
+
+def model_document(chosen):
+    """The chosen model as the kernel sees it: name, class, parameters, layers, optimizer."""
+    model = {
+        "name": chosen.name,
+        "class": type(chosen).__name__,
+        "id": id(chosen),
+        "trained": any(f["model"] == id(chosen) for f in FITS) or id(chosen) in OTHER_TRAINING,
+        "params": int(chosen.count_params()),
+        "layers": _layers(chosen),
+        "optimizer": _optimizer_serial(chosen),
+    }
+    try:
+        model["input_shape"] = list(chosen.input_shape)[1:]
+    except Exception:
+        model["input_shape"] = None
+    return model
+
+
+def trained_configs():
+    """Every trained model's layer graph, for architecture checks."""
+    import keras
+
+    configs = []
+    for trained in MODELS:
+        try:
+            configs.append(json.loads(json.dumps(keras.saving.serialize_keras_object(trained), default=str)))
+        except Exception:
+            pass
+    return configs
+
+
 def finish(namespace, out_dir, variable=None):
     """Called by the hidden last cell: save the model to grade and send the last records
     (the model as the kernel saw it, the saved file's SHA-256, every trained model's graph)."""
     import hashlib
 
-    import keras
-
-    chosen, why = None, ""
-    if variable:
-        candidate = namespace.get(variable)
-        if isinstance(candidate, keras.Model):
-            chosen, why = candidate, f"the variable '{variable}'"
-        else:
-            why = f"no Keras model in the variable '{variable}'"
-    if chosen is None and not variable and MODELS:
-        chosen, why = MODELS[-1], "the model the notebook trained last"
-    if chosen is None and not variable:
-        models = [v for k, v in namespace.items() if isinstance(v, keras.Model) and not k.startswith("_")]
-        if models:
-            chosen, why = models[-1], "a model the notebook defined (it was never trained)"
-    model = None
-    if chosen is not None:
-        model = {
-            "name": chosen.name,
-            "class": type(chosen).__name__,
-            "id": id(chosen),
-            "trained": any(f["model"] == id(chosen) for f in FITS) or id(chosen) in OTHER_TRAINING,
-            "params": int(chosen.count_params()),
-            "layers": _layers(chosen),
-            "optimizer": _optimizer_serial(chosen),
-        }
-        try:
-            model["input_shape"] = list(chosen.input_shape)[1:]
-        except Exception:
-            model["input_shape"] = None
-    _send("model", {"model": model, "model_found": why})
+    chosen, why = choose_model(namespace, variable)
+    _send("model", {"model": model_document(chosen) if chosen is not None else None, "model_found": why})
     if chosen is not None:
         path = f"{out_dir}/model.keras"
         chosen.save(path)
         with open(path, "rb") as handle:
             _send("saved", {"sha256": hashlib.sha256(handle.read()).hexdigest()})
-    configs = []
-    for trained in MODELS:  # every trained model's layer graph, for architecture checks
-        try:
-            configs.append(json.loads(json.dumps(keras.saving.serialize_keras_object(trained), default=str)))
-        except Exception:
-            pass
-    _send("trained", {"configs": configs})
+    _send("trained", {"configs": trained_configs()})
     for key, entry in OTHER_TRAINING.items():
         _send("other_training", {**entry, "image_prints": sorted(PRINTS_OUTSIDE_FIT.get(key, ()))})
     _send("end", {})

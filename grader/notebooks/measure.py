@@ -158,6 +158,20 @@ def model_facts(model: Any, model_path: str) -> dict[str, Any]:
     return facts
 
 
+def predictions(model: Any, transform: Transform, images: Any, labels: Any, classes: Any) -> tuple[Any, Any]:
+    """(predicted labels, scores) of a model on raw images given the student's transform: one
+    output per digit, or one per listed class in order when the assignment lists classes. The
+    grader's measurement and the student's self-check both predict with this."""
+    import numpy as np
+
+    scores = np.asarray(model.predict(transform.apply(images), batch_size=256, verbose=0))
+    if classes and scores.ndim == 2 and scores.shape[1] == len(classes):
+        return np.asarray(classes)[scores.argmax(axis=1)], scores  # one output per listed digit, in order
+    if scores.ndim != 2 or scores.shape[1] <= int(labels.max()):
+        raise ValueError(f"the model outputs shape {tuple(scores.shape[1:])}, not one score per class")
+    return scores.argmax(axis=1), scores
+
+
 def main(argv: list[str]) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
@@ -189,14 +203,7 @@ def main(argv: list[str]) -> int:
     try:
         model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
         result["model"] = model_facts(model, model_path)
-        x = transform.apply(images)
-        scores = np.asarray(model.predict(x, batch_size=256, verbose=0))
-        if classes and scores.ndim == 2 and scores.shape[1] == len(classes):
-            predicted = np.asarray(classes)[scores.argmax(axis=1)]  # one output per listed digit, in order
-        elif scores.ndim != 2 or scores.shape[1] <= int(labels.max()):
-            raise ValueError(f"the model outputs shape {tuple(scores.shape[1:])}, not one score per class")
-        else:
-            predicted = scores.argmax(axis=1)
+        predicted, scores = predictions(model, transform, images, labels, classes)
         result.update(
             {
                 "accuracy": float((predicted == labels).mean()),

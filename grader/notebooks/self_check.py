@@ -1,0 +1,166 @@
+"""The self-check's measurement, in the student's own kernel: the grader's checks on the
+grader's record, and the accuracy on MNIST's public test digits.
+
+Everything here is what the grader does, fed from the kernel's own lists instead of the
+record pipe: the same model choice (``kernel_trace.choose_model``), the same preprocessing
+inference, the same prediction (``measure.predictions``), the same checks and tiers. Only the
+digits differ: the public test split that ``keras.datasets.mnist.load_data()`` returns.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+from grader.notebooks import kernel_trace, preprocessing
+from grader.notebooks.architecture import Architecture, from_config
+from grader.notebooks.assignment import Assignment
+from grader.notebooks.budget import budget_outcome
+from grader.notebooks.checks import CheckResult, Observed, run_checks
+from grader.notebooks.measure import predictions
+from grader.notebooks.mnist_data import fingerprint
+from grader.notebooks.trace import KernelTrace, training_summary
+
+PUBLIC_ONLY = (
+    "This is a self-check on public data (MNIST's own test digits) and on what this notebook did. "
+    "Your instructor measures your model on digits you never see, so your grade can differ a little: "
+    "this is a prediction, not your grade."
+)
+
+
+@dataclass(frozen=True)
+class SelfCheck:
+    """What ``check()`` found: the points each check would give, and what to change."""
+
+    assignment: str
+    points: float
+    points_possible: float
+    checks: tuple[CheckResult, ...]
+    accuracy: float | None
+    notes: tuple[str, ...]
+
+    def report(self) -> str:
+        lines = [f"Self-check for '{self.assignment}': predicted {self.points:g} of {self.points_possible:g} points."]
+        lines += [textwrap.fill(PUBLIC_ONLY, 100), ""]
+        for result in self.checks:
+            mark = "ok  " if result.fraction >= 1 else "todo"
+            lines.append(f"[{mark}] {result.check}: {result.points:g} of {result.points_possible:g}")
+            lines += textwrap.wrap(result.message, 96, initial_indent="       ", subsequent_indent="       ")
+        lines += [""] + [textwrap.fill(note, 100) for note in self.notes]
+        return "\n".join(lines).rstrip()
+
+    def __str__(self) -> str:
+        return self.report()
+
+
+FULL_MNIST_DISTINCT = 50_000  # distinct training digits from which load_data() is the real MNIST
+
+
+def _distinct_digits(images: Any) -> int:
+    """Distinct training digits, their top row aside: the grader's bundled subset is served at
+    MNIST's sizes by repeats that differ only there (``mnist_data.mark_copies``), and is graded
+    on its own tiers, so the self-check must tell it from the real MNIST."""
+    return len({fingerprint(image[1:]) for image in images})
+
+
+def self_check(spec: Assignment, model: Any, namespace: dict[str, Any]) -> SelfCheck:
+    """The assignment's checks and the predicted points for ``model`` (None: the model the
+    grader would take from ``namespace``)."""
+    chosen, why = (model, "the model given to check()") if model is not None else _chosen(spec, namespace)
+    trace = _trace(chosen, why)
+    notes = [f"Model checked: {why}." if chosen is not None else f"No model to check: {why or 'none found'}."]
+    accuracy, note, full, scale, images = (
+        None,
+        "no data to measure on (the notebook loads its own data)",
+        True,
+        None,
+        None,
+    )
+    if chosen is not None and spec.data == "mnist":
+        accuracy, note, full, scale, images, said = _public_accuracy(spec, trace, chosen)
+        notes.append(said)
+    seen = Observed(
+        spec,
+        trace,
+        _architecture(chosen),
+        tuple(from_config(c) for c in kernel_trace.trained_configs()),
+        accuracy,
+        note,
+        full,
+        scale,
+        images_measured=images,
+    )
+    results = run_checks(seen)
+    budget = budget_outcome(training_summary(trace), spec.budget)
+    if budget:
+        notes.append(budget.message)
+    if trace.model and not trace.model.trained:
+        notes.append("The model was never trained (no call to fit): train it before the last cell.")
+    return SelfCheck(
+        spec.name,
+        round(sum(r.points for r in results), 4),
+        round(sum(r.points_possible for r in results), 4),
+        results,
+        accuracy,
+        tuple(notes),
+    )
+
+
+def _chosen(spec: Assignment, namespace: dict[str, Any]) -> tuple[Any, str]:
+    chosen, why = kernel_trace.choose_model(namespace, spec.model_variable)
+    return chosen, why
+
+
+def _trace(chosen: Any, why: str) -> KernelTrace:
+    """The grader's record of this kernel, read from the lists the recording code keeps."""
+    other = [
+        {**entry, "image_prints": sorted(kernel_trace.PRINTS_OUTSIDE_FIT.get(key, ()))}
+        for key, entry in kernel_trace.OTHER_TRAINING.items()
+    ]
+    doc = {
+        "fits": [_plain(f) for f in kernel_trace.FITS],
+        "inputs": [_plain(c) for c in kernel_trace.INPUTS],
+        "loaded": [_plain(entry) for entry in kernel_trace.LOADED],
+        "model": kernel_trace.model_document(chosen) if chosen is not None else None,
+        "model_found": why,
+        "other_training": [_plain(o) for o in other],
+    }
+    return KernelTrace.from_dict(doc)
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as the grader reads it from the pipe (JSON values only)."""
+    return json.loads(json.dumps(record, default=str))
+
+
+def _architecture(chosen: Any) -> Architecture | None:
+    if chosen is None:
+        return None
+    import keras
+
+    return from_config(json.loads(json.dumps(keras.saving.serialize_keras_object(chosen), default=str)))
+
+
+def _public_accuracy(spec: Assignment, trace: KernelTrace, chosen: Any) -> tuple[Any, ...]:
+    """(accuracy, note, full MNIST?, the student's pixel scale, images, what was measured)
+    on the public test digits, with the preprocessing the grader would recognise."""
+    import keras
+    import numpy as np
+
+    (x_train, _), (x_test, y_test) = keras.datasets.mnist.load_data()
+    served = {fingerprint(image) for image in x_train} | {fingerprint(image) for image in x_test}
+    full = _distinct_digits(x_train) >= FULL_MNIST_DISTINCT
+    model = trace.model
+    transform = preprocessing.infer(trace, served, model.id if model else None, model.input_shape if model else None)
+    labels = np.asarray(y_test)
+    images = np.asarray(x_test)
+    if spec.classes:
+        keep = np.isin(labels, spec.classes)
+        images, labels = images[keep], labels[keep]
+    predicted, _ = predictions(chosen, transform, images, labels, spec.classes)
+    accuracy = float((predicted == labels).mean())
+    note = f"{len(labels):,} public test digits (load_data()'s test split)"
+    said = f"Measured on {note} with the preprocessing the grader recognised: {transform.describe()}."
+    return accuracy, note, full, transform.scale, len(labels), said
