@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,8 @@ class SelfCheck:
     checks: tuple[CheckResult, ...]
     accuracy: float | None
     notes: tuple[str, ...]
+    seconds: float = 0.0  # check() itself (benchmarks/self_check.py)
+    predict_seconds: float = 0.0  # of which the model's own prediction on the public digits
 
     def report(self) -> str:
         lines = [f"Self-check for '{self.assignment}': predicted {self.points:g} of {self.points_possible:g} points."]
@@ -65,37 +68,35 @@ def _distinct_digits(images: Any) -> int:
     return len({fingerprint(image[1:]) for image in images})
 
 
+@dataclass(frozen=True)
+class PublicMeasure:
+    """The accuracy on the public test digits, as the accuracy check reads it."""
+
+    accuracy: float | None = None
+    note: str = "no data to measure on (the notebook loads its own data)"
+    full_data: bool = True
+    scale: float | None = None
+    images: int | None = None
+    said: str = ""
+    seconds: float = 0.0  # the model's own prediction
+
+
 def self_check(spec: Assignment, model: Any, namespace: dict[str, Any]) -> SelfCheck:
     """The assignment's checks and the predicted points for ``model`` (None: the model the
     grader would take from ``namespace``)."""
+    started = time.perf_counter()
     chosen, why = (model, "the model given to check()") if model is not None else _chosen(spec, namespace)
     trace = _trace(chosen, why)
     notes = [f"Model checked: {why}." if chosen is not None else f"No model to check: {why or 'none found'}."]
-    accuracy, note, full, scale, images = (
-        None,
-        "no data to measure on (the notebook loads its own data)",
-        True,
-        None,
-        None,
-    )
-    if chosen is not None and spec.data == "mnist":
-        accuracy, note, full, scale, images, said = _public_accuracy(spec, trace, chosen)
-        notes.append(said)
+    public = _public_accuracy(spec, trace, chosen) if chosen is not None and spec.data == "mnist" else PublicMeasure()
+    trained = tuple(from_config(c) for c in kernel_trace.trained_configs())
     seen = Observed(
-        spec,
-        trace,
-        _architecture(chosen),
-        tuple(from_config(c) for c in kernel_trace.trained_configs()),
-        accuracy,
-        note,
-        full,
-        scale,
-        images_measured=images,
-    )
+        spec, trace, _architecture(chosen), trained, public.accuracy, public.note, public.full_data, public.scale,
+        images_measured=public.images,
+    )  # fmt: skip
     results = run_checks(seen)
-    budget = budget_outcome(training_summary(trace), spec.budget)
-    if budget:
-        notes.append(budget.message)
+    notes += [public.said] if public.said else []
+    notes.append(_training_note(training_summary(trace), spec))
     if trace.model and not trace.model.trained:
         notes.append("The model was never trained (no call to fit): train it before the last cell.")
     return SelfCheck(
@@ -103,9 +104,21 @@ def self_check(spec: Assignment, model: Any, namespace: dict[str, Any]) -> SelfC
         round(sum(r.points for r in results), 4),
         round(sum(r.points_possible for r in results), 4),
         results,
-        accuracy,
+        public.accuracy,
         tuple(notes),
+        round(time.perf_counter() - started, 3),
+        round(public.seconds, 3),
     )
+
+
+def _training_note(training: dict[str, Any] | None, spec: Assignment) -> str:
+    """How much of the assignment's training budget this run used, and where the grader stops."""
+    budget = budget_outcome(training, spec.budget)
+    if budget:
+        return budget.message
+    used = (training or {}).get("examples")
+    done = f"Training used {used:,} examples" if used else "No training was recorded"
+    return f"{done}; the grader allows {spec.budget.describe()} and stops training there, as this run would have."
 
 
 def _chosen(spec: Assignment, namespace: dict[str, Any]) -> tuple[Any, str]:
@@ -143,24 +156,29 @@ def _architecture(chosen: Any) -> Architecture | None:
     return from_config(json.loads(json.dumps(keras.saving.serialize_keras_object(chosen), default=str)))
 
 
-def _public_accuracy(spec: Assignment, trace: KernelTrace, chosen: Any) -> tuple[Any, ...]:
-    """(accuracy, note, full MNIST?, the student's pixel scale, images, what was measured)
-    on the public test digits, with the preprocessing the grader would recognise."""
+def _public_accuracy(spec: Assignment, trace: KernelTrace, chosen: Any) -> PublicMeasure:
+    """The accuracy on the public test digits, with the preprocessing the grader would recognise."""
     import keras
     import numpy as np
 
     (x_train, _), (x_test, y_test) = keras.datasets.mnist.load_data()
     served = {fingerprint(image) for image in x_train} | {fingerprint(image) for image in x_test}
-    full = _distinct_digits(x_train) >= FULL_MNIST_DISTINCT
     model = trace.model
     transform = preprocessing.infer(trace, served, model.id if model else None, model.input_shape if model else None)
-    labels = np.asarray(y_test)
-    images = np.asarray(x_test)
+    labels, images = np.asarray(y_test), np.asarray(x_test)
     if spec.classes:
         keep = np.isin(labels, spec.classes)
         images, labels = images[keep], labels[keep]
+    started = time.perf_counter()
     predicted, _ = predictions(chosen, transform, images, labels, spec.classes)
-    accuracy = float((predicted == labels).mean())
+    seconds = time.perf_counter() - started
     note = f"{len(labels):,} public test digits (load_data()'s test split)"
-    said = f"Measured on {note} with the preprocessing the grader recognised: {transform.describe()}."
-    return accuracy, note, full, transform.scale, len(labels), said
+    return PublicMeasure(
+        float((predicted == labels).mean()),
+        note,
+        _distinct_digits(x_train) >= FULL_MNIST_DISTINCT,
+        transform.scale,
+        len(labels),
+        f"Measured on {note} with the preprocessing the grader recognised: {transform.describe()}.",
+        seconds,
+    )
