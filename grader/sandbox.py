@@ -32,6 +32,7 @@ def sandbox_prefix(
     empty: Iterable[str | Path] = (),
     read_only: Iterable[tuple[str | Path, str | Path]] = (),
     private_tmp: bool = False,
+    tmp_size: int | None = None,
     chdir: str | Path | None = None,
     set_env: dict[str, str] | None = None,
     system_only: bool = False,
@@ -42,14 +43,15 @@ def sandbox_prefix(
     replaced by an empty one (/dev/null); ``empty``: folders replaced by an empty one (a
     tmpfs), so nothing in them can be read or changed; ``read_only``: (source, destination)
     pairs bound read-only, applied after the writable folders so that a file can be offered
-    read-only inside one; ``private_tmp``: an empty /tmp of its own; ``set_env``: variables
+    read-only inside one; ``private_tmp``: an empty /tmp of its own (a tmpfs, kept in memory),
+    of at most ``tmp_size`` bytes when given (a write past it fails with ENOSPC); ``set_env``: variables
     set inside; ``system_only``: instead of the whole machine, only what a program needs to
     run (see :func:`system_view`): no home folder, no instructor's file.
     """
     args = [bwrap, *(system_view() if system_only else ["--ro-bind", "/", "/"])]
     args += ["--dev", "/dev", "--proc", "/proc"]
     if private_tmp:
-        args += ["--tmpfs", "/tmp"]
+        args += ["--size", str(int(tmp_size)), "--tmpfs", "/tmp"] if tmp_size else ["--tmpfs", "/tmp"]
         for folder in residents_of_tmp():
             args += ["--ro-bind", str(folder), str(folder)]
     for path in hidden:  # after /tmp is remade: a hidden file inside an environment there stays hidden
@@ -76,6 +78,36 @@ def sandbox_prefix(
         "ALL",
         "--",
     ]
+
+
+def with_tmp_size(prefix: list[str], size: int) -> list[str]:
+    """A sandbox prefix whose private /tmp holds at most ``size`` bytes (a prefix without a
+    private /tmp, or none at all, is returned as it is). bubblewrap before 0.7 has no
+    ``--size``: its /tmp stays unbounded."""
+    for index in range(len(prefix) - 1):
+        if prefix[index : index + 2] == ["--tmpfs", "/tmp"]:
+            if not sizes_tmpfs(prefix[0]):
+                return list(prefix)
+            before = prefix[:index]
+            if len(before) >= 2 and before[-2] == "--size":
+                before = before[:-2]
+            return [*before, "--size", str(int(size)), *prefix[index:]]
+    return list(prefix)
+
+
+@functools.cache
+def sizes_tmpfs(bwrap: str) -> bool:
+    """Whether this bubblewrap can give a tmpfs a size (``--size``, bubblewrap 0.7 and later)."""
+    try:
+        probe = subprocess.run(
+            sandbox_prefix(bwrap, private_tmp=True, tmp_size=2**20, system_only=True) + [sys.executable, "-c", ""],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return probe.returncode == 0
 
 
 SYSTEM_FOLDERS = ("/usr", "/etc", "/sys")  # programs, libraries, settings, the processor's description

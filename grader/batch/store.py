@@ -34,6 +34,7 @@ class RowStatus(StrEnum):
     TIMEOUT = "timeout"
     DEAD_KERNEL = "dead_kernel"
     OUT_OF_MEMORY = "out_of_memory"  # also: everything the submission started held more than its memory limit
+    DISK_FULL = "disk_full"
     INVALID_NOTEBOOK = "invalid_notebook"
     NO_MODEL = "no_model"
     MEASURE_FAILED = "measure_failed"

@@ -17,6 +17,7 @@ from grader.errors import AssignmentError, InputFileError
 from grader.notebooks.budget import TrainingBudget
 from grader.notebooks.tiers import TierScore, score_tiers
 from grader.schemas import describe_path, schema_errors
+from grader.scratch import DEFAULT_DISK_MB
 from grader.yamlsource import read_yaml
 
 TRAINING_CELL_MARGIN = 120  # seconds a cell that trained up to the time limit may still take (evaluation, plots)
@@ -59,6 +60,7 @@ class Assignment:
     cell_timeout: float = 900
     notebook_timeout: float = 3600
     memory_mb: float = 8000
+    disk_mb: float = DEFAULT_DISK_MB  # what the notebook may write to its folder (its private /tmp: as much)
     measure_timeout: float = 300
     claimed_gap: float = 0.03
     budget: TrainingBudget = TrainingBudget()  # how much the notebook may train, counted in work
@@ -169,6 +171,7 @@ def load_assignment(name_or_path: str) -> Assignment:
         cell_timeout=cell_timeout,
         notebook_timeout=limits.get("notebook_timeout", 3600),
         memory_mb=limits.get("memory_mb", 8000),
+        disk_mb=limits.get("disk_mb", DEFAULT_DISK_MB),
         measure_timeout=limits.get("measure_timeout", 300),
         claimed_gap=data.get("claimed_gap", 0.03),
         budget=TrainingBudget.read(budget),

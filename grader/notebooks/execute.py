@@ -1,8 +1,12 @@
 """Running a student's notebook with nbclient, and turning every way it can fail into data.
 
 The notebook runs in a fresh kernel, in a scratch copy of its folder, with a timeout per
-cell and for the whole notebook, and a memory limit enforced by watching the kernel's
-resident memory (and its children's) and killing it past the limit. The kernel is started
+cell and for the whole notebook, a memory limit enforced by watching the kernel's
+resident memory (and its children's) and killing it past the limit, and a disk limit: what
+it writes to its scratch folder is watched the same way, no single file may pass the limit
+(RLIMIT_FSIZE) and its private /tmp is a tmpfs of that size. Running out of space, the
+limit's or the machine's, is told apart from the notebook's own errors by what was measured
+and by the error's number (``disk_full``), never left to look like a missing model. The kernel is started
 through its confinement (:mod:`grader.notebooks.isolation`): a bubblewrap sandbox, talking
 to the grader over Unix sockets since it has no network, where the machine has one. Hidden cells run the
 grader's kernel-side code before and after the student's cells; they are never added to
@@ -13,6 +17,7 @@ grader's own bugs raise.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import re
 import subprocess
@@ -36,9 +41,12 @@ from grader.errors import NotebookFileError
 from grader.notebooks.isolation import KernelConfinement
 from grader.notebooks.status import RunStatus
 from grader.notebooks.trace import RecordStream
+from grader.sandbox import sizes_tmpfs, with_tmp_size
+from grader.scratch import DEFAULT_DISK_MB, DiskUse, DiskWatch, limit_file_size
 
 OK, ERROR, TIMEOUT = RunStatus.OK, RunStatus.ERROR, RunStatus.TIMEOUT
 DEAD_KERNEL, OUT_OF_MEMORY, INVALID = RunStatus.DEAD_KERNEL, RunStatus.OUT_OF_MEMORY, RunStatus.INVALID_NOTEBOOK
+DISK_FULL = RunStatus.DISK_FULL
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -63,6 +71,17 @@ class Execution:
     cells_run: int = 0
     peak_memory_mb: float = 0.0
     hidden_errors: list[str] = field(default_factory=list)
+    hidden_failures: list[HiddenFailure] = field(default_factory=list)  # the same, typed
+    disk: DiskUse | None = None  # what the notebook wrote, as last measured
+
+
+@dataclass(frozen=True)
+class HiddenFailure:
+    """A hidden cell that raised: which one (setup, finish) and the error's name and value."""
+
+    cell: str
+    ename: str
+    evalue: str
 
 
 _SAVE_AGAIN = (
@@ -171,6 +190,11 @@ class RunLimits:
     cell_timeout: float
     notebook_timeout: float
     memory_mb: float
+    disk_mb: float = DEFAULT_DISK_MB  # what the notebook may write to its folder; its /tmp holds as much
+
+    @property
+    def disk_bytes(self) -> int:
+        return int(self.disk_mb * 2**20)
 
 
 STREAM_HEAD = 80_000  # characters of printed text kept per cell from its start ...
@@ -337,13 +361,13 @@ class BoundedNotebookClient(NotebookClient):
         return stream.output
 
 
-def _kernel_manager(confinement: KernelConfinement | None) -> ConfinedKernelManager:
+def _kernel_manager(confinement: KernelConfinement | None, tmp_size: int | None) -> ConfinedKernelManager:
     if confinement is None or not confinement.prefix:
         return ConfinedKernelManager(kernel_name="python3")
     assert confinement.sockets is not None
     return ConfinedKernelManager(
         kernel_name="python3",
-        prefix=confinement.prefix,
+        prefix=with_tmp_size(confinement.prefix, tmp_size) if tmp_size else confinement.prefix,
         transport="ipc",
         ip=str(confinement.sockets / "k"),
         connection_file=str(confinement.sockets / "kernel.json"),
@@ -362,9 +386,11 @@ def execute(
     """Run hidden setup, every code cell, then hidden finish (if the kernel is still usable),
     in the kernel's confinement; whatever the notebook started is stopped at the end. The
     kernel inherits the write end of ``records``, the pipe the hidden code records on."""
+    # the kernel's private /tmp (a tmpfs in its sandbox) holds as much as it may write to its folder
+    tmp_size = limits.disk_bytes if confinement and confinement.prefix and sizes_tmpfs(confinement.prefix[0]) else None
     client = BoundedNotebookClient(
         nb,
-        km=_kernel_manager(confinement),
+        km=_kernel_manager(confinement, tmp_size),
         timeout=int(limits.cell_timeout),
         allow_errors=False,
         resources={"metadata": {"path": str(workdir)}},
@@ -375,12 +401,24 @@ def execute(
     start = time.monotonic()
     watch: list[MemoryWatch] = []
     kernel: list[int] = []
+    scratch = confinement.scratch if confinement and confinement.scratch else workdir
+    # what the notebook writes is counted from here: the grader's copies (its folder, the data) are not
+    disk = DiskWatch(scratch, limits.disk_bytes, tmp_size=tmp_size)
 
     def stopped() -> bool:
         """Whether a memory limit stopped the kernel: its own watch, or its control group's."""
         return bool(watch and watch[0].killed) or bool(confinement and confinement.out_of_memory())
 
+    def dead(index: int) -> None:
+        """The kernel died running cell ``index`` (0-based): for want of space, memory, or else."""
+        use = disk.measure()
+        if use.stopped or (not stopped() and use.exhausted):
+            _disk_full(execution, index + 1, use, limits, "died")
+        else:
+            _dead(execution, index, stopped(), limits)
+
     start_options = confinement.start_options() if confinement else {}
+    start_options["preexec_fn"] = _before_exec(start_options.get("preexec_fn"), limits.disk_bytes)
     if records:
         start_options["pass_fds"] = (records.write_fd,)
     # The kernel's own standard streams go to a file of its own, never the grader's: what a
@@ -398,6 +436,8 @@ def execute(
                 kernel.append(pid)
                 watch.append(MemoryWatch(pid, limits.memory_mb))
                 watch[0].start()
+                disk.pid = pid
+                disk.start()
             await _hidden(client, setup_code, execution, "setup")
             current = -1
             try:
@@ -411,6 +451,9 @@ def execute(
                 line, number = _error_line(cell, _traceback(cell))
                 execution.status = ERROR
                 execution.problem = CellProblem(current + 1, exc.ename, _ANSI.sub("", exc.evalue), line, number)
+                use = disk.measure()
+                if _out_of_space(exc.ename, exc.evalue, use):
+                    _disk_full(execution, current + 1, use, limits, "cell", exc.ename, exc.evalue)
             except CellTimeoutError:
                 execution.status = TIMEOUT
                 execution.problem = CellProblem(
@@ -418,12 +461,25 @@ def execute(
                 )
                 return
             except DeadKernelError:
-                _dead(execution, current, stopped(), limits)
+                dead(current)
                 return
+            last = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), default=0)
+            use = disk.measure()
+            if execution.status == OK and use.over_limit:  # it passed the limit since the watch last looked
+                _disk_full(execution, last + 1, use, limits, "ended")
+            if use.over_limit:
+                return  # as if the watch had stopped it: no model is saved past the limit
+            disk.armed = False  # the model the finish cell saves is the grader's, not the notebook's
             try:
                 await _hidden(client, finish_code, execution, "finish")
             except DeadKernelError:
-                _dead(execution, current, stopped(), limits)
+                dead(current)
+                return
+            failed = next((f for f in execution.hidden_failures if f.cell == "finish"), None)
+            if execution.status == OK and failed:
+                use = disk.measure()
+                if _out_of_space(failed.ename, failed.evalue, use, grader_wrote=True):
+                    _disk_full(execution, last + 1, use, limits, "finish", failed.ename, failed.evalue)
 
     try:
         asyncio.run(asyncio.wait_for(run_all(), timeout=limits.notebook_timeout))
@@ -436,8 +492,10 @@ def execute(
             f"the notebook was still running after {limits.notebook_timeout:g} s (in cell {running})",
         )
     except DeadKernelError:
-        _dead(execution, _running_cell(nb) - 1, stopped(), limits)
+        dead(_running_cell(nb) - 1)
     finally:
+        disk.stopped.set()
+        execution.disk = disk.facts()
         for w in watch:
             w.stopped.set()
             execution.peak_memory_mb = round(w.peak_mb, 1)
@@ -472,6 +530,99 @@ def _dead(execution: Execution, index: int, killed: bool, limits: RunLimits) -> 
     )
 
 
+def _before_exec(enter: Any, file_limit: int) -> Any:
+    """What the kernel's process runs between fork and exec: join its control group (if it
+    has one), then cap the size of any file it writes."""
+
+    def before_exec() -> None:
+        if enter:
+            enter()
+        limit_file_size(file_limit)
+
+    return before_exec
+
+
+_ERRNO = re.compile(r"\[Errno (\d+)\]")  # how Python shows an OSError's errno (str of the exception)
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+
+def _errno(evalue: str) -> int | None:
+    """The errno an error carries: OSError and its kinds print it as ``[Errno N] ...``
+    (libraries that wrap one, h5py's for instance, keep that start)."""
+    match = _ERRNO.match(_ANSI.sub("", evalue).strip())
+    return int(match.group(1)) if match else None
+
+
+def _out_of_space(ename: str, evalue: str, use: DiskUse, grader_wrote: bool = False) -> bool:
+    """Whether an error came from a lack of space: its errno says so (ENOSPC, EDQUOT, or
+    EFBIG, a file past the limit), or, whatever the error (a library may wrap it in its own),
+    there was no room left when it was raised. ``grader_wrote``: the grader's own cell failed,
+    after the notebook's limit stopped being counted: only a full /tmp or volume counts."""
+    number = _errno(evalue)
+    if number in _NO_SPACE or number == errno.EFBIG:
+        return True
+    return (use.tmp_full or use.volume_full) if grader_wrote else use.exhausted
+
+
+def _amount(size: float) -> str:
+    """Bytes in words: ``4 GB``, ``8 MB``, ``9.5 MB``."""
+    return f"{round(size / 2**30, 1):g} GB" if size >= 2**30 else f"{round(size / 2**20, 1):g} MB"
+
+
+_FOLDER = "its folder (its copy of the notebook's folder, its home and its temporary files)"
+_ADVICE = (
+    "save fewer or smaller files (for checkpoints, ModelCheckpoint(save_best_only=True) or one file "
+    "overwritten each epoch), delete files once they are no longer needed, and keep data in memory "
+    "rather than writing copies of it"
+)
+
+
+def _disk_full(
+    execution: Execution, cell: int, use: DiskUse, limits: RunLimits, how: str, ename: str = "", evalue: str = ""
+) -> None:
+    """Record that the notebook ran out of space in ``cell`` (1-based), saying where (past its
+    limit, its /tmp full, the machine's disk full) and what to change. ``how``: ``died`` (the
+    kernel was stopped, or died), ``ended`` (past the limit when its last cell ended), ``cell``
+    (a cell raised), ``finish`` (the grader could not save the model after the last cell)."""
+    limit, written = _amount(limits.disk_bytes), _amount(use.written)
+    error = f" ({ename}: {_ANSI.sub('', evalue).strip()[:300]})" if ename else ""
+    event = {
+        "died": f"the kernel was stopped in cell {cell}" if use.stopped else f"the kernel died in cell {cell}",
+        "ended": f"cell {cell} ended with the notebook past its disk limit, so its model was not saved",
+        "cell": f"cell {cell} ran out of disk space{error}",
+        "finish": f"the grader could not save the model after the last cell{error}",
+    }[how]
+    if use.stopped or use.over_limit:
+        reason = f"the notebook wrote {written} to {_FOLDER}; the limit is {limit}; {_ADVICE}"
+    elif _errno(evalue) == errno.EFBIG:
+        reason = f"a single file may not be larger than the limit of {limit}; {_ADVICE}"
+    elif use.tmp_full and use.tmp_size:
+        reason = (
+            f"its /tmp was full (it holds at most {_amount(use.tmp_size)}, kept in memory); write temporary files "
+            "to the notebook's own folder instead, and fewer or smaller ones"
+        )
+    elif use.volume_full:
+        reason = (
+            f"the grading machine's disk was full ({_amount(use.free or 0)} free) when the notebook had written "
+            f"{written} of the {limit} it may write: no fault of the notebook; the grading machine needs free "
+            "space, then grade the notebook again"
+        )
+    else:
+        reason = (
+            f"no space was left after the notebook wrote {written} to {_FOLDER}; the limit is {limit} there, "
+            f"and as much in /tmp; {_ADVICE}"
+        )
+    problem = execution.problem if how == "cell" else None
+    execution.status = DISK_FULL
+    execution.problem = CellProblem(
+        cell,
+        "disk_full",
+        f"{event}: {reason}",
+        problem.line if problem else "",
+        problem.line_number if problem else None,
+    )
+
+
 def _traceback(cell: Any) -> list[str]:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
@@ -489,5 +640,6 @@ async def _hidden(client: NotebookClient, code: str, execution: Execution, name:
         await client.async_execute_cell(cell, index, store_history=False)
     except CellExecutionError as exc:
         execution.hidden_errors.append(f"{name}: {exc.ename}: {exc.evalue}")
+        execution.hidden_failures.append(HiddenFailure(name, exc.ename, exc.evalue))
     finally:
         del cells[index]

@@ -81,6 +81,7 @@ class KernelConfinement:
     missing: str = ""  # why there is no sandbox
     outer: bool = False  # no sandbox of its own, but the grader itself runs in one (grader batch's)
     shared_group: bool = False  # no control group of its own: the grader's (grader batch's) holds it
+    scratch: Path | None = None  # the folder the kernel may write (its size is watched while it runs)
 
     @property
     def isolation(self) -> str:
@@ -147,6 +148,7 @@ def confine(
             missing=why_no_bwrap(),
             outer=_inside_a_sandbox(),
             shared_group=_in_a_graders_group(),
+            scratch=folders.kernel,
         )
     sockets = _socket_folder(folders)
     read_only = list(keras_binds)
@@ -172,7 +174,12 @@ def confine(
         set_env={"JPY_PARENT_PID": "1"},
     )
     return KernelConfinement(
-        prefix, kernel_env, sockets=sockets, group=_group(memory_mb), shared_group=_in_a_graders_group()
+        prefix,
+        kernel_env,
+        sockets=sockets,
+        group=_group(memory_mb),
+        shared_group=_in_a_graders_group(),
+        scratch=folders.kernel,
     )
 
 

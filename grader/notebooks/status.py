@@ -18,6 +18,7 @@ class RunStatus(StrEnum):
     TIMEOUT = "timeout"
     DEAD_KERNEL = "dead_kernel"
     OUT_OF_MEMORY = "out_of_memory"
+    DISK_FULL = "disk_full"  # no room to write: past the disk limit, a full /tmp, or the machine's disk full
     INVALID_NOTEBOOK = "invalid_notebook"
 
     @property
@@ -34,6 +35,7 @@ class Status(StrEnum):
     TIMEOUT = "timeout"
     DEAD_KERNEL = "dead_kernel"
     OUT_OF_MEMORY = "out_of_memory"
+    DISK_FULL = "disk_full"
     INVALID_NOTEBOOK = "invalid_notebook"
     NO_MODEL = "no_model"
     MEASURE_FAILED = "measure_failed"
@@ -56,6 +58,7 @@ _TEXT = {
     Status.TIMEOUT: "timed out",
     Status.DEAD_KERNEL: "kernel died",
     Status.OUT_OF_MEMORY: "out of memory",
+    Status.DISK_FULL: "out of disk space",
     Status.INVALID_NOTEBOOK: "not a notebook",
     Status.NO_MODEL: "no model to grade",
     Status.MEASURE_FAILED: "model could not be measured",
