@@ -35,7 +35,7 @@ def start(assignment: str = "mnist-cnn") -> None:
     spec = load_assignment(assignment)
     kernel_trace.install({"seed": spec.kernel_seed, "variable": spec.model_variable, **spec.budget.kernel_config()})
     STATE["assignment"] = spec
-    print(f"grader.student: recording training for '{spec.name}' as the grader does ({spec.budget.describe()}).")
+    print(f"grader.student: recording training for '{spec.name}' as the grader does (its seed and training budget).")
 
 
 def check(model: Any = None, *, show: bool = True) -> SelfCheck | None:

@@ -118,7 +118,7 @@ def _training_note(training: dict[str, Any] | None, spec: Assignment) -> str:
         return budget.message
     used = (training or {}).get("examples")
     done = f"Training used {used:,} examples" if used else "No training was recorded"
-    return f"{done}; the grader allows {spec.budget.describe()} and stops training there, as this run would have."
+    return f"{done}. The assignment allows {spec.budget.describe()}; the grader stops training there, and start() made this notebook do the same."
 
 
 def _chosen(spec: Assignment, namespace: dict[str, Any]) -> tuple[Any, str]:
