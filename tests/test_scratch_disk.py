@@ -47,13 +47,8 @@ def notebook(folder: Path, *cells: str) -> Path:
 
 @pytest.fixture
 def graded(tmp_path, monkeypatch):
-    """grade(path) -> the result document of grading it with the 8 MB assignment.
-
-    grader/notebooks/grading.py builds the run's limits without the assignment's disk_mb
-    until its owner adds ``disk_mb=assignment.disk_mb`` there (see the xfail test below);
-    it is passed here meanwhile, as that line will."""
+    """grade(path) -> the result document of grading it with the 8 MB assignment."""
     assignment = load_assignment(str(LIMITED))
-    monkeypatch.setattr(ex, "RunLimits", functools.partial(ex.RunLimits, disk_mb=assignment.disk_mb))
 
     def grade(path: Path) -> dict:
         return document(grade_notebook(path, assignment, tmp_path / "out"))
@@ -107,11 +102,6 @@ def test_a_full_private_tmp_is_disk_full_and_says_tmp(graded, tmp_path):
     assert doc["problem"]["line"] == "f.write(bytes(2**20))"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="grader/notebooks/grading.py does not pass disk_mb=assignment.disk_mb to ex.RunLimits yet "
-    "(its owner adds it; then remove this mark and the graded fixture's stand-in)",
-)
 def test_the_assignments_disk_limit_reaches_the_run(tmp_path, monkeypatch):
     seen = []
 

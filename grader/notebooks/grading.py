@@ -138,6 +138,7 @@ def grade_notebook(
             cell_timeout=min(assignment.cell_timeout, 120) if quick else assignment.cell_timeout,
             notebook_timeout=min(assignment.notebook_timeout, 300) if quick else assignment.notebook_timeout,
             memory_mb=assignment.memory_mb,
+            disk_mb=assignment.disk_mb,
         )
         run = ex.execute(nb, folders.work, setup, finish, limits, confinement, stream)
         executed = out_dir / f"{notebook.stem}.executed.ipynb"
