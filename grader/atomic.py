@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import IO, Any
 
 
-def _replace(path: Path, write: Callable[[IO[str]], None], newline: str | None = None) -> None:
+def _replace(path: Path, write: Callable[[IO[Any]], None], newline: str | None = None, binary: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline=newline) as stream:
+        opened = os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", encoding="utf-8", newline=newline)
+        with opened as stream:
             write(stream)
             stream.flush()
             os.fsync(stream.fileno())
@@ -32,6 +33,11 @@ def _replace(path: Path, write: Callable[[IO[str]], None], newline: str | None =
 def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` by ``text`` (UTF-8) in one step."""
     _replace(path, lambda stream: stream.write(text))
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` by ``data`` in one step."""
+    _replace(path, lambda stream: stream.write(data), binary=True)
 
 
 def write_csv_atomically(path: Path, rows: Iterable[Iterable[Any]]) -> None:

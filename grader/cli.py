@@ -18,6 +18,7 @@ import click
 from grader.batch import ZIP_ENTRY_MB, ZIP_RATIO, ZIP_RATIO_ABOVE_MB, ZIP_TOTAL_MB
 from grader.confinement import DEFAULT_MAX_PROCESSES
 from grader.errors import GraderError
+from grader.lms import FORMATS as LMS_FORMATS
 
 BANKS_HELP = "folder of question banks (default: the banks shipped with the grader)"
 
@@ -246,6 +247,38 @@ def quiz_suggest(ctx: click.Context, answers: str, model: str | None, as_json: b
         _print_json([{"id": f.question, "answer": f.answer, **f.suggestion.document()} for f in found])
     else:
         click.echo(sheet_text(found))
+
+
+@quiz.command("export")
+@click.argument("bank_name", metavar="BANK")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(LMS_FORMATS),
+    required=True,
+    help="moodle (Moodle XML), qti (a Canvas QTI 1.2 zip) or gift (Moodle's text format)",
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="the file to write")
+@click.option(
+    "--variants",
+    type=click.IntRange(0, 100),
+    default=0,
+    show_default=True,
+    help="practice variants of each numeric question (their own category in Moodle, a pick-1 group in Canvas)",
+)
+@click.pass_context
+def quiz_export(ctx: click.Context, bank_name: str, fmt: str, out: str, variants: int) -> None:
+    """Export BANK to a learning platform, keys and slip feedback computed by the calculators."""
+    from pathlib import Path
+
+    from grader.lms.export import export_bank
+
+    try:
+        written = export_bank(_catalog(ctx).bank(bank_name), fmt, Path(out), variants)
+    except GraderError as exc:
+        _fail(exc)
+    for line in written.lines():
+        click.echo(line, err=True)
 
 
 def _with_cell_timeout(spec: Any, cell_timeout: float) -> Any:

@@ -13,6 +13,7 @@
     ├── DataIntegrityError       the grader's prepared data changed: never grade with it
     ├── TraceError               a record from the kernel or the measuring process breaks its format
     ├── BatchOutputError         grader.batch.store: a folder that is no batch's output, an unreadable row
+    ├── LmsExportError           grader.lms.model: a question a platform's format cannot carry as graded
     ├── WorkspaceError           grader.review.workspace: a batch's --out folder that cannot be reviewed
     ├── SuggestionError          grader.review.suggest: no such suggestion model, or its extra missing
     ├── ReviewInputError         grader.review.app: a reviewer's points or names out of range
