@@ -70,6 +70,34 @@ def _print_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False))
 
 
+FEEDBACK_HELP = (
+    "what 'grader quiz check' tells a student before grading, stated on the sheet: immediate (verdicts and "
+    "slip feedback on the sheet's own numbers) or after-grading (only whether each answer can be read)"
+)
+ROSTER_HELP = (
+    "the class roster (CSV: Canvas's gradebook export, or a table with a student, id, login, username or email "
+    "column), kept as OUT/roster.csv: canvas.csv then carries each student's Canvas ids"
+)
+
+
+def _banks(ctx: click.Context, names: tuple[str, ...]) -> list[Any]:
+    catalog = _catalog(ctx)
+    return [catalog.bank(name) for name in dict.fromkeys(names)]
+
+
+def _keep_roster(out: str, roster: str) -> None:
+    """Check the roster given to a batch or an export and keep it in OUT for every export."""
+    from pathlib import Path
+
+    from grader.roster import ROSTER_FILE, keep_roster
+
+    try:
+        kept = keep_roster(Path(out), roster)
+    except GraderError as exc:
+        _fail(exc)
+    click.echo(f"roster: {len(kept.students)} students from {roster}, kept as {Path(out) / ROSTER_FILE}", err=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cnn-homework-grader")
 def main() -> None:
@@ -136,23 +164,34 @@ def quiz_show(
 
 
 @quiz.command("template")
-@click.argument("bank_name", metavar="BANK")
+@click.argument("bank_names", nargs=-1, required=True, metavar="BANK...")
 @_variant_options
+@click.option("--feedback", type=click.Choice(["immediate", "after-grading"]), help=FEEDBACK_HELP + " [with --student]")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write to this file")
 @click.pass_context
 def quiz_template(
     ctx: click.Context,
-    bank_name: str,
+    bank_names: tuple[str, ...],
     seed: str | None,
     student: str | None,
     secret_file: str | None,
+    feedback: str | None,
     output: str | None,
 ) -> None:
-    """Write a blank answer sheet for BANK (with --student: that student's graded variant)."""
-    from grader.quiz.render import template
+    """Write a blank answer sheet for one or more BANKs (with --student: that student's graded
+    variant, its numbers written on the sheet and signed with the course secret)."""
+    from grader.quiz.handout import Feedback, make
+    from grader.quiz.render import sheet
 
+    if feedback and student is None:
+        raise click.UsageError("--feedback is for a student's handed-out sheet (--student)")
     try:
-        text = template(_catalog(ctx).bank(bank_name), _variant(seed, student, secret_file))
+        banks = _banks(ctx, bank_names)
+        variant = _variant(seed, student, secret_file)
+        signed = (
+            make(banks, student, _secret(secret_file, True), Feedback(feedback or "immediate")) if student else None
+        )
+        text = sheet(banks, variant, signed)
     except GraderError as exc:
         _fail(exc)
     if output:
@@ -161,6 +200,70 @@ def quiz_template(
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text)
+
+
+@quiz.command("handout")
+@click.argument("bank_names", nargs=-1, required=True, metavar="BANK...")
+@click.option(
+    "--roster", "roster_path", required=True, type=click.Path(dir_okay=False), help=ROSTER_HELP.split(", kept")[0]
+)
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="folder for the sheets (one STUDENT.yaml each)"
+)
+@click.option(
+    "--id-column",
+    help="the roster's column of student ids, written on each sheet's student line (default: Canvas's SIS "
+    "Login ID, else SIS User ID, else ID; in another table: student, id, login, username or email)",
+)
+@click.option(
+    "--feedback",
+    type=click.Choice(["immediate", "after-grading"]),
+    default="immediate",
+    show_default=True,
+    help=FEEDBACK_HELP,
+)
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False),
+    help="the course secret (default: $GRADER_COURSE_SECRET_FILE, or the secret itself in $GRADER_COURSE_SECRET)",
+)
+@click.pass_context
+def quiz_handout(
+    ctx: click.Context,
+    bank_names: tuple[str, ...],
+    roster_path: str,
+    out: str,
+    id_column: str | None,
+    feedback: str,
+    secret_file: str | None,
+) -> None:
+    """Write one answer sheet per roster student: every BANK in one sheet, the student's graded
+    numbers written on it and signed with the course secret."""
+    from pathlib import Path
+
+    from grader.errors import CourseSecretError
+    from grader.quiz.handout import Feedback
+    from grader.quiz.roster_sheets import write_sheets
+    from grader.quiz.variants import HOW_TO_GIVE
+    from grader.roster import read_roster
+
+    try:
+        banks = _banks(ctx, bank_names)
+        secret = _secret(secret_file, needed=True)
+        if secret is None:
+            raise CourseSecretError(
+                f"grader quiz handout signs each sheet with the course secret: give it by {HOW_TO_GIVE}"
+            )
+        roster = read_roster(roster_path, id_column)
+        written = write_sheets(banks, roster, Path(out), secret, Feedback(feedback))
+    except GraderError as exc:
+        _fail(exc)
+    for note in roster.skipped:
+        click.echo(f"note: {note}", err=True)
+    click.echo(
+        f"wrote {len(written)} sheets to {out} ({', '.join(b.name for b in banks)}; feedback {feedback}), "
+        f"e.g. {written[0]}"
+    )
 
 
 @quiz.command("key")
@@ -203,16 +306,19 @@ def quiz_check(
     The variant: --seed or --student, else the sheet's own 'student' (its graded variant with
     the course secret; without it, a practice check on other numbers) or 'seed' (practice)."""
     from grader.quiz.render import report_text, result_document
-    from grader.quiz.sheets import grade_sheet, read_grades
+    from grader.quiz.sheets import as_handed_out, grade_sheet, read_grades
+    from grader.quiz.variants import SHEET
 
     _one_variant(seed, student)
     try:
         catalog = _catalog(ctx)
         secret = _secret(secret_file, needed=True)
         scores = read_grades(grades, catalog) if grades else None
-        result = grade_sheet(catalog, answers, seed, scores, student=student, secret=secret)
+        result = as_handed_out(grade_sheet(catalog, answers, seed, scores, student=student, secret=secret))
     except GraderError as exc:
         _fail(exc)
+    if reveal and result.variant.kind == SHEET:
+        click.echo("note: --reveal shows no key when a handed-out sheet is checked without the course secret", err=True)
     if html_file:
         from grader.quiz.render import report_html
 
@@ -398,6 +504,7 @@ def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
     help="regular expression with a (?P<student>...) group, applied to each file or folder name",
 )
 @click.option("--regrade", is_flag=True, help="grade again even what was already graded")
+@click.option("--roster", type=click.Path(dir_okay=False), help=ROSTER_HELP)
 @click.option(
     "--wall-limit",
     type=click.FloatRange(min=1),
@@ -461,6 +568,7 @@ def batch(
     jobs: int,
     pattern: str,
     regrade: bool,
+    roster: str | None,
     wall_limit: float,
     cpu_limit: int,
     memory_limit: float | None,
@@ -481,6 +589,8 @@ def batch(
 
     if cell_timeout and assignment != "quiz":
         _cell_timeout_note(assignment, cell_timeout)
+    if roster:
+        _keep_roster(out, roster)
     counts = {"done": 0, "failed": 0}
     with Progress(
         TextColumn("[bold]grading"),
@@ -528,13 +638,16 @@ def batch(
 
 @main.command("export")
 @click.argument("out", type=click.Path(file_okay=False))
-def export_command(out: str) -> None:
+@click.option("--roster", type=click.Path(dir_okay=False), help=ROSTER_HELP + " [default: the one OUT kept]")
+def export_command(out: str, roster: str | None) -> None:
     """Write every export of a batch again from its stored results (OUT: grader batch --out)."""
     import os
     from pathlib import Path
 
     from grader.batch.exports import export
 
+    if roster:
+        _keep_roster(out, roster)
     try:
         written = export(Path(out))
     except GraderError as exc:

@@ -17,7 +17,8 @@
     ├── WorkspaceError           grader.review.workspace: a batch's --out folder that cannot be reviewed
     ├── SuggestionError          grader.review.suggest: no such suggestion model, or its extra missing
     ├── ReviewInputError         grader.review.app: a reviewer's points or names out of range
-    └── ReviewLockError          grader.review.lock: a folder that another `grader review` already serves
+    ├── ReviewLockError          grader.review.lock: a folder that another `grader review` already serves
+    └── RosterError              grader.roster: a class roster that cannot be used (no id column, a student twice)
 
 Student mistakes inside a readable sheet are *not* exceptions: they become results
 with a status. Only the grader's own refusals and bugs raise. The classes named with a

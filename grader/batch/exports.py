@@ -19,6 +19,7 @@ from typing import Any
 from grader.atomic import write_atomically, write_csv_atomically
 from grader.batch.store import BatchInfo, BatchOutputError, BatchRow, RowStatus, read_rows
 from grader.errors import GraderError
+from grader.roster import kept_roster
 
 GRADEBOOK_FIELDS = ("student", "status", "points", "points_possible", "message", "submission", "seconds")
 
@@ -95,8 +96,25 @@ def gradebook(batch: StoredBatch) -> list[Path]:
     return [path]
 
 
+def canvas_identities(batch: StoredBatch) -> dict[str, list[str]]:
+    """Each student's five identifying cells in canvas.csv (Student, ID, SIS User ID, SIS Login
+    ID, Section): from the roster the batch kept (OUT/roster.csv), found by the student line of
+    the sheet graded, else by the id from the file name; without either, the id as Student and
+    SIS Login ID."""
+    roster = kept_roster(batch.out)
+    cells = {}
+    for row in batch.rows:
+        document = batch.documents.get(row.student) or {}
+        variant = document.get("variant") or {}
+        on_sheet = variant.get("name") if variant.get("kind") in ("graded", "sheet") else None
+        found = roster.find(on_sheet, row.student) if roster else None
+        cells[row.student] = found.canvas_cells() if found else [row.student, "", "", row.student, ""]
+    return cells
+
+
 def canvas(batch: StoredBatch) -> list[Path]:
     path, possible = batch.out / "canvas.csv", batch.points_possible
+    who = canvas_identities(batch)
     column = f"{batch.info.assignment} ({possible:g})"
     _write_csv(
         path,
@@ -104,7 +122,7 @@ def canvas(batch: StoredBatch) -> list[Path]:
             ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
             ["Points Possible", "", "", "", "", f"{possible:g}"],
         ]
-        + [[r.student, "", "", r.student, "", f"{r.points:g}"] for r in batch.rows],
+        + [[*who[r.student], f"{r.points:g}"] for r in batch.rows],
     )
     return [path]
 

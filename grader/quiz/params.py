@@ -66,6 +66,46 @@ def resolve(value: Any, params: dict[str, Any], where: str) -> Any:
     return value
 
 
+def names_used(spec: dict[str, Any]) -> set[str]:
+    """The parameters a question uses: ``{name}`` in its prompt and ``$name`` in its setup
+    (nothing else of a question is filled in)."""
+    names = set(_PLACEHOLDER.findall(spec.get("prompt", "")))
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and (match := _REF.match(value)):
+            names.add(match.group(1))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    walk(spec.get("setup"))
+    return names
+
+
+def drawable(spec: dict[str, Any], value: Any) -> bool:
+    """Whether ``draw`` could give ``value`` from this variant spec (a number written on a
+    handed-out sheet that no variant holds was edited)."""
+    if "choices" in spec:
+        return any(type(value) is type(choice) and value == choice for choice in spec["choices"])
+    if "range" in spec:
+        low, high = spec["range"]
+        return _whole(value) and low <= value <= high and (value - low) % spec.get("step", 1) == 0
+    grid = spec["grid"]
+    return (
+        isinstance(value, list)
+        and len(value) == grid["rows"]
+        and all(isinstance(row, list) and len(row) == grid["cols"] for row in value)
+        and all(_whole(x) and grid["low"] <= x <= grid["high"] for row in value for x in row)
+    )
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def format_value(value: Any) -> str:
     """Show a parameter in a prompt: grids as aligned rows, others as written."""
     if isinstance(value, list) and value and all(isinstance(r, list) for r in value):

@@ -4,15 +4,17 @@ a graded sheet in the terminal, and the JSON result document."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from grader.quiz import results as R
 from grader.quiz.bank import Bank
+from grader.quiz.handout import Feedback, Handout, block_lines
 from grader.quiz.kinds import REGISTRY
 from grader.quiz.questions import QuestionInstance
-from grader.quiz.variants import DEFAULT, GRADED, Variant, as_variant
+from grader.quiz.variants import DEFAULT, GRADED, PRACTICE, Variant, as_variant
 from grader.schemas import schema_errors
 
 
@@ -67,24 +69,61 @@ def _variant_lines(variant: Variant, with_key: bool) -> list[str]:
     return [f"# The {variant.describe()} (for practice, not graded):", f"seed: {json.dumps(variant.name)}", ""]
 
 
+def _handout_lines(handout: Handout) -> list[str]:
+    """A handed-out sheet's student line and signed numbers, with what they mean for its check."""
+    lines = [
+        f"# Your graded variant (student {handout.student!r}). 'grader quiz check THIS_FILE' checks your",
+        "# answers on the numbers written in the hand-out block below, the numbers your instructor",
+        "# grades them on. Leave the student line and the block as they are: they are signed with",
+        "# your instructor's course secret, and a sheet whose numbers or student line were edited",
+        "# is refused at grading.",
+    ]
+    if handout.feedback == Feedback.AFTER_GRADING:
+        lines += [
+            "# Feedback after grading: this sheet was handed out without immediate feedback, so",
+            "# 'grader quiz check' only says whether each answer can be read (its format and units).",
+        ]
+    return lines + [f"student: {json.dumps(handout.student)}", *block_lines(handout), ""]
+
+
 def template(bank: Bank, variant: Variant | str | None, with_key: bool = False) -> str:
     """An answer sheet for ``bank``: each prompt as a comment above an empty answer,
     or above the computed reference answer when ``with_key`` is set (the answer key)."""
+    return sheet([bank], variant, with_key=with_key)
+
+
+def sheet(
+    banks: Sequence[Bank], variant: Variant | str | None, handout: Handout | None = None, with_key: bool = False
+) -> str:
+    """An answer sheet (or key) for one or more banks under one ``student:`` or ``seed:`` line;
+    a handed-out sheet carries its signed numbers (``handout``) instead of that line alone."""
     variant = as_variant(variant)
+    names = (
+        " and ".join(f"{b.name} ({b.title})" for b in banks) if len(banks) > 1 else f"{banks[0].name}: {banks[0].title}"
+    )
     if with_key:
         lines = [
-            f"# Answer key for {bank.name}: {bank.title}",
+            f"# Answer key for {names}",
             "# Computed by the calculators; it scores full marks.",
             "",
         ]
     else:
         lines = [
-            f"# Answer sheet for {bank.name}: {bank.title}",
+            f"# Answer sheet for {names}",
             "# Fill in each answer after the colon; leave ~ for questions you skip.",
             "# Check it with: grader quiz check THIS_FILE",
             "",
         ]
-    lines += _variant_lines(variant, with_key)
+    lines += _handout_lines(handout) if handout else _variant_lines(variant, with_key)
+    for bank in banks:
+        if len(banks) > 1:
+            lines += [f"# --- {bank.name}: {bank.title} ---", ""]
+        lines += _question_lines(bank, variant, with_key)
+    return "\n".join(lines)
+
+
+def _question_lines(bank: Bank, variant: Variant, with_key: bool) -> list[str]:
+    lines: list[str] = []
     for question in bank.questions:
         inst = bank.instance(question, variant)
         kind = REGISTRY[question.type]
@@ -98,7 +137,7 @@ def template(bank: Bank, variant: Variant | str | None, with_key: bool = False) 
         lines += _comment(f"Answer: {answer_format(inst)}")
         answer = _yaml_value(kind.key_on_sheet(inst)) if with_key else kind.blank_answer
         lines += [f"{question.id}: {answer}", ""]
-    return "\n".join(lines)
+    return lines
 
 
 _STATUS_STYLE = {
@@ -110,6 +149,7 @@ _STATUS_STYLE = {
     R.NEEDS_REVIEW: ("to be reviewed", "cyan"),
     R.REVIEWED: ("reviewed", "blue"),
     R.ELSEWHERE: ("graded elsewhere", "white"),
+    R.ANSWERED: ("read", "white"),
 }
 
 
@@ -137,7 +177,8 @@ def report_text(result: R.SheetResult, reveal: bool = False) -> str:
         if r.status in (R.ELSEWHERE, R.UNANSWERED):
             continue  # unanswered ones are listed together below
         label, colour = _STATUS_STYLE[r.status]
-        lines.append(f"{r.id:<26} {click.style(label, fg=colour):<28} {r.points:g}/{r.points_possible:g}")
+        score = f"{r.points:g}/{r.points_possible:g}" if result.verdicts else ""
+        lines.append(f"{r.id:<26} {click.style(label, fg=colour):<28} {score}".rstrip())
         if r.answer is not None and REGISTRY[r.type].echo_answer:
             lines.append(f"    your answer: {_show(r.answer)}")
         if reveal and r.expected is not None and r.status != R.CORRECT:
@@ -151,6 +192,11 @@ def report_text(result: R.SheetResult, reveal: bool = False) -> str:
     total = f"Total: {result.points:g} / {result.points_possible:g} points"
     if result.pending_review:
         total += f" ({result.pending_review:g} more await review of written answers)"
+    if not result.verdicts:
+        total = (
+            f"No verdicts before grading (this sheet was handed out so): {len(result.with_status(R.ANSWERED))} "
+            "answers can be read"
+        )
     lines.append(click.style(total, bold=True))
     if unanswered:
         lines.append(f"Unanswered ({len(unanswered)}): {', '.join(unanswered)}")
@@ -165,11 +211,12 @@ def result_document(result: R.SheetResult, reveal: bool = False) -> dict[str, An
     document = {
         "kind": "quiz-result",
         "sheet": result.source,
-        "seed": result.variant.name if result.variant.kind != GRADED else None,
+        "seed": result.variant.name if result.variant.kind == PRACTICE else None,
         "variant": {"kind": result.variant.kind, "name": result.variant.name, "practice_check": result.practice_check},
         "banks": list(result.banks),
         "score": {"points": result.points, "possible": result.points_possible, "pending_review": result.pending_review},
         "problems": list(result.problems),
+        **({"handout": _handout_document(result.handout)} if result.handout else {}),
         "questions": [
             {
                 "id": r.id,
@@ -190,6 +237,14 @@ def result_document(result: R.SheetResult, reveal: bool = False) -> dict[str, An
     if errors:  # a bug of the grader's, never the student's
         raise AssertionError(f"quiz result breaks its schema: {errors[0].message}")
     return document
+
+
+def _handout_document(check: R.HandoutCheck) -> dict[str, Any]:
+    return {
+        "feedback": check.feedback,
+        "signature": "verified" if check.verified else "unchecked",
+        "verdicts": check.verdicts,
+    }
 
 
 _PAGE_STATUS = {
@@ -276,4 +331,5 @@ def report_html(result: R.SheetResult, reveal: bool = False) -> str:
         questions=questions,
         unanswered=[r.id for r in result.with_status(R.UNANSWERED)],
         reveal=reveal,
+        verdicts=result.verdicts,
     )

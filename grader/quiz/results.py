@@ -20,6 +20,7 @@ class QuestionStatus(StrEnum):
     NEEDS_REVIEW = "needs_review"  # free text not yet scored by an instructor
     REVIEWED = "reviewed"  # free text scored from the instructor's grades file
     ELSEWHERE = "graded_elsewhere"  # notebooks and ungraded items: not part of the quiz total
+    ANSWERED = "answered"  # read, not judged: a student's check of a sheet handed out without immediate feedback
 
     @property
     def counted(self) -> bool:
@@ -39,6 +40,7 @@ INVALID, NEEDS_REVIEW, REVIEWED, ELSEWHERE = (
     QuestionStatus.REVIEWED,
     QuestionStatus.ELSEWHERE,
 )
+ANSWERED = QuestionStatus.ANSWERED
 STATUSES = tuple(QuestionStatus)
 
 
@@ -66,6 +68,15 @@ class QuestionResult:
 
 
 @dataclass(frozen=True)
+class HandoutCheck:
+    """How a handed-out sheet (its numbers written on it and signed: ``handout``) was checked."""
+
+    feedback: str  # what the sheet states: immediate, or after-grading
+    verified: bool  # its signature checked with the course secret (the instructor's grading)
+    verdicts: bool = True  # False: a student's check of an after-grading sheet says only what can be read
+
+
+@dataclass(frozen=True)
 class SheetResult:
     """Everything known after grading one sheet: per-question results and sheet-level problems."""
 
@@ -75,6 +86,7 @@ class SheetResult:
     results: tuple[QuestionResult, ...]
     problems: tuple[str, ...] = field(default_factory=tuple)
     practice_check: bool = False  # a student's sheet checked on a practice variant: no secret here
+    handout: HandoutCheck | None = None  # a handed-out sheet, graded or checked on its own numbers
 
     @property
     def points(self) -> float:
@@ -88,6 +100,12 @@ class SheetResult:
     def pending_review(self) -> float:
         """Points of free-text answers that still wait for an instructor's score."""
         return round(sum(r.points_possible for r in self.results if r.status == NEEDS_REVIEW), 4)
+
+    @property
+    def verdicts(self) -> bool:
+        """Whether the result says right or wrong (not so for a student's check of a sheet
+        handed out with feedback after grading)."""
+        return self.handout is None or self.handout.verdicts
 
     def with_status(self, status: str) -> list[QuestionResult]:
         return [r for r in self.results if r.status == status]

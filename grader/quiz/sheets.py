@@ -1,8 +1,8 @@
 """Answer sheets and instructors' grades files: reading them and grading a whole sheet.
 
-An answer sheet is a YAML mapping from question id to answer, with two optional
-reserved keys: ``seed`` (a practice variant) and ``student`` (whose graded variant the
-sheet answers; see ``variants``). A sheet that
+An answer sheet is a YAML mapping from question id to answer, with optional reserved
+keys: ``seed`` (a practice variant), ``student`` (whose graded variant the sheet answers;
+see ``variants``) and ``handout`` (a handed-out sheet's signed numbers; see ``handout``). A sheet that
 cannot be read at all raises ``AnswerSheetError``; everything else -- unknown ids,
 duplicated ids, unreadable answers -- is reported per question and the rest is graded.
 """
@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import AnswerSheetError, InputFileError
-from grader.quiz import checking
+from grader.quiz import checking, handout
 from grader.quiz.bank import Catalog
-from grader.quiz.results import SheetResult
-from grader.quiz.variants import DEFAULT_VARIANT, Variant, student_text
+from grader.quiz.handout import Handout
+from grader.quiz.kinds import REGISTRY
+from grader.quiz.results import HandoutCheck, QuestionResult, QuestionStatus, SheetResult
+from grader.quiz.variants import DEFAULT_VARIANT, GRADED, SHEET, Variant, student_text
 from grader.yamlsource import SHEET_LIMITS, YamlDocument, read_yaml
 
 RESERVED = ("seed", "student")
@@ -86,6 +88,7 @@ class Sheet:
     meta: dict[str, Answer]  # the reserved keys (seed, student), as text
     problems: tuple[str, ...]
     duplicated: dict[str, str]  # id -> message
+    handout: Handout | None = None  # the numbers written on a handed-out sheet, with their signature
 
 
 def _variant_name(doc: YamlDocument, key: str, raw: Any) -> str:
@@ -142,6 +145,8 @@ def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
         line = doc.line_of((key,))
         if key in RESERVED:
             meta[key] = Answer(_variant_name(doc, key, raw), line)
+        elif key == handout.KEY:
+            continue  # read below, once the student line is known
         elif str(key) in catalog.by_id:
             answers[str(key)] = Answer(raw, line)
         else:
@@ -149,16 +154,22 @@ def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
     repeated: dict[str, list[int]] = {}
     for dup in (d for d in doc.duplicates if len(d.path) == 1):  # nested ones are in answers no reader takes
         key = dup.path[0]
-        if key in RESERVED:
+        if key in RESERVED or key == handout.KEY:
             raise AnswerSheetError(
                 f"{doc.source}:{dup.line}: {key} is written twice (lines {dup.first_line} and "
                 f"{dup.line}), so the variant the sheet answers is unclear; keep one"
             )
         lines = unknown[str(key)] if str(key) in unknown else repeated.setdefault(str(key), [dup.first_line])
         lines.append(dup.line)
+    for dup in (d for d in doc.duplicates if len(d.path) > 1 and d.path[0] == handout.KEY):
+        raise AnswerSheetError(
+            f"{doc.source}:{dup.line}: {handout.KEY}: {dup.path[-1]} is written twice (first at line "
+            f"{dup.first_line}); {handout.EDITED}"
+        )
     duplicated = {qid: _answered_again(doc.source, qid, lines) for qid, lines in repeated.items()}
     problems = _unknown_keys(doc.source, unknown, catalog) + list(duplicated.values())
-    return Sheet(doc.source, answers, meta, tuple(problems), duplicated)
+    block = handout.read(doc, meta["student"].raw if "student" in meta else None)
+    return Sheet(doc.source, answers, meta, tuple(problems), duplicated, block)
 
 
 def _practice_check_note(sheet: Sheet, student: str, variant: Variant) -> str:
@@ -169,6 +180,15 @@ def _practice_check_note(sheet: Sheet, student: str, variant: Variant) -> str:
         f"checked on the {variant.describe()}, whose numbers differ from those on your sheet, so numeric "
         "answers to your graded questions may show as wrong here. Your instructor's grading uses your "
         f"graded numbers. To practise, check a sheet from: grader quiz template BANK --seed {student}"
+    )
+
+
+def _sheet_check_note(sheet: Sheet, student: str) -> str:
+    line = sheet.meta["student"].line
+    return (
+        f"{sheet.source}:{line}: checked on the numbers written on this sheet (its hand-out block) for student "
+        f"{student!r}, without the course secret: your instructor grades it on these numbers once their "
+        "signature is verified, and a sheet whose numbers or student line were edited is refused at grading"
     )
 
 
@@ -202,6 +222,10 @@ def sheet_variant(
                 f"{sheet.source}:{sheet.meta['seed'].line}: the sheet's seed {written['seed']!r} is "
                 f"ignored: a sheet naming a student is graded on the {variant.describe()}"
             )
+    elif "student" in written and sheet.handout is not None:
+        variant = Variant.on_sheet(written["student"])
+        notes.append(_sheet_check_note(sheet, written["student"]))
+        practice_check = True
     elif "student" in written:
         variant = Variant.practice(written.get("seed", written["student"]))
         notes.append(_practice_check_note(sheet, written["student"], variant))
@@ -225,10 +249,19 @@ def grade_sheet(
     student: str | None = None,
     secret: bytes | None = None,
 ) -> SheetResult:
-    """Grade every question of every bank the sheet answers; unanswered ones score 0."""
+    """Grade every question of every bank the sheet answers (a handed-out sheet: every bank
+    handed out); unanswered ones score 0."""
     sheet = read_sheet(path, catalog)
     variant, notes, practice_check = sheet_variant(sheet, seed, student, secret)
-    bank_names = sorted({catalog.by_id[qid][0].name for qid in list(sheet.answers) + list(sheet.duplicated)})
+    block = _handout_used(sheet, variant)
+    check, handout_notes = _check_handout(block, sheet, variant, secret, catalog) if block else (None, [])
+    answered = sorted({catalog.by_id[qid][0].name for qid in list(sheet.answers) + list(sheet.duplicated)})
+    bank_names = list(block.banks) if block else answered
+    if block and (others := [name for name in answered if name not in block.banks]):
+        handout_notes.append(
+            f"{sheet.source}: the answers to questions of {', '.join(others)} are ignored: the sheet was handed "
+            f"out for {', '.join(block.banks)}"
+        )
     if not bank_names:
         raise AnswerSheetError(
             f"{sheet.source}: none of its keys is a question id, so nothing can be graded"
@@ -238,11 +271,72 @@ def grade_sheet(
     for name in bank_names:
         bank = catalog.bank(name)
         for question in bank.questions:
-            inst = bank.instance(question, variant)
+            if block and REGISTRY[question.type].on_sheet:
+                inst = handout.sheet_instance(block, bank, question, variant, sheet.source)
+            else:
+                inst = bank.instance(question, variant)
             if question.id in sheet.duplicated:
                 result = checking.invalid(inst, sheet.duplicated[question.id])
             else:
                 answer = sheet.answers.get(question.id, Answer(None, None))
                 result = checking.check(inst, answer.raw, answer.line, (grades or {}).get(question.id))
-            results.append(result)
-    return SheetResult(sheet.source, variant, tuple(bank_names), tuple(results), notes + sheet.problems, practice_check)
+            results.append(_without_key(result) if variant.kind == SHEET else result)
+    problems = notes + tuple(handout_notes) + sheet.problems
+    return SheetResult(sheet.source, variant, tuple(bank_names), tuple(results), problems, practice_check, check)
+
+
+def _handout_used(sheet: Sheet, variant: Variant) -> Handout | None:
+    """The sheet's hand-out block when the sheet is graded as its own student's: on its signed
+    numbers (with the secret) or checked on them (without); None for another variant."""
+    block = sheet.handout
+    if block is None or variant.kind not in (GRADED, SHEET):
+        return None
+    return block if student_text(str(variant.name)) == student_text(block.student) else None
+
+
+def _check_handout(
+    block: Handout, sheet: Sheet, variant: Variant, secret: bytes | None, catalog: Catalog
+) -> tuple[HandoutCheck, list[str]]:
+    """With the secret, a sheet whose signature does not hold is refused; without it, one whose
+    numbers no variant holds. Notes when the banks now draw other numbers than those handed out."""
+    if variant.kind == SHEET or secret is None:
+        handout.refuse_if_impossible(block, catalog, sheet.source)
+        return HandoutCheck(block.feedback, verified=False), []
+    handout.refuse_if_edited(block, secret, catalog, sheet.source)
+    changed = handout.changed_since(block, secret, catalog, sheet.source)
+    note = (
+        f"{sheet.source}: graded on the numbers handed out (signed); the banks now draw other numbers for "
+        f"{', '.join(changed)}: they changed since the hand-out"
+    )
+    return HandoutCheck(block.feedback, verified=True), [note] if changed else []
+
+
+def _without_key(result: QuestionResult) -> QuestionResult:
+    """A question checked without the secret on a handed-out sheet's numbers: verdict and slip
+    feedback, but neither the expected answer nor a model answer."""
+    return replace(
+        result, expected=None, feedback=tuple(f for f in result.feedback if not f.startswith("Model answer"))
+    )
+
+
+READ_ONLY = (
+    "Read: this sheet was handed out without immediate feedback, so it is judged when your instructor grades it."
+)
+
+
+def as_handed_out(result: SheetResult) -> SheetResult:
+    """What a student's check shows: for a sheet handed out with feedback after grading (and
+    checked without the secret), whether each answer can be read (its format and units) and
+    nothing more: no verdict, no points, no key. Any other result as it is."""
+    if result.handout is None or result.handout.verified or result.handout.feedback != handout.Feedback.AFTER_GRADING:
+        return result
+    judged = (QuestionStatus.CORRECT, QuestionStatus.PARTIAL, QuestionStatus.INCORRECT, QuestionStatus.NEEDS_REVIEW)
+    results = tuple(
+        replace(
+            r, status=QuestionStatus.ANSWERED, fraction=0.0, feedback=(READ_ONLY,), misconceptions=(), expected=None
+        )
+        if r.status in judged
+        else r
+        for r in result.results
+    )
+    return replace(result, results=results, handout=replace(result.handout, verdicts=False))

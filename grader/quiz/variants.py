@@ -24,6 +24,7 @@ MAKE_SECRET = 'python -c "import secrets; print(secrets.token_hex(32))" > course
 HOW_TO_GIVE = f"--secret-file PATH, or the environment variable {SECRET_FILE_ENV} (a file) or {SECRET_ENV}"
 
 DEFAULT, PRACTICE, GRADED = "default", "practice", "graded"
+SHEET = "sheet"  # a handed-out sheet's own numbers, checked without the secret (grader.quiz.handout)
 
 
 def student_text(student: str) -> str:
@@ -56,7 +57,15 @@ class Variant:
         digest = hmac.new(secret, student_text(student).encode(), hashlib.sha256).hexdigest()
         return cls(GRADED, student, "graded:" + digest)
 
+    @classmethod
+    def on_sheet(cls, student: str) -> Variant:
+        """The numbers written on a student's handed-out sheet, as a check without the secret
+        takes them (no stream: they are read from the sheet, never drawn)."""
+        return cls(SHEET, student)
+
     def describe(self) -> str:
+        if self.kind == SHEET:
+            return f"numbers written on the sheet of student {self.name!r}"
         if self.kind == GRADED:
             return f"graded variant of student {self.name!r}"
         if self.kind == PRACTICE:
