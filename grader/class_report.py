@@ -10,11 +10,12 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from grader.batch.store import BatchRow
+    from grader.similarity.result import Similarity
 
 FLAGS_TO_LOOK_AT = (
     "claimed_accuracy_gap",
@@ -57,6 +58,7 @@ class ClassReport:
     gaps: tuple[float, ...] = ()  # printed minus measured accuracy, where both are known
     training_seconds: tuple[float, ...] = ()
     look_at: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    similarity: Similarity | None = None  # the batch's similar submissions (OUT/similarity.json)
 
     @property
     def mean(self) -> float | None:
@@ -159,6 +161,11 @@ def build(
         training_seconds=seconds,
         look_at=tuple(look_at),
     )
+
+
+def with_similarity(report: ClassReport, similarity: Similarity | None) -> ClassReport:
+    """The report with the batch's similar submissions (its section links to similarity.html)."""
+    return replace(report, similarity=similarity)
 
 
 def render(report: ClassReport) -> str:

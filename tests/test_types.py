@@ -44,3 +44,17 @@ def test_status_properties_replace_string_tests():
     }
     assert [s for s in QuestionStatus if not s.counted] == [QuestionStatus.ELSEWHERE]
     assert all(s.text for s in Status)
+
+
+def test_similarity_values_match_the_similarity_schema():
+    from dataclasses import fields
+
+    from grader.similarity.result import Evidence, EvidenceKind, Excerpt, Material, Similarity, SimilarPair
+
+    schema = load_schema("similarity")
+    assert set(schema["properties"]["material"]["enum"]) == {m.value for m in Material}
+    assert set(schema["$defs"]["evidence"]["properties"]["kind"]["enum"]) == {k.value for k in EvidenceKind}
+    assert set(schema["properties"]) == {f.name for f in fields(Similarity)} | {"kind"}
+    assert set(schema["properties"]["pairs"]["items"]["properties"]) == {f.name for f in fields(SimilarPair)}
+    assert set(schema["$defs"]["evidence"]["properties"]) == {f.name for f in fields(Evidence)}
+    assert set(schema["$defs"]["excerpt"]["properties"]) == {f.name for f in fields(Excerpt)}

@@ -205,9 +205,12 @@ def summary(rows: tuple[BatchRow, ...], info: BatchInfo) -> str:
 
 def report(batch: StoredBatch) -> list[Path]:
     from grader import class_report
+    from grader.similarity.run import read_similarity
 
     path = batch.out / "report.html"
-    write_atomically(path, class_report.render(class_report.build(batch.rows, batch.documents, batch.info.assignment)))
+    built = class_report.build(batch.rows, batch.documents, batch.info.assignment)
+    built = class_report.with_similarity(built, read_similarity(batch.out))
+    write_atomically(path, class_report.render(built))
     return [path]
 
 

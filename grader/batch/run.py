@@ -41,6 +41,7 @@ from grader.confinement import describe as describe_confinement
 from grader.errors import BatchError
 from grader.quiz.variants import SECRET_ENV, course_secret
 from grader.scratch import remove_abandoned
+from grader.similarity import run as similarity
 
 
 def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> None:
@@ -227,5 +228,6 @@ def run_batch(
     notebooks = any(s.path.suffix.lower() in NOTEBOOK_SUFFIXES for s in graded)
     context = tuple(line for line in (sandbox.describe(notebooks), limits_line, unpacked.note) if line)
     BatchInfo(key.name, tuple(s.student for s in submissions), tuple(skipped), context).write(out)
+    similarity.write_similarity(similarity.compare_submissions(submissions, key), out)  # before the class report
     export(out)
     return ordered
