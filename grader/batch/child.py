@@ -18,6 +18,7 @@ from pathlib import Path
 from grader.atomic import write_atomically
 from grader.batch.store import sentences
 from grader.errors import GraderError
+from grader.quiz.variants import SHEET, Variant
 
 OUTCOME = "outcome.json"
 QUIZ, NOTEBOOK = "quiz", "notebook"
@@ -70,9 +71,15 @@ def grade_sheet_job(job: ChildJob) -> ChildOutcome:
     invalid = sum(r.status == "invalid" for r in result.results)
     message = sentences(
         f"{invalid} answer(s) could not be read" if invalid else "",
-        "graded on a practice variant: the batch had no course secret" if result.practice_check else "",
+        f"graded on the {_unverified(result.variant)}: the batch had no course secret" if result.practice_check else "",
     )
     return ChildOutcome("graded", result.points, result.points_possible, message, result.practice_check)
+
+
+def _unverified(variant: Variant) -> str:
+    """What a sheet graded without the secret was graded on: a practice variant, or the numbers
+    written on a handed-out sheet, whose signature only the secret can verify."""
+    return f"{variant.describe()} (not verified)" if variant.kind == SHEET else "practice variant"
 
 
 def grade_notebook_job(job: ChildJob) -> ChildOutcome:
