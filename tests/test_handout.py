@@ -97,6 +97,10 @@ def test_file_names_are_safe_for_any_student_id(grader, tmp_path, secret_file):
     assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,70}\.yaml", n) for n in names), names
     assert "ana.maria@uni.edu.yaml" in names and all(p.parent == out for p in out.iterdir())
     assert file_stem("José") != file_stem("Jose") and file_stem("con") != "con"
+    jose = (out / f"{file_stem('José')}.yaml").read_text()
+    assert '\nstudent: "José"\n' in jose  # as written in the roster, and graded as written
+    checked = grader.json("quiz", "check", out / f"{file_stem('José')}.yaml", "--secret-file", secret_file)
+    assert checked["variant"]["name"] == "José" and checked["handout"]["signature"] == "verified"
     with pytest.raises(RosterError, match=r"roster.csv:2: the student id 'xxx"):
         (tmp_path / "roster.csv").write_text(f"student\n{'x' * 300}\n")
         read_roster(tmp_path / "roster.csv")

@@ -83,7 +83,7 @@ def _handout_lines(handout: Handout) -> list[str]:
             "# Feedback after grading: this sheet was handed out without immediate feedback, so",
             "# 'grader quiz check' only says whether each answer can be read (its format and units).",
         ]
-    return lines + [f"student: {json.dumps(handout.student)}", *block_lines(handout), ""]
+    return lines + [f"student: {json.dumps(handout.student, ensure_ascii=False)}", *block_lines(handout), ""]
 
 
 def template(bank: Bank, variant: Variant | str | None, with_key: bool = False) -> str:
