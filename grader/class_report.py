@@ -58,7 +58,12 @@ class ClassReport:
     gaps: tuple[float, ...] = ()  # printed minus measured accuracy, where both are known
     training_seconds: tuple[float, ...] = ()
     look_at: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    pending: tuple[BatchRow, ...] = ()  # the students whose totals are not final: points still to review
     similarity: Similarity | None = None  # the batch's similar submissions (OUT/similarity.json)
+
+    @property
+    def pending_points(self) -> float:
+        return sum(r.pending_points for r in self.pending)
 
     @property
     def mean(self) -> float | None:
@@ -160,6 +165,7 @@ def build(
         gaps=gaps,
         training_seconds=seconds,
         look_at=tuple(look_at),
+        pending=tuple(r for r in rows if r.pending_points),
     )
 
 

@@ -16,11 +16,17 @@ from typing import Any
 import click
 
 from grader.batch import ZIP_ENTRY_MB, ZIP_RATIO, ZIP_RATIO_ABOVE_MB, ZIP_TOTAL_MB
+from grader.batch.store import CanvasPending
 from grader.confinement import DEFAULT_MAX_PROCESSES
 from grader.errors import GraderError
 from grader.lms import FORMATS as LMS_FORMATS
 
 BANKS_HELP = "folder of question banks (default: the banks shipped with the grader)"
+CANVAS_PENDING_HELP = (
+    "what canvas.csv does with a student whose written answers are not all reviewed yet: hold leaves the "
+    "row out (summary.txt lists who) until the review has decided, so no total that is not final reaches "
+    "Canvas; mark writes the points so far, with the pending points in a column Canvas's import skips"
+)
 
 
 def _fail(error: GraderError) -> None:
@@ -561,6 +567,13 @@ def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
     show_default=True,
     help=f"compression ratio refused for files of a zip over {ZIP_RATIO_ABOVE_MB} MB (zip bombs)",
 )
+@click.option(
+    "--canvas-pending",
+    type=click.Choice([p.value for p in CanvasPending]),
+    default=CanvasPending.HOLD.value,
+    show_default=True,
+    help=CANVAS_PENDING_HELP,
+)
 def batch(
     submissions: str,
     assignment: str,
@@ -578,6 +591,7 @@ def batch(
     zip_total_limit: float,
     zip_ratio_limit: float,
     cell_timeout: float | None,
+    canvas_pending: str,
 ) -> None:
     """Grade a class: SUBMISSIONS is a folder (one file or folder per student) or an LMS zip."""
     from pathlib import Path
@@ -625,6 +639,7 @@ def batch(
                     on_result=on_result,
                     on_start=lambda total: progress.update(task, total=total),
                     executor=executor,
+                    canvas_pending=CanvasPending(canvas_pending),
                 )
         except GraderError as exc:
             _fail(exc)
@@ -639,7 +654,12 @@ def batch(
 @main.command("export")
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--roster", type=click.Path(dir_okay=False), help=ROSTER_HELP + " [default: the one OUT kept]")
-def export_command(out: str, roster: str | None) -> None:
+@click.option(
+    "--canvas-pending",
+    type=click.Choice([p.value for p in CanvasPending]),
+    help=CANVAS_PENDING_HELP + " [default: as the batch (or the last export) chose; hold if none did]",
+)
+def export_command(out: str, roster: str | None, canvas_pending: str | None) -> None:
     """Write every export of a batch again from its stored results (OUT: grader batch --out)."""
     import os
     from pathlib import Path
@@ -649,7 +669,7 @@ def export_command(out: str, roster: str | None) -> None:
     if roster:
         _keep_roster(out, roster)
     try:
-        written = export(Path(out))
+        written = export(Path(out), CanvasPending(canvas_pending) if canvas_pending else None)
     except GraderError as exc:
         _fail(exc)
     for name, paths in written:

@@ -70,10 +70,13 @@ def test_gradescope_has_one_test_per_question_with_the_result_documents_scores(o
         results = json.loads((out / "gradescope" / student / "results.json").read_text())
         assert [t["name"] for t in results["tests"]] == [q["id"] for q in document["questions"]]
         for test, question in zip(results["tests"], document["questions"]):
+            if question["status"] == "needs_review":  # no score yet (tests/test_pending.py)
+                assert "score" not in test and test["output"].startswith("Pending review")
+                continue
             assert (test["score"], test["max_score"]) == (question["points"], question["points_possible"])
             assert test["output"].startswith(question["status"].replace("_", " "))
         assert results["score"] == document["score"]["points"] > 0
-        assert sum(t["score"] for t in results["tests"]) == pytest.approx(results["score"])
+        assert sum(t.get("score", 0) for t in results["tests"]) == pytest.approx(results["score"])
 
 
 def test_a_submission_without_a_document_keeps_one_test_saying_why(out):

@@ -53,6 +53,7 @@ def sheet_rows(out: Path, sheets: Path) -> None:
             "status": "graded",
             "points": result.points,
             "points_possible": result.points_possible,
+            "pending_points": result.pending_review,
             "message": "",
             "submission": str(path),
             "digest": "0" * 64,

@@ -3,7 +3,9 @@ added on one side cannot be forgotten on the other."""
 
 from __future__ import annotations
 
-from grader.batch.store import RowStatus
+from dataclasses import fields
+
+from grader.batch.store import BatchRow, RowStatus, ScoreStatus
 from grader.notebooks.status import RunStatus, Status
 from grader.quiz.question_type import QuestionType
 from grader.quiz.results import QuestionStatus
@@ -26,6 +28,15 @@ def test_row_statuses_match_the_batch_row_schema():
     schema = load_schema("batch-row")
     assert set(schema["properties"]["status"]["enum"]) == {s.value for s in RowStatus}
     assert {s.value for s in Status} <= {s.value for s in RowStatus}, "every notebook status is a row status"
+
+
+def test_every_stored_row_field_is_in_the_batch_row_schema():
+    properties = load_schema("batch-row")["properties"]
+    assert {f.name for f in fields(BatchRow)} == set(properties)
+    assert properties["pending_points"]["minimum"] == 0
+    assert [s for s in ScoreStatus] == [ScoreStatus.FINAL, ScoreStatus.PENDING_REVIEW]
+    assert BatchRow("a", RowStatus.GRADED, 1, 2, pending_points=1).score_status is ScoreStatus.PENDING_REVIEW
+    assert BatchRow("a", RowStatus.GRADED, 1, 2).score_status is ScoreStatus.FINAL
 
 
 def test_question_types_match_the_bank_and_quiz_result_schemas():

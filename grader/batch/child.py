@@ -46,6 +46,7 @@ class ChildOutcome:
     points_possible: float
     message: str
     practice_check: bool = False  # an answer sheet graded on practice numbers (no course secret)
+    pending_points: float = 0  # an answer sheet's written answers still to review (SheetResult.pending_review)
 
     @classmethod
     def read(cls, feedback: Path) -> ChildOutcome | None:
@@ -73,7 +74,9 @@ def grade_sheet_job(job: ChildJob) -> ChildOutcome:
         f"{invalid} answer(s) could not be read" if invalid else "",
         f"graded on the {_unverified(result.variant)}: the batch had no course secret" if result.practice_check else "",
     )
-    return ChildOutcome("graded", result.points, result.points_possible, message, result.practice_check)
+    return ChildOutcome(
+        "graded", result.points, result.points_possible, message, result.practice_check, result.pending_review
+    )
 
 
 def _unverified(variant: Variant) -> str:

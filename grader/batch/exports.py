@@ -12,16 +12,28 @@ import json
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from grader.atomic import write_atomically, write_csv_atomically
-from grader.batch.store import BatchInfo, BatchOutputError, BatchRow, RowStatus, read_rows
+from grader.batch.store import BatchInfo, BatchOutputError, BatchRow, CanvasPending, RowStatus, read_rows
 from grader.errors import GraderError
+from grader.quiz.results import QuestionStatus
 from grader.roster import kept_roster
 
-GRADEBOOK_FIELDS = ("student", "status", "points", "points_possible", "message", "submission", "seconds")
+GRADEBOOK_FIELDS = (
+    "student",
+    "status",
+    "points",
+    "points_possible",
+    "pending_points",  # still to review: not in points until a person has decided them
+    "score_status",  # final, or pending_review while pending_points is not 0
+    "message",
+    "submission",
+    "seconds",
+)
 
 
 @dataclass(frozen=True)
@@ -45,11 +57,25 @@ class StoredBatch:
             found = _document(out / "feedback" / row.student, row)
             if found:
                 files[row.student], documents[row.student] = found
+        rows = tuple(_with_pending(row, documents.get(row.student)) for row in rows)
         return cls(out, info, rows, documents, files)
 
     @property
     def points_possible(self) -> float:
         return max((r.points_possible for r in self.rows), default=0)
+
+    @property
+    def pending(self) -> tuple[BatchRow, ...]:
+        """The rows whose points are not final: some still wait for a person's decision."""
+        return tuple(r for r in self.rows if r.pending_points)
+
+
+def _with_pending(row: BatchRow, document: dict[str, Any] | None) -> BatchRow:
+    """A row stored before rows recorded their pending points (0 there) takes them from its
+    sheet's result document, which has always recorded them (``score.pending_review``)."""
+    if row.pending_points or document is None or document.get("kind") != "quiz-result":
+        return row
+    return replace(row, pending_points=float(document["score"].get("pending_review", 0)))
 
 
 def _document(feedback: Path, row: BatchRow) -> tuple[Path, dict[str, Any]] | None:
@@ -113,36 +139,64 @@ def canvas_identities(batch: StoredBatch) -> dict[str, list[str]]:
 
 
 def canvas(batch: StoredBatch) -> list[Path]:
+    """Canvas's gradebook import. A total that is not final is held out (the default: the
+    summary lists who) or, with ``canvas_pending`` MARK, written with its pending points in
+    a column whose "Points Possible" cell says read only, which Canvas's import skips."""
     path, possible = batch.out / "canvas.csv", batch.points_possible
     who = canvas_identities(batch)
     column = f"{batch.info.assignment} ({possible:g})"
+    mark = batch.info.canvas_pending is CanvasPending.MARK
+    rows = batch.rows if mark else tuple(r for r in batch.rows if not r.pending_points)
+    extra = lambda cell: [cell] if mark else []
     _write_csv(
         path,
         [
-            ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
-            ["Points Possible", "", "", "", "", f"{possible:g}"],
+            ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column]
+            + extra(f"Pending review: {batch.info.assignment}"),
+            ["Points Possible", "", "", "", "", f"{possible:g}"] + extra("(read only)"),
         ]
-        + [[*who[r.student], f"{r.points:g}"] for r in batch.rows],
+        + [[*who[r.student], f"{r.points:g}"] + extra(f"{r.pending_points:g}") for r in rows],
     )
     return [path]
 
 
+class TestStatus(StrEnum):
+    """A Gradescope test's ``status``: the only two its results format has."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+class Visibility(StrEnum):
+    """When Gradescope shows a test (or, at the top, every test and the total) to the student."""
+
+    VISIBLE = "visible"
+    AFTER_PUBLISHED = "after_published"  # once the instructor publishes the grades
+
+
 def gradescope(batch: StoredBatch) -> list[Path]:
     """Gradescope's autograder results: one test per quiz question or notebook check; one
-    saying why when the submission has no result document (it could not be graded)."""
+    saying why when the submission has no result document (it could not be graded).
+
+    Gradescope's results have no pending status (a test is passed or failed), so a written
+    answer still to review is a test with neither a status nor a score, saying so, always
+    visible; and while any is pending, the total is not final: it is kept from the student
+    until the instructor publishes the grades (top-level visibility), with the pending points
+    in ``extra_data``."""
     written = []
     for row in batch.rows:
         path = batch.out / "gradescope" / row.student / "results.json"
-        write_atomically(
-            path,
-            json.dumps(
-                {
-                    "score": row.points,
-                    "output": f"{row.status}: {row.message}".strip(": "),
-                    "tests": gradescope_tests(row, batch.documents.get(row.student), batch.info.assignment),
-                }
-            ),
-        )
+        output = f"{row.status}: {row.message}".strip(": ")
+        results: dict[str, Any] = {"score": row.points, "output": output}
+        if row.pending_points:
+            results["output"] = (
+                f"{output}. Not final: {row.pending_points:g} points of written answers await the instructor's "
+                f"review; {row.points:g} of {row.points_possible:g} are scored so far."
+            )
+            results["visibility"] = Visibility.AFTER_PUBLISHED
+            results["extra_data"] = {"pending_points": row.pending_points}
+        results["tests"] = gradescope_tests(row, batch.documents.get(row.student), batch.info.assignment)
+        write_atomically(path, json.dumps(results))
         written.append(path)
     return written
 
@@ -152,7 +206,9 @@ def gradescope_tests(row: BatchRow, document: dict[str, Any] | None, assignment:
         return [_test(assignment, row.points, row.points_possible, row.message, passed=not row.status.is_failure)]
     if document.get("kind") == "quiz-result":
         return [
-            _test(
+            _pending_test(q["id"], q["points_possible"])
+            if q["status"] == QuestionStatus.NEEDS_REVIEW
+            else _test(
                 q["id"], q["points"], q["points_possible"], "\n".join([q["status"].replace("_", " ")] + q["feedback"])
             )
             for q in document["questions"]
@@ -168,7 +224,19 @@ def _test(name: str, score: float, max_score: float, output: str, passed: bool |
         "score": score,
         "max_score": max_score,
         "output": output,
-        "status": "passed" if passed else "failed",
+        "status": TestStatus.PASSED if passed else TestStatus.FAILED,
+    }
+
+
+def _pending_test(name: str, points: float) -> dict[str, Any]:
+    """A written answer no one has scored yet: no status and no score (Gradescope would call
+    a score below the maximum failed), a text saying so, and its points in ``extra_data``."""
+    return {
+        "name": name,
+        "output": f"Pending review: this written answer ({points:g} points) has not been scored yet; "
+        "its points are added when the instructor has read it.",
+        "visibility": Visibility.VISIBLE,
+        "extra_data": {"pending_points": points},
     }
 
 
@@ -178,8 +246,26 @@ def class_summary(batch: StoredBatch) -> list[Path]:
     return [path]
 
 
+def pending_lines(rows: tuple[BatchRow, ...], info: BatchInfo) -> list[str]:
+    """What the summary says of totals that are not final, and what canvas.csv did with them."""
+    pending = [r for r in rows if r.pending_points]
+    if not pending:
+        return []
+    names = ", ".join(r.student for r in pending)
+    return [
+        f"pending review: {len(pending)} students, {sum(r.pending_points for r in pending):g} points of written "
+        f"answers not yet decided ({', '.join(f'{r.student} {r.pending_points:g}' for r in pending)}): "
+        "their totals are not final until `grader review` has decided them",
+        f"canvas.csv: held out until reviewed: {names} (`grader export OUT --canvas-pending mark` writes "
+        "them with their points so far, marked)"
+        if info.canvas_pending is CanvasPending.HOLD
+        else f"canvas.csv: marked with their pending points (a column Canvas's import skips): {names}",
+    ]
+
+
 def summary(rows: tuple[BatchRow, ...], info: BatchInfo) -> str:
-    """The class summary: score distribution, failures by kind, and what the batch graded under."""
+    """The class summary: score distribution, failures by kind, points still to review, and
+    what the batch graded under."""
     scores = [r.points for r in rows]
     lines = [f"{len(rows)} students graded"]
     if scores:
@@ -197,6 +283,7 @@ def summary(rows: tuple[BatchRow, ...], info: BatchInfo) -> str:
     for r in rows:
         statuses[r.status] = statuses.get(r.status, 0) + 1
     lines.append("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
+    lines += pending_lines(rows, info)
     if info.skipped:
         lines.append("skipped entries: " + "; ".join(info.skipped))
     lines.append("isolation: " + ("\n".join(info.context) or "not recorded"))
@@ -260,8 +347,13 @@ EXPORTERS: tuple[tuple[str, Exporter], ...] = (
 )
 
 
-def export(out: Path) -> list[tuple[str, list[Path]]]:
+def export(out: Path, canvas_pending: CanvasPending | None = None) -> list[tuple[str, list[Path]]]:
     """Write every export of the batch output ``out`` from what it stores; returns what each
-    exporter wrote."""
+    exporter wrote. ``canvas_pending`` changes what canvas.csv does with points still to
+    review, and is kept in batch.json for every later export (the review's too)."""
     batch = StoredBatch.load(out)
+    if canvas_pending is not None and canvas_pending is not batch.info.canvas_pending:
+        info = replace(batch.info, canvas_pending=canvas_pending)
+        info.write(out)
+        batch = replace(batch, info=info)
     return [(name, write(batch)) for name, write in EXPORTERS]

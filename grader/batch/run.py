@@ -20,6 +20,7 @@ from grader.batch.store import (
     FAILED,
     OUT_OF_MEMORY,
     BatchInfo,
+    CanvasPending,
     finished,
     make_row,
     other_assignments,
@@ -124,7 +125,14 @@ def grade_one(
     elif run.memory_stopped:
         notes.append("one of its processes was stopped at the memory limit")
     row = make_row(
-        submission, status, outcome.points, outcome.points_possible, sentences(message, *notes), started, **usage
+        submission,
+        status,
+        outcome.points,
+        outcome.points_possible,
+        sentences(message, *notes),
+        started,
+        **usage,
+        pending_points=outcome.pending_points,
     )
     return {**row, "practice_check": True} if outcome.practice_check else row
 
@@ -142,8 +150,10 @@ def run_batch(
     on_result: Callable[[dict[str, Any], bool], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     executor: Executor | None = None,
+    canvas_pending: CanvasPending = CanvasPending.HOLD,
 ) -> list[dict[str, Any]]:
-    """Grade every submission not already graded; returns one row per student.
+    """Grade every submission not already graded; returns one row per student. ``canvas_pending``:
+    what canvas.csv does with points still to review (kept in batch.json for later exports).
 
     Submissions are graded by ``grade_one`` on ``executor``: by default a local pool of
     ``jobs`` threads (each supervising one confined child), or any other
@@ -227,7 +237,7 @@ def run_batch(
     )
     notebooks = any(s.path.suffix.lower() in NOTEBOOK_SUFFIXES for s in graded)
     context = tuple(line for line in (sandbox.describe(notebooks), limits_line, unpacked.note) if line)
-    BatchInfo(key.name, tuple(s.student for s in submissions), tuple(skipped), context).write(out)
+    BatchInfo(key.name, tuple(s.student for s in submissions), tuple(skipped), context, canvas_pending).write(out)
     similarity.write_similarity(similarity.compare_submissions(submissions, key), out)  # before the class report
     export(out)
     return ordered

@@ -52,6 +52,23 @@ class RowStatus(StrEnum):
 FAILED, OUT_OF_MEMORY, REJECTED = RowStatus.FAILED, RowStatus.OUT_OF_MEMORY, RowStatus.REJECTED
 
 
+class ScoreStatus(StrEnum):
+    """Whether a row's points are final, or some still wait for a person's decision (written
+    answers no instructor has scored yet: :attr:`BatchRow.pending_points`)."""
+
+    FINAL = "final"
+    PENDING_REVIEW = "pending_review"
+
+
+class CanvasPending(StrEnum):
+    """What canvas.csv does with a student whose points are not final: HOLD leaves the row
+    out (the summary lists it) until the review has decided; MARK writes the points so far
+    with the pending points in a column Canvas's import skips."""
+
+    HOLD = "hold"
+    MARK = "mark"
+
+
 def sentences(*parts: str) -> str:
     """One message from several, without doubled punctuation between them."""
     return "; ".join(p.rstrip(" .;") for p in parts if p)
@@ -76,6 +93,7 @@ class BatchRow:
     assignment: str | None = None  # None: graded by a grader that did not record it
     assignment_sha256: str | None = None
     practice_check: bool = False  # an answer sheet graded on practice numbers (no course secret)
+    pending_points: float = 0  # points no person has decided yet (unreviewed written answers): not in points
     auto_points: float | None = None
     auto_message: str | None = None
     reviewed: dict[str, Any] | None = None
@@ -84,6 +102,10 @@ class BatchRow:
 
     def __post_init__(self) -> None:
         self.status = RowStatus(self.status)
+
+    @property
+    def score_status(self) -> ScoreStatus:
+        return ScoreStatus.PENDING_REVIEW if self.pending_points else ScoreStatus.FINAL
 
     def to_json(self) -> dict[str, Any]:
         row = asdict(self)
@@ -115,6 +137,7 @@ def make_row(
     started: float,
     peak_memory_mb: float | None = None,
     peak_processes: int | None = None,
+    pending_points: float = 0,
 ) -> dict[str, Any]:
     note = sentences(message, *submission.notes)
     if submission.duplicates:
@@ -130,6 +153,7 @@ def make_row(
         round(time.monotonic() - started, 2),
         peak_memory_mb,
         peak_processes,
+        pending_points=pending_points,
     ).to_json()
 
 
@@ -203,12 +227,14 @@ def read_rows(out: Path) -> dict[str, BatchRow]:
 class BatchInfo:
     """What the batch knew beyond its rows (``OUT/batch.json``), for exports written later:
     its assignment, its students in its order (results/ may also hold students of an earlier
-    zip), the entries it skipped, and the isolation and limits it graded under."""
+    zip), the entries it skipped, the isolation and limits it graded under, and what canvas.csv
+    does with points still to review (every later export, the review's too, does the same)."""
 
     assignment: str
     students: tuple[str, ...]
     skipped: tuple[str, ...] = ()
     context: tuple[str, ...] = ()  # one line each: sandbox, limits, zip
+    canvas_pending: CanvasPending = CanvasPending.HOLD
 
     def write(self, out: Path) -> None:
         write_atomically(out / BATCH_FILE, json.dumps(asdict(self), indent=1))
@@ -224,7 +250,9 @@ class BatchInfo:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             info = cls(
-                str(data["assignment"]), *(tuple(map(str, data.get(k, ()))) for k in ("students", "skipped", "context"))
+                str(data["assignment"]),
+                *(tuple(map(str, data.get(k, ()))) for k in ("students", "skipped", "context")),
+                CanvasPending(data.get("canvas_pending", CanvasPending.HOLD)),
             )
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise BatchOutputError(f"{path}: not a readable batch record ({exc.__class__.__name__}: {exc})") from None

@@ -85,6 +85,7 @@ def _sheet(catalog: Catalog, row: dict[str, Any], grades_path: Path | None, feed
     return {
         "points": result.points,
         "points_possible": result.points_possible,
+        "pending_points": result.pending_review,
         "message": _sentences(row.get("auto_message", row.get("message", "")), note),
         "reviewed": {"written": done, "of": len(written)},
     }
