@@ -208,12 +208,28 @@ def render(report: ClassReport) -> str:
         )
     if report.training_seconds:
         charts.append(("Training time", figures.histogram(report.training_seconds, "Training time", "seconds")))
+    texts = chart_texts(report)
     return render_page(
         "class_report.html.j2",
         report=report,
         hardest=hardest_first(report.questions),
-        charts=[{"title": t, "uri": uri} for t, uri in charts if uri],
+        charts=[{"title": t, "uri": uri, "alt": texts[t]} for t, uri in charts if uri],
     )
+
+
+def chart_texts(report: ClassReport) -> dict[str, str]:
+    """Each chart's alternative text: what it shows, in words."""
+    from grader.pages import alt_text
+
+    return {
+        "Scores": alt_text.distribution(report.scores, "Scores", "points"),
+        "Statuses": alt_text.counts(report.statuses, "Results by status"),
+        "Measured accuracy": alt_text.distribution([100 * a for a in report.accuracies], "Measured accuracy", "%"),
+        "Printed minus measured": alt_text.distribution(
+            [100 * g for g in report.gaps], "Printed minus measured accuracy", "percentage points"
+        ),
+        "Training time": alt_text.distribution(report.training_seconds, "Training time", "seconds"),
+    }
 
 
 def hardest_first(stats: Iterable[QuestionStats]) -> list[QuestionStats]:

@@ -95,7 +95,7 @@ def _check_views(result: NotebookResult) -> list[dict[str, Any]]:
 
 
 def _figures(result: NotebookResult, minimum_per_class: int | None) -> list[dict[str, str]]:
-    from grader.pages import figures
+    from grader.pages import alt_text, figures
 
     shown = []
 
@@ -108,26 +108,27 @@ def _figures(result: NotebookResult, minimum_per_class: int | None) -> list[dict
             "confusion",
             figures.confusion(result.confusion["labels"], result.confusion["matrix"]),
             "Each row is a true digit, each column what your model answered: off the diagonal are its mistakes.",
-            "confusion matrix",
+            alt_text.confusion(result.confusion["labels"], result.confusion["matrix"]),
         )
     add(
         "mistakes",
         figures.mistakes(result.mistakes),
         "The held-out digits your model got wrong, most confident first (true → predicted, confidence).",
-        "misclassified digits",
+        alt_text.mistakes(result.mistakes),
     )
     add(
         "curves",
         figures.training_curves(result.fits),
-        "Loss and accuracy per epoch, one colour per fit call (dashed: validation).",
-        "training curves",
+        "Loss and accuracy per epoch: each fit call its own colour and marker; training solid with filled "
+        "markers, validation dashed with hollow ones.",
+        alt_text.training_curves(result.fits, figures.curve_metrics(result.fits)),
     )
     if len(result.fits) > 1 or any(f.get("frozen_params") for f in result.fits):
         add(
             "parameters",
             figures.parameters_per_fit(result.fits),
             "Frozen and trainable parameters at each fit call.",
-            "parameters per fit",
+            alt_text.parameters_per_fit(result.fits),
         )
     counts: dict[str, int] = {}
     for fit in result.fits:
@@ -138,7 +139,7 @@ def _figures(result: NotebookResult, minimum_per_class: int | None) -> list[dict
             "per-class",
             figures.images_per_class(counts, minimum_per_class),
             "Training images per class.",
-            "images per class",
+            alt_text.images_per_class(counts, minimum_per_class),
         )
     return shown
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 PHASE_COLOURS = ("#2f5fb3", "#d9822b", "#1b7f3b", "#8e44ad", "#b3261e", "#16a085")
+PHASE_MARKERS = ("o", "^", "s", "D", "v", "P")  # one per fit call, so phases differ without colour
 
 
 def _pyplot() -> Any:
@@ -91,23 +92,30 @@ def _metric_pairs(history: dict[str, list[float]]) -> list[str]:
     return ordered[:2]
 
 
+def curve_metrics(fits: Sequence[dict[str, Any]]) -> list[str]:
+    """The (at most two) metrics the training curves show."""
+    metrics: list[str] = []
+    for fit in fits:
+        for name in _metric_pairs(fit.get("history") or {}):
+            if name not in metrics:
+                metrics.append(name)
+    return metrics[:2]
+
+
 def training_curves(fits: Sequence[dict[str, Any]]) -> str | None:
-    """Loss and accuracy per epoch over all fit calls in order, one colour per call, so
-    that "frozen, then unfrozen" shows as two phases."""
+    """Loss and accuracy per epoch over all fit calls in order, so that "frozen, then
+    unfrozen" shows as two phases: each call its own colour and marker, training a solid line
+    with filled markers, validation a dashed one with hollow markers (told apart without colour)."""
     histories = [f.get("history") or {} for f in fits]
     if not any(histories):
         return None
-    metrics: list[str] = []
-    for history in histories:
-        for name in _metric_pairs(history):
-            if name not in metrics:
-                metrics.append(name)
-    metrics = metrics[:2]
+    metrics = curve_metrics(fits)
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.4 * len(metrics), 3.1), squeeze=False)
     start = 0
     for number, (fit, history) in enumerate(zip(fits, histories), 1):
         colour = PHASE_COLOURS[(number - 1) % len(PHASE_COLOURS)]
+        marker = PHASE_MARKERS[(number - 1) % len(PHASE_MARKERS)]
         epochs = max((len(v) for v in history.values()), default=0)
         xs = list(range(start + 1, start + epochs + 1))
         phase = f"fit {number}" + (f" ({fit['frozen_params']:,} parameters frozen)" if fit.get("frozen_params") else "")
@@ -117,8 +125,8 @@ def training_curves(fits: Sequence[dict[str, Any]]) -> str | None:
                     xs[: len(history[metric])],
                     history[metric],
                     color=colour,
-                    marker="o",
-                    ms=3,
+                    marker=marker,
+                    ms=4,
                     label=f"{phase}: training",
                 )
             if history.get(f"val_{metric}"):
@@ -127,8 +135,9 @@ def training_curves(fits: Sequence[dict[str, Any]]) -> str | None:
                     history[f"val_{metric}"],
                     color=colour,
                     ls="--",
-                    marker="s",
-                    ms=3,
+                    marker=marker,
+                    ms=4,
+                    mfc="white",
                     label=f"{phase}: validation",
                 )
         start += epochs
