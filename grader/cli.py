@@ -40,6 +40,16 @@ def _catalog(ctx: click.Context) -> Any:
     return Catalog.load(ctx.obj.get("banks"))
 
 
+def _pattern_option(command: Any) -> Any:
+    """--pattern: how a student id is read from each submission's name (grader batch, grader similarity)."""
+    return click.option(
+        "--pattern",
+        default=r"^(?P<student>[^_.]+)",
+        show_default=True,
+        help="regular expression with a (?P<student>...) group, applied to each file or folder name",
+    )(command)
+
+
 def _variant_options(command: Any) -> Any:
     """--seed (a practice variant, anyone), --student (a graded one, the instructor) and --secret-file."""
     command = click.option(
@@ -503,12 +513,7 @@ def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
 )
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="folder for results and reports")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="submissions at once")
-@click.option(
-    "--pattern",
-    default=r"^(?P<student>[^_.]+)",
-    show_default=True,
-    help="regular expression with a (?P<student>...) group, applied to each file or folder name",
-)
+@_pattern_option
 @click.option("--regrade", is_flag=True, help="grade again even what was already graded")
 @click.option("--roster", type=click.Path(dir_okay=False), help=ROSTER_HELP)
 @click.option(
@@ -733,12 +738,7 @@ def review(out: str, port: int, host: str, who: str | None, model: str | None, b
     type=click.Path(exists=True, dir_okay=False),
     help="the starter notebook handed out: its code counts for nothing",
 )
-@click.option(
-    "--pattern",
-    default=r"^(?P<student>[^_.]+)",
-    show_default=True,
-    help="regular expression with a (?P<student>...) group, applied to each file or folder name",
-)
+@_pattern_option
 def similarity(submissions: str, assignment: str, out: str, template: str | None, pattern: str) -> None:
     """Which submissions share more than the class does: SUBMISSIONS as for grader batch (a
     folder or an LMS zip), compared without running anything. Scores are evidence for a
