@@ -50,14 +50,19 @@ def _pattern_option(command: Any) -> Any:
     )(command)
 
 
-def _variant_options(command: Any) -> Any:
-    """--seed (a practice variant, anyone), --student (a graded one, the instructor) and --secret-file."""
-    command = click.option(
+def _secret_file_option(command: Any) -> Any:
+    """--secret-file, on every command that reads the course secret."""
+    return click.option(
         "--secret-file",
         type=click.Path(dir_okay=False),
         help="the course secret (instructors; default: $GRADER_COURSE_SECRET_FILE, "
         "or the secret itself in $GRADER_COURSE_SECRET)",
     )(command)
+
+
+def _variant_options(command: Any) -> Any:
+    """--seed (a practice variant, anyone), --student (a graded one, the instructor) and --secret-file."""
+    command = _secret_file_option(command)
     command = click.option("--student", help="a student's graded variant (needs the course secret)")(command)
     return click.option("--seed", help="a practice variant: any word or number (not graded)")(command)
 
@@ -516,6 +521,13 @@ def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
 @_pattern_option
 @click.option("--regrade", is_flag=True, help="grade again even what was already graded")
 @click.option("--roster", type=click.Path(dir_okay=False), help=ROSTER_HELP)
+@_secret_file_option
+@click.option(
+    "--practice",
+    is_flag=True,
+    help="without the course secret, grade answer sheets that name a student on practice numbers, not the "
+    "numbers handed out (their rows say so); without the secret or this flag such a batch is refused",
+)
 @click.option(
     "--wall-limit",
     type=click.FloatRange(min=1),
@@ -587,6 +599,8 @@ def batch(
     pattern: str,
     regrade: bool,
     roster: str | None,
+    secret_file: str | None,
+    practice: bool,
     wall_limit: float,
     cpu_limit: int,
     memory_limit: float | None,
@@ -605,9 +619,14 @@ def batch(
 
     from grader.batch import Limits, ZipLimits, run_batch
     from grader.batch.store import RowStatus
+    from grader.batch.submissions import is_quiz
 
-    if cell_timeout and assignment != "quiz":
+    if cell_timeout and not is_quiz(assignment):
         _cell_timeout_note(assignment, cell_timeout)
+    try:
+        secret = _secret(secret_file, needed=True)
+    except GraderError as exc:
+        _fail(exc)
     if roster:
         _keep_roster(out, roster)
     counts = {"done": 0, "failed": 0}
@@ -641,6 +660,8 @@ def batch(
                     regrade=regrade,
                     limits=Limits(wall_limit, cpu_limit, memory_limit, max_processes, cell_timeout),
                     zip_limits=ZipLimits(zip_entry_limit, zip_total_limit, zip_ratio_limit),
+                    secret=secret,
+                    practice=practice,
                     on_result=on_result,
                     on_start=lambda total: progress.update(task, total=total),
                     executor=executor,
@@ -700,7 +721,23 @@ def export_command(out: str, roster: str | None, canvas_pending: str | None) -> 
     help="similarity model for suggested points (default: hybrid)",
 )
 @click.option("--banks", type=click.Path(file_okay=False), envvar="GRADER_BANKS", help=BANKS_HELP)
-def review(out: str, port: int, host: str, who: str | None, model: str | None, banks: str | None) -> None:
+@_secret_file_option
+@click.option(
+    "--practice",
+    is_flag=True,
+    help="review answer sheets that `grader batch --practice` graded on practice numbers (regraded on them); "
+    "without this flag such a folder is refused",
+)
+def review(
+    out: str,
+    port: int,
+    host: str,
+    who: str | None,
+    model: str | None,
+    banks: str | None,
+    secret_file: str | None,
+    practice: bool,
+) -> None:
     """Grade a batch's written answers and check notebook checks in the browser (OUT: grader batch --out)."""
     import getpass
     from pathlib import Path
@@ -717,6 +754,8 @@ def review(out: str, port: int, host: str, who: str | None, model: str | None, b
             model=model,
             catalog=Catalog.load(banks),
             echo=click.echo,
+            course_secret=_secret(secret_file, needed=True),
+            practice=practice,
         )
     except GraderError as exc:
         _fail(exc)

@@ -8,6 +8,7 @@
     ├── CalculationError         a setup that no network could have (kernel larger than input)
     ├── BatchError               a batch that cannot start (unreadable folder or zip, bad pattern)
     ├── AssignmentError          an assignment file (or a file it names) that cannot be used
+    │   └── UnknownAssignmentError   an --assignment that is neither a known assignment nor a file
     ├── NotebookFileError        a submitted file that is no notebook (also a ValueError)
     ├── DataSourceError          an MNIST file without MNIST's arrays (also a ValueError)
     ├── DataIntegrityError       the grader's prepared data changed: never grade with it
@@ -26,6 +27,8 @@ module are defined there (they concern that module alone); every other class is 
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 
 class GraderError(Exception):
@@ -59,6 +62,18 @@ class BatchError(GraderError):
 
 class AssignmentError(GraderError):
     """An assignment file that cannot be used; the message names file, line and field."""
+
+
+class UnknownAssignmentError(AssignmentError):
+    """An ``--assignment`` that is neither a known assignment nor an existing file (a typo,
+    or a file that is not there); the message names it and lists the known ones."""
+
+    @classmethod
+    def naming(cls, name: str, known: Iterable[str]) -> UnknownAssignmentError:
+        return cls(
+            f"--assignment {name!r}: no such assignment, and no such file; the known assignments are "
+            f"{', '.join(known)}; or give the path of an assignment YAML file"
+        )
 
 
 class NotebookFileError(GraderError, ValueError):

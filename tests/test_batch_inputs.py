@@ -245,15 +245,33 @@ def test_another_assignment_into_the_same_out_is_refused_or_regraded_with_regrad
     assert batch(subs, "--assignment", "quiz", "--out", out).returncode == 0
     before = (out / "results" / "ana.json").read_text()
     assert json.loads(before)["assignment"] == "quiz"
-    refused = batch(subs, "--assignment", "midterm", "--out", out)
+    refused = batch(subs, "--assignment", "quiz:midterm", "--out", out)
     assert refused.returncode == 1
     assert "holds results of assignment 'quiz'" in refused.stderr and "--regrade" in refused.stderr
     assert (out / "results" / "ana.json").read_text() == before
-    result = batch(subs, "--assignment", "midterm", "--out", out, "--regrade")
+    result = batch(subs, "--assignment", "quiz:midterm", "--out", out, "--regrade")
     assert result.returncode == 0, result.stderr
-    assert results(out)["ana"]["assignment"] == "midterm"
+    assert results(out)["ana"]["assignment"] == "quiz:midterm"
     kept = list((out / "replaced").glob("*/ana.json"))
     assert len(kept) == 1 and kept[0].read_text() == before, "the other assignment's result was lost"
+
+
+def test_an_assignment_neither_known_nor_a_file_is_refused_naming_the_known_ones(tmp_path, grader):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "ana_1.yaml").write_bytes(sheet("ana.yaml"))
+    out = tmp_path / "out"
+    refused = batch(subs, "--assignment", "quiz.yaml", "--out", out)
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    for said in ("'quiz.yaml'", "no such file", "quiz (answer sheets", "quiz:NAME", "mnist-cnn", "transfer-learning"):
+        assert said in refused.stderr
+    assert not out.exists(), "nothing is written for an assignment that does not exist"
+    notebook = tmp_path / "ana.ipynb"
+    notebook.write_text("{}")
+    for command in ("grade", "check"):
+        result = grader(command, notebook, "-a", "quiz.yaml")
+        assert result.exit_code == 1 and "'quiz.yaml'" in result.stderr and "mnist-cnn" in result.stderr
+        assert "the path of an assignment YAML file" in result.stderr
 
 
 def test_a_changed_assignment_file_regrades_its_results(tmp_path):

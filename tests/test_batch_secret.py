@@ -1,5 +1,6 @@
 """A batch grades each answer sheet on its student's graded variant when the instructor gives
-the course secret, says so when it cannot, and the secret reaches no file the batch writes."""
+the course secret, refuses sheets naming a student without it unless practice grading is asked
+for (``--practice``), and the secret reaches no file the batch writes."""
 
 from __future__ import annotations
 
@@ -16,39 +17,101 @@ from test_quiz_variants import AUTO, SECRET, graded_key_sheet, no_secret_in_the_
 from grader.quiz.variants import SECRET_ENV, SECRET_FILE_ENV
 
 
-def batch(subs, out, env_extra):
+def batch(subs, out, env_extra, *args):
     env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV)}
+    command = ["batch", subs, "--assignment", "quiz", "--out", out, *args]
     return subprocess.run(
-        [sys.executable, "-m", "grader", "batch", str(subs), "--assignment", "quiz", "--out", str(out)],
+        [sys.executable, "-m", "grader", *map(str, command)],
         capture_output=True,
         text=True,
         env={**env, **env_extra},
     )
 
 
-def test_with_the_secret_a_batch_grades_the_variant_handed_out(grader, tmp_path):
-    secret_file = tmp_path / "course-secret.txt"
-    secret_file.write_text(SECRET + "\n")
+def handed_out(grader, tmp_path, secret_file, *students):
+    """A class folder of the sheets handed out to ``students`` (each names its student), filled
+    in with their graded keys: every automatic answer right on the numbers handed out."""
     subs = tmp_path / "subs"
     subs.mkdir()
-    key = graded_key_sheet(grader, tmp_path, "alice", "--secret-file", secret_file)
-    (subs / "alice.yaml").write_text(key.read_text())
+    for student in students:
+        key = graded_key_sheet(grader, tmp_path, student, "--secret-file", secret_file)
+        (subs / f"{student}.yaml").write_text(key.read_text())
+    return subs
 
-    with_secret = batch(subs, tmp_path / "graded", {SECRET_FILE_ENV: str(secret_file)})
-    assert with_secret.returncode == 0, with_secret.stderr
-    row = json.loads((tmp_path / "graded" / "results" / "alice.json").read_text())
-    doc = json.loads((tmp_path / "graded" / "feedback" / "alice" / "result.json").read_text())
-    assert row["status"] == "graded" and not row.get("practice_check")
-    assert doc["variant"]["kind"] == "graded"
-    assert all(q["status"] == "correct" for q in doc["questions"] if q["type"] in AUTO)
-    for path in (tmp_path / "graded").rglob("*"):
-        if path.is_file():
-            assert SECRET.encode() not in path.read_bytes(), f"the course secret was written to {path}"
 
-    without = batch(subs, tmp_path / "practice", {})
-    assert without.returncode == 0, without.stderr
-    row = json.loads((tmp_path / "practice" / "results" / "alice.json").read_text())
+@pytest.fixture
+def secret_file(tmp_path):
+    path = tmp_path / "course-secret.txt"
+    path.write_text(SECRET + "\n")
+    return path
+
+
+def test_with_the_secret_a_batch_grades_the_variant_handed_out(grader, tmp_path, secret_file):
+    subs = handed_out(grader, tmp_path, secret_file, "alice")
+    for out, env, args in [
+        (tmp_path / "by-env", {SECRET_FILE_ENV: str(secret_file)}, ()),
+        (tmp_path / "by-option", {}, ("--secret-file", secret_file)),
+    ]:
+        with_secret = batch(subs, out, env, *args)
+        assert with_secret.returncode == 0, with_secret.stderr
+        row = json.loads((out / "results" / "alice.json").read_text())
+        doc = json.loads((out / "feedback" / "alice" / "result.json").read_text())
+        assert row["status"] == "graded" and not row.get("practice_check")
+        assert doc["variant"]["kind"] == "graded"
+        assert all(q["status"] == "correct" for q in doc["questions"] if q["type"] in AUTO)
+        for path in out.rglob("*"):
+            if path.is_file():
+                assert SECRET.encode() not in path.read_bytes(), f"the course secret was written to {path}"
+
+
+def test_without_the_secret_a_batch_of_handed_out_sheets_is_refused_in_one_line(grader, tmp_path, secret_file):
+    subs = handed_out(grader, tmp_path, secret_file, "alice", "bob")
+    out = tmp_path / "out"
+    refused = batch(subs, out, {})
+    assert refused.returncode == 1
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "course secret" in refused.stderr and "--secret-file PATH" in refused.stderr
+    assert SECRET_FILE_ENV in refused.stderr and "--practice" in refused.stderr and "alice.yaml" in refused.stderr
+    assert "students graded" not in refused.stdout
+    assert not (out / "canvas.csv").exists() and not (out / "gradebook.csv").exists()
+    assert not list(out.glob("results/*.json")), "nothing is graded"
+
+
+def test_practice_grading_is_asked_for_in_so_many_words_and_regraded_with_the_secret(grader, tmp_path, secret_file):
+    subs = handed_out(grader, tmp_path, secret_file, "alice")
+    out = tmp_path / "out"
+    practice = batch(subs, out, {}, "--practice")
+    assert practice.returncode == 0, practice.stderr
+    row = json.loads((out / "results" / "alice.json").read_text())
     assert row["practice_check"] is True and "practice variant" in row["message"]
+    assert "--practice" in (out / "summary.txt").read_text()
+
+    graded = batch(subs, out, {}, "--secret-file", secret_file)  # the practice row is not kept
+    assert graded.returncode == 0, graded.stderr
+    row = json.loads((out / "results" / "alice.json").read_text())
+    doc = json.loads((out / "feedback" / "alice" / "result.json").read_text())
+    assert not row.get("practice_check") and doc["variant"]["kind"] == "graded"
+    assert all(q["status"] == "correct" for q in doc["questions"] if q["type"] in AUTO)
+    assert "--practice" not in (out / "summary.txt").read_text()
+
+
+def test_sheets_naming_no_student_need_no_secret(tmp_path):
+    """Their numbers are the same with and without the secret (the default or a practice variant)."""
+    from conftest import ROOT
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("ana.yaml", "ben.yaml"):
+        (subs / name).write_text((ROOT / "examples" / "quiz" / name).read_text())
+    result = batch(subs, tmp_path / "out", {})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "canvas.csv").exists()
+
+
+@pytest.mark.parametrize("command", ["batch", "review"])
+def test_every_command_that_reads_the_secret_takes_secret_file_and_practice(grader, command):
+    text = grader(command, "--help").stdout
+    assert "--secret-file" in text and "--practice" in text
 
 
 @pytest.mark.notebooks

@@ -258,6 +258,34 @@ def test_json_result_matches_its_schema_and_hides_keys_unless_revealed(grader, s
     assert q2a["expected"] == 903400
 
 
+def test_json_carries_the_model_answer_only_with_reveal(grader, sheet):
+    path = sheet("cnn-exercises/q1: Weight sharing means fewer parameters.\n")
+
+    def q1_feedback(*args):
+        doc = grader.json("quiz", "check", path, *args)
+        return next(q for q in doc["questions"] if q["id"] == "cnn-exercises/q1")["feedback"]
+
+    hidden = q1_feedback()
+    assert any(f.startswith("Key points:") for f in hidden)
+    assert not any(f.startswith("Model answer") for f in hidden), hidden
+    assert any(f.startswith("Model answer") for f in q1_feedback("--reveal"))
+
+
+def test_feedback_names_each_question_by_id_title_and_prompt(grader, sheet, tmp_path):
+    path = sheet('cnn-exercises/q2c: "529.6 MB"\ncnn-exercises/q6a: [A, B]\n')
+    text = grader("quiz", "check", path).stdout
+    lines = text.splitlines()
+    named = lines[next(i for i, line in enumerate(lines) if line.startswith("cnn-exercises/q2c")) + 1]
+    assert named.strip().startswith("RAM to train on a mini-batch: The same CNN (100, 200 and 400 feature maps")
+    assert len(named) <= 110 and named.endswith("..."), "a long prompt is shortened to one line"
+    page_file = tmp_path / "feedback.html"
+    assert grader("quiz", "check", path, "--html", page_file).exit_code == 0
+    page = page_file.read_text()
+    assert "RAM to train on a mini-batch" in page and "AlexNet&#39;s innovations over LeNet-5" in page
+    assert "stride 2;\n&#34;same&#34; padding; 200×300 RGB input" in page, "the whole prompt, escaped"
+    assert '"same" padding' not in page
+
+
 def test_grades_file_errors_name_the_line(grader, sheet, tmp_path):
     answers = sheet("cnn-exercises/q1: fewer parameters\n")
     grades = tmp_path / "grades.yaml"

@@ -14,6 +14,7 @@ pytest.importorskip("starlette")
 pytest.importorskip("multipart", reason="python-multipart (the review extra) reads the forms")
 
 from starlette.testclient import TestClient  # noqa: E402
+from test_quiz_variants import SECRET, graded_key_sheet, no_secret_in_the_environment  # noqa: E402, F401
 from test_review_fixtures import HOSTILE, NOTEBOOK_STUDENT, make_out  # noqa: E402
 
 from grader.quiz.sheets import grade_sheet, read_grades  # noqa: E402
@@ -188,3 +189,79 @@ def test_bad_folders_and_grades_files_get_clear_messages(out, catalog, tmp_path,
     grades.write_text(f"{Q12}: {{points: lots}}\n")
     with pytest.raises(GraderError, match=r"dev.yaml: conv-arithmetic/q12: points must be a number"):
         create_app(out, token="t", model="lexical", catalog=catalog)
+
+
+def named_sheet_out(tmp_path, grader, catalog, practice):
+    """A batch's folder holding alice's handed-out sheet (it names her), graded as the batch
+    grades it: on her graded numbers (with the secret), or on practice numbers (``practice``)."""
+    secret_file = tmp_path / "course-secret.txt"
+    secret_file.write_text(SECRET)
+    sheet = graded_key_sheet(grader, tmp_path, "alice", "--secret-file", secret_file)
+    kept = [line for line in sheet.read_text().splitlines() if not line.startswith(f"{Q12}:")]
+    sheet.write_text("\n".join(kept) + f"\n{Q12}: Pooling makes the maps smaller.\n")
+    result = grade_sheet(catalog, sheet, secret=None if practice else SECRET.encode())
+    assert result.practice_check == practice
+    out = tmp_path / "out"
+    (out / "results").mkdir(parents=True)
+    row = {
+        "student": "alice",
+        "status": "graded",
+        "points": result.points,
+        "points_possible": result.points_possible,
+        "message": "graded on a practice variant: the batch had no course secret" if practice else "",
+        "submission": str(sheet),
+        "digest": "0" * 64,
+        "seconds": 0.1,
+        **({"practice_check": True} if practice else {}),
+    }
+    (out / "results" / "alice.json").write_text(json.dumps(row))
+    return out
+
+
+def grade_alice(app):
+    client = TestClient(app)
+    client.get("/?token=t")
+    csrf = csrf_of(client.get(f"/q/{Q12}").text)
+    assert client.post(f"/q/{Q12}", data={"student": "alice", "points": "1", "csrf": csrf}).status_code == 200
+
+
+def test_a_batch_graded_on_practice_numbers_is_reviewed_only_as_practice(tmp_path, grader, catalog):
+    from grader.errors import CourseSecretError
+
+    out = named_sheet_out(tmp_path, grader, catalog, practice=True)
+    for secret in (None, SECRET.encode()):  # the secret does not make its practice numbers graded ones
+        with pytest.raises(CourseSecretError, match=r"practice numbers.*--secret-file PATH.*--practice"):
+            create_app(out, token="t", model="lexical", catalog=catalog, course_secret=secret)
+    assert not (out / "gradebook.csv").exists(), "nothing is written before the refusal"
+    grade_alice(create_app(out, token="t", model="lexical", catalog=catalog, practice=True))
+    row = json.loads((out / "results" / "alice.json").read_text())
+    reviewed = json.loads((out / "feedback" / "alice" / "reviewed.json").read_text())
+    assert row["practice_check"] is True and reviewed["variant"]["kind"] == "practice"
+
+
+def test_sheets_graded_on_graded_numbers_are_regraded_with_the_secret_only(tmp_path, grader, catalog):
+    from grader.errors import CourseSecretError
+
+    out = named_sheet_out(tmp_path, grader, catalog, practice=False)
+    for practice in (False, True):  # practice numbers would replace the graded ones
+        with pytest.raises(CourseSecretError, match=r"alice.*course secret.*--secret-file PATH"):
+            create_app(out, token="t", model="lexical", catalog=catalog, **({"practice": True} if practice else {}))
+    grade_alice(create_app(out, token="t", model="lexical", catalog=catalog, course_secret=SECRET.encode()))
+    reviewed = json.loads((out / "feedback" / "alice" / "reviewed.json").read_text())
+    assert reviewed["variant"]["kind"] == "graded"
+    assert {q["status"] for q in reviewed["questions"] if q["type"] == "integer"} == {"correct"}
+
+
+def test_grader_review_without_the_secret_refuses_in_one_line(tmp_path, grader, catalog, monkeypatch):
+    import uvicorn
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(app))
+    out = named_sheet_out(tmp_path, grader, catalog, practice=False)
+    refused = grader("review", out, "--model", "lexical")
+    assert refused.exit_code == 1 and not served
+    assert len(refused.stderr.strip().splitlines()) == 1 and "--secret-file PATH" in refused.stderr
+    secret_file = tmp_path / "course-secret.txt"
+    result = grader("review", out, "--model", "lexical", "--secret-file", secret_file)
+    assert result.exit_code == 0, result.stderr
+    assert len(served) == 1

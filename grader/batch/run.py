@@ -33,16 +33,24 @@ from grader.batch.submissions import (
     DEFAULT_PATTERN,
     NOTEBOOK_SUFFIXES,
     SHEET_SUFFIXES,
+    AssignmentKey,
     Submission,
     assignment_key,
     discover,
+    listed,
 )
 from grader.batch.unzip import ZipLimits, unpack
 from grader.confinement import describe as describe_confinement
-from grader.errors import BatchError
-from grader.quiz.variants import SECRET_ENV, course_secret
+from grader.errors import BatchError, CourseSecretError
+from grader.quiz.sheets import names_student
+from grader.quiz.variants import HOW_TO_GIVE, SECRET_ENV, course_secret
 from grader.scratch import remove_abandoned
 from grader.similarity import run as similarity
+
+PRACTICE_NOTE = (
+    "practice grading (--practice): the answer sheets naming a student were graded without the course secret, "
+    "on practice numbers or on a handed-out sheet's own numbers, unverified: not grades to hand back"
+)
 
 
 def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> None:
@@ -55,6 +63,31 @@ def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> None
     spec = load_assignment(assignment)
     if spec.data == "mnist":
         prepare_data(spec)
+
+
+def _naming_a_student(submissions: list[Submission]) -> list[Submission]:
+    """The answer sheets to grade that name a student: their graded numbers need the course secret."""
+    return [
+        s for s in submissions if not s.refused and s.path.suffix.lower() in SHEET_SUFFIXES and names_student(s.path)
+    ]
+
+
+def _refuse_without_secret(source: Path, named: list[Submission]) -> None:
+    raise CourseSecretError(
+        f"{source}: {len(named)} answer sheet(s) name a student ({listed(s.path.name for s in named)}), whose "
+        f"graded numbers need the course secret, and none was given: give it by {HOW_TO_GIVE}; or add --practice "
+        "to grade them without it, on practice numbers (or a handed-out sheet's own numbers, unverified), which "
+        "are not grades to hand back. Nothing was graded"
+    )
+
+
+def _stored(
+    out: Path, submission: Submission, key: AssignmentKey, regrade: bool, secret: bytes | None
+) -> dict[str, Any] | None:
+    """The stored row to keep: none with --regrade, and none graded on practice numbers when the
+    batch now has the course secret (such a sheet is graded again, on the numbers handed out)."""
+    previous = None if regrade else finished(out, submission, key)
+    return None if previous and previous.get("practice_check") and secret is not None else previous
 
 
 def grade_one(
@@ -147,6 +180,8 @@ def run_batch(
     regrade: bool = False,
     limits: Limits = Limits(7200, 7200),
     zip_limits: ZipLimits = ZipLimits(),
+    secret: bytes | None = None,  # the course secret, for answer sheets only (None: from the environment)
+    practice: bool = False,  # without the secret, grade sheets naming a student on practice numbers
     on_result: Callable[[dict[str, Any], bool], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     executor: Executor | None = None,
@@ -164,7 +199,8 @@ def run_batch(
     if Path(assignment).is_file():
         assignment = str(Path(assignment).resolve())
     key = assignment_key(assignment)
-    secret = course_secret()  # read once (a bad one refused before anything is graded); for answer sheets only
+    if secret is None:
+        secret = course_secret()  # read once (a bad one refused before anything is graded); for answer sheets only
     out.mkdir(parents=True, exist_ok=True)
     results_dir(out).mkdir(exist_ok=True)
     other = other_assignments(out, key)
@@ -182,6 +218,9 @@ def run_batch(
             f"{source}: no submission found, 0 students graded (the gradebook and results in {out} "
             "were left as they were)" + (f"; skipped entries: {'; '.join(skipped[:10])}" if skipped else "")
         )
+    named = _naming_a_student(submissions) if secret is None else []
+    if named and not practice:
+        _refuse_without_secret(source, named)
     if other:  # --regrade into another assignment's folder: nothing graded is deleted
         replaced = out / "replaced" / time.strftime("%Y%m%d-%H%M%S")
         replaced.mkdir(parents=True, exist_ok=True)
@@ -200,7 +239,7 @@ def run_batch(
 
     todo = []
     for submission in submissions:
-        previous = None if regrade else finished(out, submission, key)
+        previous = _stored(out, submission, key, regrade, secret)
         if previous:
             if previous.get("submission") != str(submission.path):  # same content, from another zip
                 previous = {**previous, "submission": str(submission.path)}
@@ -236,7 +275,8 @@ def run_batch(
         + f"; enforcement {describe_confinement()}"
     )
     notebooks = any(s.path.suffix.lower() in NOTEBOOK_SUFFIXES for s in graded)
-    context = tuple(line for line in (sandbox.describe(notebooks), limits_line, unpacked.note) if line)
+    practice_line = PRACTICE_NOTE if named else ""
+    context = tuple(line for line in (sandbox.describe(notebooks), limits_line, unpacked.note, practice_line) if line)
     BatchInfo(key.name, tuple(s.student for s in submissions), tuple(skipped), context, canvas_pending).write(out)
     similarity.write_similarity(similarity.compare_submissions(submissions, key), out)  # before the class report
     export(out)

@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.errors import BatchError
+from grader.errors import BatchError, UnknownAssignmentError
 
+QUIZ = "quiz"  # the assignment of answer sheets, graded against the question banks
 DEFAULT_PATTERN = r"^(?P<student>[^_.]+)"
 NOTEBOOK_SUFFIXES = (".ipynb",)
 SHEET_SUFFIXES = (".yaml", ".yml")
@@ -78,19 +79,28 @@ def student_key(student: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", student).casefold())
 
 
+def is_quiz(assignment: str) -> bool:
+    """``quiz``, or ``quiz:NAME`` for a quiz with its own name (``quiz:midterm``): answer sheets."""
+    name, colon, rest = assignment.partition(":")
+    return name == QUIZ and (not colon or bool(rest.strip()))
+
+
 def assignment_key(assignment: str) -> AssignmentKey:
-    """The assignment's name and file hash, which every stored result records."""
+    """The assignment's name and file hash, which every stored result records; an assignment
+    that is neither known nor a file is refused, naming the known ones."""
     given = Path(assignment)
-    path: Path | None = given if given.is_file() else None
-    if path is None:
-        try:
-            from grader.notebooks.assignment import packaged_assignments
-        except ImportError:  # answer sheets only: the notebook extra is not installed
-            packaged_assignments = dict
-        path = packaged_assignments().get(assignment)
-    if path is None:
+    if given.is_file():
+        return AssignmentKey(given.stem, file_digest(given), True)
+    try:
+        from grader.notebooks.assignment import packaged_assignments
+    except ImportError:  # answer sheets only: the notebook extra is not installed
+        packaged_assignments = dict
+    shipped = packaged_assignments()
+    if assignment in shipped:
+        return AssignmentKey(assignment, file_digest(shipped[assignment]), True)
+    if is_quiz(assignment):
         return AssignmentKey(assignment, None, False)
-    return AssignmentKey(given.stem if given.is_file() else assignment, file_digest(path), True)
+    raise UnknownAssignmentError.naming(assignment, [f"{QUIZ} (answer sheets; {QUIZ}:NAME names one)", *shipped])
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from grader.errors import AssignmentError, InputFileError
+from grader.errors import AssignmentError, InputFileError, UnknownAssignmentError
 from grader.notebooks.budget import TrainingBudget
 from grader.notebooks.tiers import TierScore, score_tiers
 from grader.schemas import describe_path, schema_errors
@@ -121,9 +121,7 @@ def load_assignment(name_or_path: str) -> Assignment:
     shipped = packaged_assignments()
     path = shipped.get(name_or_path) or Path(name_or_path)
     if name_or_path not in shipped and not path.exists():
-        raise AssignmentError(
-            f"no assignment {name_or_path!r}: not a file, and the shipped ones are {', '.join(shipped)}"
-        )
+        raise UnknownAssignmentError.naming(name_or_path, shipped)
     try:
         doc = read_yaml(path)
     except InputFileError as exc:

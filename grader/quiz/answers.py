@@ -68,6 +68,8 @@ def question_result(inst: QuestionInstance, status: str, fraction: float = 0.0, 
         status=status,
         points_possible=inst.question.points,
         fraction=fraction,
+        title=inst.question.spec.get("title", ""),
+        prompt=inst.prompt,
         **kw,
     )
 

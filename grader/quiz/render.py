@@ -165,6 +165,23 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+PROMPT_CHARS = 100  # a question's title and prompt in the terminal: one line, shortened
+
+
+def _named(r: R.QuestionResult) -> str:
+    """The question's title and prompt on one line, shortened (the feedback page shows them whole)."""
+    prompt = " ".join(r.prompt.split())
+    text = f"{r.title}: {prompt}" if r.title and prompt else r.title or prompt
+    return text if len(text) <= PROMPT_CHARS else text[: PROMPT_CHARS - 3].rstrip() + "..."
+
+
+def _feedback(r: R.QuestionResult, reveal: bool) -> list[str]:
+    """A question's feedback as shown (terminal, page, JSON): a written answer waiting for review
+    gets the model answer only with ``reveal``, like every other key."""
+    hidden = r.status == R.NEEDS_REVIEW and not reveal
+    return [note for note in r.feedback if not (hidden and note.startswith("Model answer"))]
+
+
 def report_text(result: R.SheetResult, reveal: bool = False) -> str:
     """The terminal report: one block per question, then the total and what to do next."""
     lines = [
@@ -179,13 +196,13 @@ def report_text(result: R.SheetResult, reveal: bool = False) -> str:
         label, colour = _STATUS_STYLE[r.status]
         score = f"{r.points:g}/{r.points_possible:g}" if result.verdicts else ""
         lines.append(f"{r.id:<26} {click.style(label, fg=colour):<28} {score}".rstrip())
+        if _named(r):
+            lines.append(click.style(f"    {_named(r)}", dim=True))
         if r.answer is not None and REGISTRY[r.type].echo_answer:
             lines.append(f"    your answer: {_show(r.answer)}")
         if reveal and r.expected is not None and r.status != R.CORRECT:
             lines.append(f"    expected:    {_show(r.expected)}")
-        for note in r.feedback:
-            if r.status == R.NEEDS_REVIEW and not reveal and note.startswith("Model answer"):
-                continue
+        for note in _feedback(r, reveal):
             lines.append(f"    {note}")
     unanswered = [r.id for r in result.with_status(R.UNANSWERED)]
     lines.append("")
@@ -226,7 +243,7 @@ def result_document(result: R.SheetResult, reveal: bool = False) -> dict[str, An
                 "points_possible": r.points_possible,
                 "line": r.line,
                 "answer": r.answer,
-                "feedback": list(r.feedback),
+                "feedback": _feedback(r, reveal),
                 "misconceptions": list(r.misconceptions),
                 **({"expected": r.expected} if reveal and r.expected is not None else {}),
             }
@@ -298,12 +315,11 @@ def report_html(result: R.SheetResult, reveal: bool = False) -> str:
             continue
         label, _ = _STATUS_STYLE[r.status]
         grid = _grid_cells(r.answer, r.expected, reveal) if REGISTRY[r.type].drawn_as_grid else None
-        feedback = [
-            f for f in r.feedback if reveal or not (r.status == R.NEEDS_REVIEW and f.startswith("Model answer"))
-        ]
         questions.append(
             {
                 "id": r.id,
+                "title": r.title,
+                "prompt": r.prompt,
                 "type": r.type,
                 "status": r.status,
                 "label": label,
@@ -316,7 +332,7 @@ def report_html(result: R.SheetResult, reveal: bool = False) -> str:
                 "grid": grid[0] if grid else None,
                 "wrong_cells": grid[1] if grid else 0,
                 "misconceptions": list(r.misconceptions),
-                "feedback": feedback,
+                "feedback": _feedback(r, reveal),
             }
         )
     return render(

@@ -56,6 +56,8 @@ class QuestionResult:
     answer: Any = None
     expected: Any = None
     line: int | None = None
+    title: str = ""  # the question's title and prompt (its variant's numbers), which feedback names it by
+    prompt: str = ""
 
     @property
     def points(self) -> float:

@@ -172,6 +172,15 @@ def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
     return Sheet(doc.source, answers, meta, tuple(problems), duplicated, block)
 
 
+def names_student(path: str | Path) -> bool:
+    """Whether the sheet has a ``student:`` line, whose graded variant needs the course secret.
+    A sheet that cannot be read names none here: grading it says what is wrong."""
+    try:
+        return "student" in _read_mapping(path, "an answer sheet").data
+    except AnswerSheetError:
+        return False
+
+
 def _practice_check_note(sheet: Sheet, student: str, variant: Variant) -> str:
     line = sheet.meta["student"].line
     return (

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from grader.errors import GraderError
+from grader.quiz import variants
 from grader.quiz.bank import Catalog
 from grader.review.decisions import NOTEBOOK_REVIEWED, Decisions, Grade
 from grader.review.groups import Group, group_answers
@@ -101,9 +102,19 @@ class Review:
     """The workspace's state for the pages: groups and suggestions computed once at start,
     decisions read from (and written to) their files."""
 
-    def __init__(self, out: Path, catalog: Catalog, who: str, model: str | None = None) -> None:
+    def __init__(
+        self,
+        out: Path,
+        catalog: Catalog,
+        who: str,
+        model: str | None = None,
+        course_secret: bytes | None = None,
+        practice: bool = False,
+    ) -> None:
         self.out, self.catalog = out, catalog
         self.workspace = Workspace.load(out, catalog)
+        self.secret = course_secret if course_secret is not None else variants.course_secret()
+        self.workspace.refuse_without_secret(self.secret, practice)  # before anything is written
         self.decisions = Decisions(out, who)
         self.suggester, self.model_note = default_suggester(catalog, model)
         self.groups: dict[str, list[Group]] = {}
@@ -113,7 +124,7 @@ class Review:
             texts = [text for _, text in question.answers]
             found = self.suggester.suggest(question.question.spec, qid, texts)
             self.suggestions[qid] = {student: s for (student, _), s in zip(question.answers, found)}
-        regenerate(out, catalog=catalog)  # decisions made by hand or by an older run are applied
+        regenerate(out, catalog=catalog, secret=self.secret)  # decisions made by hand or by an older run are applied
 
     def progress(self, qid: str) -> tuple[int, int]:
         answers = self.workspace.questions[qid].answers
@@ -151,7 +162,7 @@ class Review:
         via = "group" if len(students) > 1 else "answer"
         for student in students:
             self.decisions.record(student, qid, Grade(points, comment), via, self.suggestions[qid][student].points)
-        regenerate(self.out, students, self.catalog)
+        regenerate(self.out, students, self.catalog, self.secret)
 
     def override(self, student: str, check: str, points: float, comment: str) -> None:
         document = self.workspace.notebooks[student]
@@ -161,11 +172,11 @@ class Review:
         if not 0 <= points <= spec["points_possible"]:
             raise ReviewInputError(f"points for {check} must be 0 to {spec['points_possible']:g}, got {points:g}")
         self.decisions.record(student, check, Grade(points, comment), "check")
-        regenerate(self.out, [student], self.catalog)
+        regenerate(self.out, [student], self.catalog, self.secret)
 
     def mark_reviewed(self, student: str) -> None:
         self.decisions.mark_reviewed(student)
-        regenerate(self.out, [student], self.catalog)
+        regenerate(self.out, [student], self.catalog, self.secret)
 
 
 class ReviewInputError(GraderError):
@@ -182,8 +193,11 @@ def create_app(
     who: str = "instructor",
     model: str | None = None,
     catalog: Catalog | None = None,
+    course_secret: bytes | None = None,
+    practice: bool = False,
 ) -> Any:
-    """The ASGI application for ``out``; ``app.state.token`` is the token to put in the URL."""
+    """The ASGI application for ``out``; ``app.state.token`` is the token to put in the URL.
+    ``course_secret`` (None: the environment's) and ``practice``: see :meth:`Workspace.refuse_without_secret`."""
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
     from starlette.middleware import Middleware
@@ -194,7 +208,7 @@ def create_app(
     from grader.pages import render
 
     token = token or secrets.token_urlsafe(24)
-    review = Review(out, catalog or Catalog.load(), who, model)
+    review = Review(out, catalog or Catalog.load(), who, model, course_secret, practice)
     secret = secrets.token_hex(32)
 
     def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -412,6 +426,8 @@ def serve(
     model: str | None = None,
     catalog: Catalog | None = None,
     echo: Any = print,
+    course_secret: bytes | None = None,
+    practice: bool = False,
 ) -> None:
     """Run the workspace with uvicorn until interrupted, printing the address with its token.
     The server holds ``out``'s server lock all along: a second one on ``out`` is refused."""
@@ -420,7 +436,7 @@ def serve(
     read_rows(out)  # a folder that is no batch's output is refused before anything is written there
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     with ServerLock.acquire(out, host=shown, port=port):
-        app = create_app(out, who=who, model=model, catalog=catalog)
+        app = create_app(out, who=who, model=model, catalog=catalog, course_secret=course_secret, practice=practice)
         review = app.state.review
         done, total = review.overall()
         echo(

@@ -27,10 +27,12 @@ from grader.review.workspace import WorkspaceError, is_notebook, is_sheet, read_
 
 
 def regenerate(
-    out: Path, students: Iterable[str] | None = None, catalog: Catalog | None = None
+    out: Path, students: Iterable[str] | None = None, catalog: Catalog | None = None, secret: bytes | None = None
 ) -> list[dict[str, Any]]:
     """Recompute the reviewed students' results (all of them, or ``students``) and rewrite
-    the gradebook and exports; returns every row, in the gradebook's order."""
+    the gradebook and exports; returns every row, in the gradebook's order. A sheet is graded
+    again on the numbers the batch graded it on: practice ones for a row graded on practice
+    numbers, else with the course ``secret`` (None: the environment's)."""
     catalog = catalog or Catalog.load()
     rows = read_rows(out)
     decisions = Decisions(out, who="")
@@ -42,7 +44,7 @@ def regenerate(
         grades = decisions.grades(student)
         feedback = out / "feedback" / student
         if is_sheet(row) and row.get("status") == "graded":
-            update = _sheet(catalog, row, decisions.grades_path(student) if grades else None, feedback)
+            update = _sheet(catalog, row, decisions.grades_path(student) if grades else None, feedback, secret)
         elif is_notebook(row) and (feedback / "result.json").is_file():
             update = _notebook(row, grades, feedback, reviewed=bool(decisions.meta(student)))
         else:
@@ -60,20 +62,24 @@ def _sentences(*parts: str) -> str:
     return "; ".join(p.rstrip(" .;") for p in parts if p)
 
 
-def _sheet(catalog: Catalog, row: dict[str, Any], grades_path: Path | None, feedback: Path) -> dict[str, Any]:
+def _sheet(
+    catalog: Catalog, row: dict[str, Any], grades_path: Path | None, feedback: Path, secret: bytes | None = None
+) -> dict[str, Any]:
     from grader.quiz.render import report_html, result_document
     from grader.quiz.sheets import grade_sheet, read_grades
-    from grader.quiz.variants import SECRET_FILE_ENV, course_secret
+    from grader.quiz.variants import HOW_TO_GIVE, course_secret
 
+    practice = bool(row.get("practice_check"))  # graded on practice numbers by the batch: again on them
     try:
         grades = read_grades(grades_path, catalog) if grades_path else None
-        result = grade_sheet(catalog, row["submission"], None, grades, secret=course_secret())
+        key = None if practice else secret or course_secret()
+        result = grade_sheet(catalog, row["submission"], None, grades, secret=key)
     except (AnswerSheetError, CourseSecretError) as exc:
         raise WorkspaceError(f"cannot regrade {row['student']}: {exc}") from None
-    if result.practice_check:  # never replace a graded score by one on practice numbers
+    if result.practice_check and not practice:  # never replace a graded score by one on practice numbers
         raise WorkspaceError(
             f"cannot regrade {row['student']}: the sheet names a student, whose graded variant "
-            f"needs the course secret: start grader review with {SECRET_FILE_ENV}=PATH set"
+            f"needs the course secret: start grader review with it ({HOW_TO_GIVE})"
         )
     write_atomically(feedback / "reviewed.json", json.dumps(result_document(result), indent=1))
     write_atomically(feedback / "feedback.html", report_html(result))

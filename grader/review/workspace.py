@@ -11,9 +11,11 @@ from typing import Any
 
 from grader.batch import store
 from grader.batch.store import BatchOutputError
-from grader.errors import AnswerSheetError, GraderError, InputFileError
+from grader.batch.submissions import listed
+from grader.errors import AnswerSheetError, CourseSecretError, GraderError, InputFileError
 from grader.quiz.bank import Catalog, Question
 from grader.quiz.sheets import read_sheet
+from grader.quiz.variants import HOW_TO_GIVE
 
 
 class WorkspaceError(GraderError):
@@ -55,12 +57,13 @@ class Workspace:
     questions: dict[str, WrittenQuestion]  # written questions someone answered, in bank order
     notebooks: dict[str, dict[str, Any]]  # student -> notebook result document
     problems: list[str]  # what could not be read (shown on the overview page)
+    named: list[str] = field(default_factory=list)  # students whose graded sheet names a student (student: line)
 
     @classmethod
     def load(cls, out: Path, catalog: Catalog) -> Workspace:
         rows = read_rows(out)
         questions = {q.id: WrittenQuestion(q) for b in catalog.banks for q in b.questions if q.type == "free_text"}
-        notebooks, problems = {}, []
+        notebooks, problems, named = {}, [], []
         for student, row in rows.items():
             if is_sheet(row) and row.get("status") == "graded":
                 try:
@@ -68,6 +71,8 @@ class Workspace:
                 except (AnswerSheetError, InputFileError) as exc:
                     problems.append(f"{student}: {exc}")
                     continue
+                if "student" in sheet.meta:
+                    named.append(student)
                 for qid, answer in sheet.answers.items():
                     if (
                         qid in questions
@@ -85,7 +90,26 @@ class Workspace:
                 except (OSError, ValueError) as exc:
                     problems.append(f"{student}: no notebook result to review ({path}: {exc.__class__.__name__})")
         answered = {qid: q for qid, q in questions.items() if q.answers}
-        return cls(out, catalog, rows, answered, notebooks, problems)
+        return cls(out, catalog, rows, answered, notebooks, problems, named)
+
+    def refuse_without_secret(self, secret: bytes | None, practice: bool) -> None:
+        """A sheet is regraded on the numbers the batch graded it on: practice numbers only when
+        the instructor asks for practice (``--practice``), graded numbers only with the course secret."""
+        practised = [s for s, row in self.rows.items() if is_sheet(row) and row.get("practice_check")]
+        if practised and not practice:
+            raise CourseSecretError(
+                f"{self.out}: {len(practised)} answer sheet(s) were graded without the course secret, on practice "
+                f"numbers or a handed-out sheet's own numbers, unverified ({listed(practised)}): grade them again with "
+                f"grader batch SUBMISSIONS --out {self.out} --secret-file PATH, or review them on those numbers "
+                "with --practice"
+            )
+        graded = [s for s in self.named if not self.rows[s].get("practice_check")]
+        if graded and secret is None:
+            raise CourseSecretError(
+                f"{self.out}: {len(graded)} answer sheet(s) name a student ({listed(graded)}) and were graded "
+                f"on their graded numbers, so regrading them needs the course secret: give it by {HOW_TO_GIVE} "
+                "(--practice only reviews sheets the batch graded on practice numbers)"
+            )
 
     def executed_notebook(self, student: str) -> Path | None:
         """The executed notebook the batch kept for ``student``, if it is still there."""
