@@ -525,8 +525,9 @@ def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
 @click.option(
     "--practice",
     is_flag=True,
-    help="without the course secret, grade answer sheets that name a student on practice numbers, not the "
-    "numbers handed out (their rows say so); without the secret or this flag such a batch is refused",
+    help="without the course secret, grade answer sheets that name a student anyway: on practice numbers, or a "
+    "handed-out sheet's own numbers, unverified (their rows say so); without the secret or this flag such a "
+    "batch is refused",
 )
 @click.option(
     "--wall-limit",
@@ -725,8 +726,8 @@ def export_command(out: str, roster: str | None, canvas_pending: str | None) -> 
 @click.option(
     "--practice",
     is_flag=True,
-    help="review answer sheets that `grader batch --practice` graded on practice numbers (regraded on them); "
-    "without this flag such a folder is refused",
+    help="review answer sheets that `grader batch --practice` graded without the course secret (regraded on "
+    "the same numbers); without this flag such a folder is refused",
 )
 def review(
     out: str,
