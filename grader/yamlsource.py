@@ -129,7 +129,7 @@ def _scan(text: str, source: str, limits: Limits) -> None:
     depth = values = 0
     loader = _LineLoader(text)
     try:
-        while loader.check_event():
+        while _next_event_within_depth(loader, source, limits):
             event = loader.get_event()
             if isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
@@ -145,10 +145,7 @@ def _scan(text: str, source: str, limits: Limits) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > limits.max_depth:
-                    raise InputFileError(
-                        f"{where}: lists or mappings nested more than {limits.max_depth} levels "
-                        f"deep: far more than {limits.what} holds; refused"
-                    )
+                    raise _too_deep(where, limits)
             if event.anchor is not None and not limits.aliases:
                 sign = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
                 raise InputFileError(
@@ -199,6 +196,26 @@ def _check_expansion(root: yaml.Node, source: str, limits: Limits) -> None:
             open_nodes.add(key)
             stack.append((node, True))
             stack.extend((child, False) for child in _children(node))
+
+
+def _next_event_within_depth(loader: Any, source: str, limits: Limits) -> bool:
+    """Whether another event follows. libyaml (PyYAML 6.0.4 and later) refuses collections
+    nested past its own maximum while it scans ahead, before our count of the depth sees
+    them: that refusal is the same refusal as ours (its maximum is far above ``max_depth``)."""
+    try:
+        return bool(loader.check_event())
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" not in str(exc.problem or ""):
+            raise
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise _too_deep(f"{source}:{line}", limits) from None
+
+
+def _too_deep(where: str, limits: Limits) -> InputFileError:
+    return InputFileError(
+        f"{where}: lists or mappings nested more than {limits.max_depth} levels deep: "
+        f"far more than {limits.what} holds; refused"
+    )
 
 
 def parse_yaml(text: str, source: str, limits: Limits = FILE_LIMITS) -> YamlDocument:
