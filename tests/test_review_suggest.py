@@ -11,7 +11,8 @@ import pytest
 
 from grader.errors import InputFileError
 from grader.review.calibration import cohen_kappa, evaluate, load_labelled
-from grader.review.suggest import Suggester, clauses, make_similarity, negated
+from grader.review.reading import negated
+from grader.review.suggest import Suggester, clauses, make_similarity
 
 LABELS = Path(__file__).parent / "data" / "written_answers.yaml"
 
@@ -26,12 +27,13 @@ def test_the_labelled_set_covers_ten_questions_and_every_kind(labelled):
     assert {a.kind for a in labelled} == {"correct", "partial", "fluent_wrong", "off_topic"}
 
 
-@pytest.mark.parametrize("model, kappa, within", [("lexical", 0.45, 0.85), ("hybrid", 0.55, 0.9)])
+@pytest.mark.parametrize("model, kappa, within", [("lexical", 0.45, 0.9), ("hybrid", 0.5, 0.9)])
 def test_suggestions_agree_with_the_labels(catalog, labelled, model, kappa, within):
     if model != "lexical":
         pytest.importorskip("wordllama")
     agreement = evaluate(Suggester(make_similarity(model, catalog)), catalog, labelled)
     assert agreement.kappa >= kappa and agreement.within_half >= within, agreement
+    assert agreement.correlation >= 0.8 and abs(agreement.bias) <= 0.1 and not agreement.credited_accused, agreement
     assert agreement.fluent_wrong_full <= 1, "right words, wrong statement: no full marks"
     assert agreement.seconds_per_100 < 1.0
 
@@ -79,7 +81,7 @@ def test_quiz_suggest_reports_covered_and_missed_key_points(grader, sheet):
         and "✗ some invariance" in result.stdout
     )
     document = grader.json("quiz", "suggest", path, "--model", "lexical")
-    assert document[0]["id"] == "conv-arithmetic/q12" and document[0]["points"] == 1
+    assert document[0]["id"] == "conv-arithmetic/q12" and document[0]["points"] == 0.5  # 1 of 3 key points
     assert document[0]["missed"] == [
         "some invariance to small translations",
         "no parameters; keeps the strongest activations",

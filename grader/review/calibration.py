@@ -4,6 +4,7 @@ threshold search, shared by ``benchmarks/suggestions.py`` and the tests so both 
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import InputFileError
-from grader.review.suggest import Similarity, Suggester, Thresholds
+from grader.review.suggest import Similarity, Suggester, Suggestion, Thresholds
 from grader.yamlsource import read_yaml
 
 
@@ -22,6 +23,7 @@ class Labelled:
     text: str
     points: float
     kind: str  # correct | partial | fluent_wrong | off_topic
+    style: str = ""  # essay | paraphrase | bullets | terse (the student-style set)
 
 
 def load_labelled(path: str | Path, catalog: Any) -> list[Labelled]:
@@ -37,7 +39,8 @@ def load_labelled(path: str | Path, catalog: Any) -> list[Labelled]:
         for i, item in enumerate(items or []):
             if not isinstance(item, dict) or not {"kind", "points", "text"} <= set(item):
                 raise InputFileError(f"{doc.source}:{doc.line_of((qid, i))}: each answer needs kind, points and text")
-            answers.append(Labelled(qid, str(item["text"]).strip(), float(item["points"]), str(item["kind"])))
+            text, style = str(item["text"]).strip(), str(item.get("style", ""))
+            answers.append(Labelled(qid, text, float(item["points"]), str(item["kind"]), style))
     return answers
 
 
@@ -65,6 +68,20 @@ def cohen_kappa(a: Sequence[float], b: Sequence[float]) -> float:
     return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
 
 
+def pearson(a: Sequence[float], b: Sequence[float]) -> float:
+    """Pearson's correlation of two series (0 when either is constant)."""
+    n = len(a)
+    if n < 2:
+        return 0.0
+    ma, mb = sum(a) / n, sum(b) / n
+    cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+    va, vb = sum((x - ma) ** 2 for x in a), sum((y - mb) ** 2 for y in b)
+    return cov / math.sqrt(va * vb) if va and vb else 0.0
+
+
+CREDITED = 1.5  # an answer labelled this much (of 2) or more must not be accused or given 0
+
+
 @dataclass(frozen=True)
 class Agreement:
     n: int
@@ -75,58 +92,111 @@ class Agreement:
     fluent_wrong: int
     over_by_more_than_half: int  # answers suggested more than half a point above the label
     seconds_per_100: float
+    correlation: float = 0.0  # Pearson, suggested points against the labels
+    bias: float = 0.0  # mean of suggested minus label
+    credited_accused: int = 0  # answers labelled CREDITED or more said to make a wrong statement
+    credited_zero: int = 0  # answers labelled CREDITED or more suggested 0
+    covering_zero: int = 0  # answers suggested 0 although some key point was found covered
 
     def line(self, name: str) -> str:
         return (
-            f"{name:<28} n={self.n:<4} exact {self.exact:6.1%}  within 0.5 {self.within_half:6.1%}  "
-            f"kappa {self.kappa:5.2f}  wrong-but-fluent at full marks {self.fluent_wrong_full}/{self.fluent_wrong}  "
-            f"over by >0.5: {self.over_by_more_than_half}  {self.seconds_per_100 * 1000:7.1f} ms/100 answers"
+            f"{name:<28} n={self.n:<4} r {self.correlation:5.2f}  bias {self.bias:+.2f}  "
+            f"within 0.5 {self.within_half:6.1%}  exact {self.exact:6.1%}  kappa {self.kappa:5.2f}  "
+            f"credited accused {self.credited_accused}, given 0 {self.credited_zero}  "
+            f"wrong-but-fluent at full marks {self.fluent_wrong_full}/{self.fluent_wrong}  "
+            f"{self.seconds_per_100 * 1000:7.1f} ms/100 answers"
         )
 
 
-def evaluate(suggester: Suggester, catalog: Any, answers: Sequence[Labelled]) -> Agreement:
-    """Suggest points for every labelled answer (one call per question, as the workspace does)."""
-    suggested: dict[int, float] = {}
-    started = time.perf_counter()
+def predict(suggester: Suggester, catalog: Any, answers: Sequence[Labelled]) -> list[Suggestion]:
+    """A suggestion for every labelled answer (one call per question, as the workspace does)."""
+    suggested: dict[int, Suggestion] = {}
     by_question: dict[str, list[int]] = {}
     for i, answer in enumerate(answers):
         by_question.setdefault(answer.question, []).append(i)
     for qid, indices in by_question.items():
         spec = catalog.by_id[qid][1].spec
         for i, suggestion in zip(indices, suggester.suggest(spec, qid, [answers[i].text for i in indices])):
-            suggested[i] = suggestion.points
-    seconds = time.perf_counter() - started
+            suggested[i] = suggestion
+    return [suggested[i] for i in range(len(answers))]
+
+
+def agreement(
+    catalog: Any, answers: Sequence[Labelled], suggestions: Sequence[Suggestion], seconds: float = 0.0
+) -> Agreement:
+    """How suggestions (one per labelled answer, in order) agree with the labels."""
     labels = [a.points for a in answers]
-    points = [suggested[i] for i in range(len(answers))]
-    full = {a.question: catalog.by_id[a.question][1].points for a in answers}
+    points = [s.points for s in suggestions]
+    full = [catalog.by_id[a.question][1].points for a in answers]
     fluent = [i for i, a in enumerate(answers) if a.kind == "fluent_wrong"]
+    credited = [i for i, a in enumerate(answers) if a.points >= CREDITED]
     n = len(answers) or 1
     return Agreement(
         n=len(answers),
         exact=sum(p == q for p, q in zip(points, labels)) / n,
         within_half=sum(abs(p - q) <= 0.5 for p, q in zip(points, labels)) / n,
         kappa=cohen_kappa(labels, points),
-        fluent_wrong_full=sum(points[i] >= full[answers[i].question] for i in fluent),
+        fluent_wrong_full=sum(points[i] >= full[i] for i in fluent),
         fluent_wrong=len(fluent),
         over_by_more_than_half=sum(p - q > 0.5 for p, q in zip(points, labels)),
         seconds_per_100=100 * seconds / n,
+        correlation=pearson(points, labels),
+        bias=sum(p - q for p, q in zip(points, labels)) / n,
+        credited_accused=sum(bool(suggestions[i].wrong) for i in credited),
+        credited_zero=sum(points[i] == 0 for i in credited),
+        covering_zero=sum(s.points == 0 and bool(s.covered) for s in suggestions),
     )
+
+
+def evaluate(suggester: Suggester, catalog: Any, answers: Sequence[Labelled]) -> Agreement:
+    """Suggest points for every labelled answer and measure the agreement."""
+    started = time.perf_counter()
+    suggestions = predict(suggester, catalog, answers)
+    return agreement(catalog, answers, suggestions, time.perf_counter() - started)
+
+
+def _score(found: Agreement) -> tuple[float, ...]:
+    """What calibration maximises: never accuse a credited answer, then correlation less bias."""
+    return (-found.credited_accused - found.credited_zero, found.correlation - abs(found.bias), found.within_half)
 
 
 def calibrate(
     similarity: Similarity, catalog: Any, answers: Sequence[Labelled], use_wrong: bool = True
 ) -> tuple[Thresholds, Agreement]:
-    """The thresholds with the best kappa (ties: more within half a point) on ``answers``."""
+    """The thresholds with the best :func:`_score` on ``answers``."""
     cached = CachedSimilarity(similarity)
     best = None
-    covers = [round(0.05 + 0.025 * i, 3) for i in range(33)]
-    wrongs = [round(0.3 + 0.05 * i, 3) for i in range(14)] if use_wrong else [1.0]
-    margins = (0.0, 0.05, 0.1, 0.15) if use_wrong else (0.0,)
+    covers = [round(0.1 + 0.025 * i, 3) for i in range(21)]
+    wrongs = [round(0.4 + 0.05 * i, 3) for i in range(10)] if use_wrong else [1.0]
+    margins = (0.0, 0.1) if use_wrong else (0.0,)
     for cover, wrong, margin in itertools.product(covers, wrongs, margins):
         thresholds = Thresholds(cover, wrong, margin)
-        agreement = evaluate(Suggester(cached, thresholds, use_wrong), catalog, answers)
-        score = (agreement.kappa, agreement.within_half, -agreement.fluent_wrong_full)
-        if best is None or score > best[0]:
-            best = (score, thresholds, agreement)
+        found = evaluate(Suggester(cached, thresholds, use_wrong), catalog, answers)
+        if best is None or _score(found) > best[0]:
+            best = (_score(found), thresholds, found)
     assert best is not None
     return best[1], best[2]
+
+
+def question_folds(answers: Sequence[Labelled], folds: int) -> list[list[str]]:
+    """The labelled questions dealt into ``folds`` groups (sorted ids, every ``folds``-th)."""
+    questions = sorted({a.question for a in answers})
+    return [questions[i::folds] for i in range(folds)]
+
+
+def cross_validate(
+    similarity: Similarity, catalog: Any, answers: Sequence[Labelled], folds: int = 4
+) -> tuple[Agreement, list[Thresholds]]:
+    """Calibrate on the other folds' questions, suggest for each fold's: the held-out agreement
+    over all answers, and the thresholds each fold was measured with."""
+    cached = CachedSimilarity(similarity)
+    held: list[Labelled] = []
+    suggestions: list[Suggestion] = []
+    fitted = []
+    for test in question_folds(answers, folds):
+        thresholds, _ = calibrate(cached, catalog, [a for a in answers if a.question not in test])
+        out = [a for a in answers if a.question in test]
+        held += out
+        suggestions += predict(Suggester(cached, thresholds), catalog, out)
+        fitted.append(thresholds)
+    return agreement(catalog, held, suggestions), fitted

@@ -37,20 +37,18 @@ from typing import Any, Protocol
 import yaml
 
 from grader.errors import GraderError
+from grader.review.reading import assertions, opposite, passages, words
 
 
 class SuggestionError(GraderError):
     """A model cannot be used here (its extra is not installed), or a wrong model name."""
 
 
-NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "neither", "nor", "none", "nothing", "instead"})
 STOPWORDS = frozenset(
     "a an the of to in on for and or is are be been it its this that these those with as by at from so "
     "which what when how why can could would will into than then there their they them we our you your "
     "each every also only more most much many very just do does did has have had was were one".split()
 )
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_CLAUSE = re.compile(r"[.;:!?\n]+|,?\s+(?:and|but|so|because|whereas|while|which|since)\s+|,\s+|\s+-+\s+")
 
 
 def normalise(text: str) -> str:
@@ -59,23 +57,13 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s']", " ", text).split())
 
 
-def words(text: str) -> list[str]:
-    return _WORD.findall(unicodedata.normalize("NFKC", text).lower().replace("×", "x"))
-
-
 def clauses(text: str) -> list[str]:
-    """The answer's sentences and clauses, plus the whole answer (some key points span clauses)."""
-    sentences = [s.strip() for s in re.split(r"[.;!?\n]+", text) if len(words(s)) >= 2]
-    parts = [p.strip() for p in _CLAUSE.split(text) if len(words(p)) >= 2]
-    whole = " ".join(text.split())
-    seen: dict[str, None] = {}
-    for chunk in parts + sentences + ([whole] if words(whole) else []):
-        seen.setdefault(chunk, None)
-    return list(seen)
+    """The answer's passages (see :func:`grader.review.reading.passages`)."""
+    return passages(text)
 
 
-def negated(text: str) -> bool:
-    return any(w in NEGATIONS or w.endswith("n't") for w in words(text))
+def _content(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOPWORDS]
 
 
 def _stem(word: str) -> str:
@@ -170,7 +158,7 @@ class Thresholds:
 THRESHOLDS = {
     "lexical": Thresholds(cover=0.225, wrong=0.65, margin=0.15),
     "wordllama": Thresholds(cover=0.45, wrong=0.85, margin=0.1),
-    "hybrid": Thresholds(cover=0.3, wrong=0.55, margin=0.15),
+    "hybrid": Thresholds(cover=0.325, wrong=0.85, margin=0.0),
 }
 MODELS = tuple(THRESHOLDS)
 DEFAULT_MODEL = "hybrid"  # best kappa with no wrong-but-fluent answer at full marks (README)
@@ -231,9 +219,17 @@ def wrong_statements() -> dict[str, tuple[str, ...]]:
     return {qid: tuple(items) for qid, items in (yaml.safe_load(text) or {}).items()}
 
 
-def _half_up(value: float) -> float:
-    """Up to the next half point: instructors credit a key point stated as a whole point's part."""
-    return math.ceil(value * 2 - 1e-9) / 2
+def _to_half(value: float) -> float:
+    """To the nearest half point (halves up), as the labelling rubric rounds."""
+    return math.floor(value * 2 + 0.5 + 1e-9) / 2
+
+
+def points_for(points: float, covered: int, key_points: int, wrong: bool) -> float:
+    """The rubric's points: the covered share to the nearest half point, half a point off for a
+    wrong statement, and never 0 while a key point is covered."""
+    share = _to_half(points * covered / key_points) if key_points else 0.0
+    share = max(0.0, share - 0.5) if wrong else share
+    return max(share, 0.5) if covered else share
 
 
 class Suggester:
@@ -252,40 +248,65 @@ class Suggester:
         flat = [c for chunks in chunks_per_answer for c in chunks]
         scores = self.similarity.matrix(flat, key_points + wrong) if flat else []
         suggestions, row = [], 0
-        for chunks in chunks_per_answer:
+        for text, chunks in zip(texts, chunks_per_answer):
             block = scores[row : row + len(chunks)]
             row += len(chunks)
-            suggestions.append(self._one(spec["points"], key_points, wrong, chunks, block))
+            asserting = assertions(text)
+            suggestions.append(self._one(spec["points"], key_points, wrong, chunks, block, asserting))
         return suggestions
 
     def _one(
-        self, points: float, key_points: list[str], wrong: list[str], chunks: list[str], scores: list[list[float]]
+        self,
+        points: float,
+        key_points: list[str],
+        wrong: list[str],
+        chunks: list[str],
+        scores: list[list[float]],
+        asserting: dict[str, str],
     ) -> Suggestion:
-        coverage = []
-        for k, key_point in enumerate(key_points):
-            # Only a clause that negates as the key point does (both or neither) can cover it;
-            # a close clause that negates it on one side only is flagged instead.
-            agree = [c for c in range(len(chunks)) if negated(chunks[c]) == negated(key_point)]
-            best = max(agree, key=lambda c: scores[c][k], default=None)
-            closest = max(range(len(chunks)), key=lambda c: scores[c][k], default=None)
-            if closest is None:
-                coverage.append(Coverage(key_point, 0.0, False, ""))
-                continue
-            covered = best is not None and scores[best][k] >= self.thresholds.cover
-            shown = best if covered else closest
-            opposite = not covered and closest not in agree and scores[closest][k] >= self.thresholds.cover
-            coverage.append(Coverage(key_point, scores[shown][k], covered, chunks[shown], opposite))
-        made = []
+        made: dict[str, None] = {}
+        tainted: set[str] = set()  # passages that assert a wrong statement state no key point
         for w, statement in enumerate(wrong, start=len(key_points)):
-            if any(
-                row[w] >= self.thresholds.wrong
-                and row[w] - max(row[: len(key_points)], default=0) >= self.thresholds.margin
-                for row in scores
-            ):
-                made.append(statement)
-        covered = sum(c.covered for c in coverage) - (1 if made else 0)
-        share = max(0, covered) / len(key_points) if key_points else 0.0
-        return Suggestion(_half_up(points * share), points, tuple(coverage), tuple(made), self.similarity.name)
+            for c, row in enumerate(scores):
+                if self._asserts(chunks[c], asserting, statement, row, w, len(key_points)):
+                    made.setdefault(statement, None)
+                    tainted.add(chunks[c])
+        usable = [not any(t in chunk for t in tainted) for chunk in chunks]
+        coverage = [self._coverage(k, kp, chunks, scores, usable) for k, kp in enumerate(key_points)]
+        covered = sum(c.covered for c in coverage)
+        suggested = points_for(points, covered, len(key_points), bool(made))
+        return Suggestion(suggested, points, tuple(coverage), tuple(made), self.similarity.name)
+
+    def _asserts(
+        self, chunk: str, asserting: dict[str, str], statement: str, row: list[float], w: int, keys: int
+    ) -> bool:
+        """Whether a passage (a sentence or clause) states a known wrong statement: close to it,
+        closer to it than to any key point, at least half as long (in content words: "the filter
+        is a small template" says too little to state "the filter is learned from a fixed
+        template image"), and neither it nor its sentence says the opposite."""
+        return (
+            chunk in asserting
+            and 2 * len(_content(chunk)) >= len(_content(statement))
+            and row[w] >= self.thresholds.wrong
+            and row[w] - max(row[:keys], default=0) >= self.thresholds.margin
+            and not opposite(chunk, statement)
+            and not opposite(asserting[chunk], statement)
+        )
+
+    def _coverage(
+        self, k: int, key_point: str, chunks: list[str], scores: list[list[float]], usable: list[bool]
+    ) -> Coverage:
+        """Whether a passage states the key point: similar enough, and not saying the opposite
+        (a passage that does is flagged instead)."""
+        agree = [c for c in range(len(chunks)) if usable[c] and not opposite(chunks[c], key_point)]
+        best = max(agree, key=lambda c: scores[c][k], default=None)
+        closest = max(range(len(chunks)), key=lambda c: scores[c][k], default=None)
+        if closest is None:
+            return Coverage(key_point, 0.0, False, "")
+        covered = best is not None and scores[best][k] >= self.thresholds.cover
+        shown = best if covered else closest
+        flagged = not covered and closest not in agree and scores[closest][k] >= self.thresholds.cover
+        return Coverage(key_point, scores[shown][k], covered, chunks[shown], flagged)
 
 
 def bank_corpus(catalog: Any) -> list[str]:
