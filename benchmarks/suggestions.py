@@ -12,6 +12,9 @@ more were accused of a wrong statement or suggested 0, wrong-but-fluent answers 
 and milliseconds per 100 answers (model loaded; loading is timed apart).
 --calibrate searches the thresholds again on the short set; --cross-validate calibrates on three
 quarters of the student-style set's questions and measures on the other quarter, four times.
+Then, learning within the class (grader/review/learn.py): with k = 1..4 answers of each
+student-style question graded, the rest suggested from their similarity to the graded ones
+blended with coverage, and how much larger the error is on the less sure half.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from pathlib import Path
 
 from grader.quiz.bank import Catalog
-from grader.review.calibration import calibrate, cross_validate, evaluate, load_labelled
+from grader.review.calibration import calibrate, cross_validate, evaluate, load_labelled, simulate_learning
 from grader.review.suggest import MODELS, THRESHOLDS, Suggester, SuggestionError, make_similarity
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -61,6 +64,9 @@ def main() -> None:
             agreement, fitted = cross_validate(similarity, catalog, styled)
             print(agreement.line("  student-style, 4-fold by question"))
             print("    thresholds per fold: " + ", ".join(f"{t.cover}/{t.wrong}/{t.margin}" for t in fitted))
+        print("  learning from the instructor's first grades (student-style set):")
+        for graded in range(1, 5):
+            print(simulate_learning(Suggester(similarity), catalog, styled, graded).line())
 
 
 if __name__ == "__main__":

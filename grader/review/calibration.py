@@ -200,3 +200,58 @@ def cross_validate(
         suggestions += predict(Suggester(cached, thresholds), catalog, out)
         fitted.append(thresholds)
     return agreement(catalog, held, suggestions), fitted
+
+
+@dataclass(frozen=True)
+class Learning:
+    """Suggestions for the ungraded answers once ``graded`` answers per question are graded."""
+
+    graded: int
+    n: int
+    correlation: float
+    bias: float
+    within_half: float
+    coverage_correlation: float  # the coverage suggestion alone, on the same answers
+    error_least_sure: float  # mean |error| of the less sure half of each question's ungraded answers
+    error_surer: float
+
+    def line(self) -> str:
+        return (
+            f"  {self.graded} graded: n={self.n:<5} r {self.correlation:5.2f} (coverage alone {self.coverage_correlation:5.2f})  "
+            f"bias {self.bias:+.2f}  within 0.5 {self.within_half:6.1%}  "
+            f"|error| least sure half {self.error_least_sure:.2f}, surer half {self.error_surer:.2f}"
+        )
+
+
+def simulate_learning(suggester: Suggester, catalog: Any, answers: Sequence[Labelled], graded: int) -> Learning:
+    """Grade ``graded`` answers of each question (every run of consecutive answers, in turn),
+    suggest the rest with :func:`grader.review.learn.learn`, and pool the figures."""
+    from grader.review.learn import learn, least_sure_first
+
+    suggestions = predict(suggester, catalog, answers)
+    by_question: dict[str, list[int]] = {}
+    for i, answer in enumerate(answers):
+        by_question.setdefault(answer.question, []).append(i)
+    rows: list[tuple[float, float, float, bool]] = []  # learned, coverage, label, among the less sure
+    for indices in by_question.values():
+        texts, found = [answers[i].text for i in indices], [suggestions[i] for i in indices]
+        for start in range(len(indices)):
+            chosen = {(start + t) % len(indices) for t in range(graded)}
+            given = {j: answers[indices[j]].points for j in chosen}
+            learned = learn(suggester.similarity, texts, found, given, suggester.thresholds.cover)
+            order = least_sure_first(learned)
+            for rank, j in enumerate(order):
+                rows.append((learned[j].points, found[j].points, answers[indices[j]].points, rank < len(order) // 2))
+    n = len(rows) or 1
+    unsure = [abs(p - q) for p, _, q, u in rows if u] or [0.0]
+    surer = [abs(p - q) for p, _, q, u in rows if not u] or [0.0]
+    return Learning(
+        graded=graded,
+        n=len(rows),
+        correlation=pearson([r[0] for r in rows], [r[2] for r in rows]),
+        bias=sum(r[0] - r[2] for r in rows) / n,
+        within_half=sum(abs(r[0] - r[2]) <= 0.5 for r in rows) / n,
+        coverage_correlation=pearson([r[1] for r in rows], [r[2] for r in rows]),
+        error_least_sure=sum(unsure) / len(unsure),
+        error_surer=sum(surer) / len(surer),
+    )
