@@ -4,10 +4,12 @@ the less sure half of the answers is where the errors are."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from grader.review.app import create_app
 from grader.review.calibration import load_labelled, simulate_learning
 from grader.review.learn import learn, least_sure_first
 from grader.review.suggest import Coverage, Suggester, Suggestion, make_similarity
@@ -55,3 +57,23 @@ def test_the_less_sure_half_holds_the_errors(catalog, labelled, graded):
     learning = simulate_learning(Suggester(make_similarity("lexical", catalog)), catalog, labelled, graded)
     assert learning.error_least_sure > 1.5 * learning.error_surer, learning
     assert learning.correlation >= learning.coverage_correlation - 0.05 and abs(learning.bias) <= 0.2, learning
+
+
+def test_the_workspace_shows_ungraded_groups_first_once_some_are_graded(tmp_path, catalog):
+    pytest.importorskip("starlette")
+    pytest.importorskip("multipart", reason="python-multipart (the review extra) reads the forms")
+    from starlette.testclient import TestClient
+    from test_review_fixtures import make_out
+
+    out = make_out(tmp_path)
+    client = TestClient(create_app(out, token="t", who="tester", model="lexical", catalog=catalog))
+    assert client.get("/?token=t").status_code == 200
+    q12 = "conv-arithmetic/q12"
+    page = client.get(f"/q/{q12}").text
+    first = re.findall(r'id="g(\d+)"', page)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    members = re.findall(r'name="student" value="([^"]+)"', page.split(f'id="g{first[0]}"')[1].split('id="g')[0])
+    response = client.post(f"/q/{q12}", data={"student": members, "points": "2", "csrf": csrf}, follow_redirects=False)
+    assert response.status_code == 303
+    after = re.findall(r'id="g(\d+)"', client.get(f"/q/{q12}").text)
+    assert sorted(after) == sorted(first) and after[-1] == first[0], "the graded group goes last"

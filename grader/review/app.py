@@ -26,6 +26,7 @@ from grader.quiz import variants
 from grader.quiz.bank import Catalog
 from grader.review.decisions import NOTEBOOK_REVIEWED, Decisions, Grade
 from grader.review.groups import Group, group_answers
+from grader.review.learn import learned_suggestions
 from grader.review.lock import ServerLock
 from grader.review.regenerate import regenerate, reviewed_document
 from grader.review.suggest import Suggestion, default_suggester
@@ -142,12 +143,19 @@ class Review:
             done, total = done + self.notebook_reviewed(student), total + 1
         return done, total
 
+    def learned(self, qid: str) -> tuple[dict[str, Suggestion], dict[str, float]]:
+        """Suggestions learned from the grades given so far (grader/review/learn.py) and how sure
+        each ungraded one is."""
+        texts = dict(self.workspace.questions[qid].answers)
+        grades = {s: g.points for s in texts if (g := self.decisions.grades(s).get(qid)) is not None}
+        cover = self.suggester.thresholds.cover
+        return learned_suggestions(self.suggester.similarity, cover, texts, self.suggestions[qid], grades)
+
     def answers(self, qid: str) -> dict[str, Answer]:
         texts = dict(self.workspace.questions[qid].answers)
+        shown, _ = self.learned(qid)
         return {
-            s: Answer(
-                s, t, self.suggestions[qid][s], self.decisions.grades(s).get(qid), self.decisions.meta(s).get(qid, {})
-            )
+            s: Answer(s, t, shown[s], self.decisions.grades(s).get(qid), self.decisions.meta(s).get(qid, {}))
             for s, t in texts.items()
         }
 
@@ -160,8 +168,9 @@ class Review:
         if unknown or not students:
             raise ReviewInputError(f"no answer to {qid} from {', '.join(unknown) or 'nobody'}")
         via = "group" if len(students) > 1 else "answer"
+        shown, _ = self.learned(qid)
         for student in students:
-            self.decisions.record(student, qid, Grade(points, comment), via, self.suggestions[qid][student].points)
+            self.decisions.record(student, qid, Grade(points, comment), via, shown[student].points)
         regenerate(self.out, students, self.catalog, self.secret)
 
     def override(self, student: str, check: str, points: float, comment: str) -> None:
@@ -304,6 +313,8 @@ def create_app(
                     "done": sum(m.grade is not None for m in members),
                 }
             )
+        _, sure = review.learned(qid)  # once some are graded: the least sure ungraded groups first
+        groups.sort(key=lambda g: (g["done"] == len(g["members"]), sure.get(g["key"], 1.0)) if sure else 0)
         done, total = review.progress(qid)
         ids = list(review.workspace.questions)
         position = ids.index(qid)

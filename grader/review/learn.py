@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from grader.review.suggest import Similarity, Suggestion
 
@@ -76,3 +76,22 @@ def borderline(suggestion: Suggestion, cover: float) -> float:
 def least_sure_first(found: Mapping[int, Learned]) -> list[int]:
     """The ungraded answers in the order to show them: least sure first (ties: by index)."""
     return sorted(found, key=lambda i: (found[i].sure, i))
+
+
+def learned_suggestions(
+    similarity: Similarity,
+    cover: float,
+    texts: Mapping[str, str],
+    suggestions: Mapping[str, Suggestion],
+    grades: Mapping[str, float],
+) -> tuple[dict[str, Suggestion], dict[str, float]]:
+    """For the review workspace, by student: each suggestion, its points learned from the
+    instructor's grades (``grades``: student -> points) once there are any, and how sure it is
+    (ungraded students only)."""
+    students = list(texts)
+    graded = {i: grades[s] for i, s in enumerate(students) if s in grades}
+    found = learn(similarity, [texts[s] for s in students], [suggestions[s] for s in students], graded, cover)
+    updated = dict(suggestions)
+    for i, learned in found.items():
+        updated[students[i]] = replace(suggestions[students[i]], points=learned.points)
+    return updated, {students[i]: learned.sure for i, learned in found.items()}
