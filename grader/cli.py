@@ -189,6 +189,14 @@ def quiz_show(
 @_variant_options
 @click.option("--feedback", type=click.Choice(["immediate", "after-grading"]), help=FEEDBACK_HELP + " [with --student]")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write to this file")
+@click.option(
+    "--format",
+    "sheet_format",
+    type=click.Choice(["yaml", "ipynb"]),
+    default="yaml",
+    show_default=True,
+    help="a YAML sheet, or a notebook whose answer(...) cells give feedback at once (needs -o)",
+)
 @click.pass_context
 def quiz_template(
     ctx: click.Context,
@@ -197,6 +205,7 @@ def quiz_template(
     student: str | None,
     secret_file: str | None,
     feedback: str | None,
+    sheet_format: str,
     output: str | None,
 ) -> None:
     """Write a blank answer sheet for one or more BANKs (with --student: that student's graded
@@ -212,7 +221,14 @@ def quiz_template(
         signed = (
             make(banks, student, _secret(secret_file, True), Feedback(feedback or "immediate")) if student else None
         )
-        text = sheet(banks, variant, signed)
+        if sheet_format == "ipynb":
+            from grader.quiz.notebook_sheet import notebook_text
+
+            if not output:
+                raise click.UsageError("--format ipynb writes a notebook: give its file with -o FILE.ipynb")
+            text = notebook_text(banks, variant, signed)
+        else:
+            text = sheet(banks, variant, signed)
     except GraderError as exc:
         _fail(exc)
     if output:

@@ -28,6 +28,9 @@ def test_row_statuses_match_the_batch_row_schema():
     schema = load_schema("batch-row")
     assert set(schema["properties"]["status"]["enum"]) == {s.value for s in RowStatus}
     assert {s.value for s in Status} <= {s.value for s in RowStatus}, "every notebook status is a row status"
+    from grader.batch.submissions import SubmissionKind
+
+    assert set(schema["properties"]["kind"]["enum"]) == {k.value for k in SubmissionKind} | {None}
 
 
 def test_every_stored_row_field_is_in_the_batch_row_schema():

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.batch.submissions import Submission
+from grader.batch.submissions import Submission, SubmissionKind
 from grader.child_env import worker_env
 from grader.confinement import (
     DEFAULT_MAX_PROCESSES,
@@ -93,7 +93,7 @@ class Limits:
 
 def default_memory_mb(assignment: str, submissions: list[Submission]) -> float:
     """Room for the notebook kernel's own limit plus the grading and measuring processes."""
-    if not any(s.path.suffix.lower() == ".ipynb" for s in submissions):
+    if not any(s.kind is SubmissionKind.NOTEBOOK for s in submissions):
         return QUIZ_MEMORY_MB
     from grader.notebooks.assignment import load_assignment
 

@@ -31,10 +31,9 @@ from grader.batch.store import (
 )
 from grader.batch.submissions import (
     DEFAULT_PATTERN,
-    NOTEBOOK_SUFFIXES,
-    SHEET_SUFFIXES,
     AssignmentKey,
     Submission,
+    SubmissionKind,
     assignment_key,
     discover,
     listed,
@@ -55,7 +54,7 @@ PRACTICE_NOTE = (
 
 def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> None:
     """Prepare the served data before any child runs: in the sandbox children can only read it."""
-    if not any(s.path.suffix.lower() == ".ipynb" for s in submissions):
+    if not any(s.kind is SubmissionKind.NOTEBOOK for s in submissions):
         return
     from grader.notebooks.assignment import load_assignment
     from grader.notebooks.data_cache import prepare_data
@@ -67,9 +66,7 @@ def _prepare_shared_data(assignment: str, submissions: list[Submission]) -> None
 
 def _naming_a_student(submissions: list[Submission]) -> list[Submission]:
     """The answer sheets to grade that name a student: their graded numbers need the course secret."""
-    return [
-        s for s in submissions if not s.refused and s.path.suffix.lower() in SHEET_SUFFIXES and names_student(s.path)
-    ]
+    return [s for s in submissions if not s.refused and s.kind is SubmissionKind.SHEET and names_student(s.path)]
 
 
 def _refuse_without_secret(source: Path, named: list[Submission]) -> None:
@@ -105,7 +102,7 @@ def grade_one(
     feedback = out / "feedback" / submission.student
     feedback.mkdir(parents=True, exist_ok=True)
     (feedback / OUTCOME).unlink(missing_ok=True)  # an earlier run's outcome is not this one's
-    quiz = submission.path.suffix.lower() in SHEET_SUFFIXES
+    quiz = submission.kind is SubmissionKind.SHEET
     job = ChildJob(
         str(submission.path),
         QUIZ if quiz else NOTEBOOK,
@@ -274,7 +271,7 @@ def run_batch(
         + (f", cells {limits.cell_seconds:g} s" if limits.cell_seconds else "")
         + f"; enforcement {describe_confinement()}"
     )
-    notebooks = any(s.path.suffix.lower() in NOTEBOOK_SUFFIXES for s in graded)
+    notebooks = any(s.kind is SubmissionKind.NOTEBOOK for s in graded)
     practice_line = PRACTICE_NOTE if named else ""
     context = tuple(line for line in (sandbox.describe(notebooks), limits_line, unpacked.note, practice_line) if line)
     BatchInfo(key.name, tuple(s.student for s in submissions), tuple(skipped), context, canvas_pending).write(out)

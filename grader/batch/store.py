@@ -94,6 +94,7 @@ class BatchRow:
     assignment_sha256: str | None = None
     practice_check: bool = False  # an answer sheet graded on practice numbers (no course secret)
     pending_points: float = 0  # points no person has decided yet (unreviewed written answers): not in points
+    kind: str | None = None  # SubmissionKind: "sheet" or "notebook" (None: a row from before it was stored)
     auto_points: float | None = None
     auto_message: str | None = None
     reviewed: dict[str, Any] | None = None
@@ -154,6 +155,7 @@ def make_row(
         peak_memory_mb,
         peak_processes,
         pending_points=pending_points,
+        kind=str(submission.kind) if submission.kind else None,
     ).to_json()
 
 

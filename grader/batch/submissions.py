@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from grader.errors import BatchError, UnknownAssignmentError
@@ -23,6 +24,22 @@ CHUNK = 1 << 20  # bytes read, hashed or written at once: memory stays flat what
 SHOWN_FILES = 5  # file names listed in a message before "and N more"
 
 
+class SubmissionKind(StrEnum):
+    """How a submission is graded: an answer sheet (YAML, or a notebook of answer(...) cells in a
+    quiz batch) against the banks, or a notebook by running it."""
+
+    SHEET = "sheet"
+    NOTEBOOK = "notebook"
+
+
+def kind_of(path: Path, assignment: AssignmentKey | None) -> SubmissionKind:
+    """Decided once, when the submission is found: in a quiz batch every file is an answer sheet
+    (a notebook there is a notebook sheet); otherwise a notebook is run and a YAML file is a sheet."""
+    if assignment is not None and not assignment.notebook:
+        return SubmissionKind.SHEET
+    return SubmissionKind.NOTEBOOK if path.suffix.lower() in NOTEBOOK_SUFFIXES else SubmissionKind.SHEET
+
+
 @dataclass(frozen=True)
 class Submission:
     student: str
@@ -32,6 +49,11 @@ class Submission:
     notes: tuple[str, ...] = ()  # for its row: which file of a folder was graded, other forms of the id
     refused: tuple[str, ...] = ()  # why entries of the student's were not extracted: not graded
     class_folder: Path | None = None  # the folder of the whole class's submissions, hidden from every kernel
+    kind: SubmissionKind | None = None  # decided once when found (kind_of); None: from the file's suffix
+
+    def __post_init__(self) -> None:
+        if self.kind is None:
+            object.__setattr__(self, "kind", kind_of(self.path, None))
 
     @property
     def alone(self) -> bool:
@@ -140,6 +162,7 @@ def _choose(entry: Path, assignment: AssignmentKey | None) -> tuple[Path, tuple[
     if not candidates:
         return None
     kind = (NOTEBOOK_SUFFIXES if assignment.notebook else SHEET_SUFFIXES) if assignment else SUBMISSION_SUFFIXES
+    # (in a quiz batch a notebook of answer(...) cells is a sheet too, ranked after the YAML sheets)
     like = _plain(assignment.name) if assignment else ""
 
     def rank(path: Path) -> tuple:
@@ -220,6 +243,7 @@ def discover(
                 tuple(map(shown, others)),
                 tuple(notes),
                 class_folder=folder,
+                kind=kind_of(newest, assignment),
             )
         )
     return submissions, skipped

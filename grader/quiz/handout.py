@@ -81,6 +81,16 @@ class Handout:
     def payload(self) -> bytes:
         return payload(self.student, self.banks, self.questions, self.numbers, self.feedback)
 
+    def block(self) -> dict[str, Any]:
+        """The block's fields as plain values (a notebook sheet writes them in its header cell)."""
+        return {
+            "feedback": str(self.feedback),
+            "banks": list(self.banks),
+            "questions": list(self.questions),
+            "numbers": dict(self.numbers),
+            "signature": self.signature,
+        }
+
 
 def payload(student: str, banks: Sequence[str], questions: Sequence[str], numbers: Numbers, feedback: str) -> bytes:
     """What the signature covers, serialised one way only. A value no JSON holds (NaN, a

@@ -182,6 +182,20 @@ def _feedback(r: R.QuestionResult, reveal: bool) -> list[str]:
     return [note for note in r.feedback if not (hidden and note.startswith("Model answer"))]
 
 
+def question_lines(r: R.QuestionResult, verdicts: bool, reveal: bool = False) -> list[str]:
+    """One question's block of the terminal report (also a notebook sheet's answer(...) feedback)."""
+    label, colour = _STATUS_STYLE[r.status]
+    score = f"{r.points:g}/{r.points_possible:g}" if verdicts else ""
+    lines = [f"{r.id:<26} {click.style(label, fg=colour):<28} {score}".rstrip()]
+    if _named(r):
+        lines.append(click.style(f"    {_named(r)}", dim=True))
+    if r.answer is not None and REGISTRY[r.type].echo_answer:
+        lines.append(f"    your answer: {_show(r.answer)}")
+    if reveal and r.expected is not None and r.status != R.CORRECT:
+        lines.append(f"    expected:    {_show(r.expected)}")
+    return lines + [f"    {note}" for note in _feedback(r, reveal)]
+
+
 def report_text(result: R.SheetResult, reveal: bool = False) -> str:
     """The terminal report: one block per question, then the total and what to do next."""
     lines = [
@@ -193,17 +207,7 @@ def report_text(result: R.SheetResult, reveal: bool = False) -> str:
     for r in result.results:
         if r.status in (R.ELSEWHERE, R.UNANSWERED):
             continue  # unanswered ones are listed together below
-        label, colour = _STATUS_STYLE[r.status]
-        score = f"{r.points:g}/{r.points_possible:g}" if result.verdicts else ""
-        lines.append(f"{r.id:<26} {click.style(label, fg=colour):<28} {score}".rstrip())
-        if _named(r):
-            lines.append(click.style(f"    {_named(r)}", dim=True))
-        if r.answer is not None and REGISTRY[r.type].echo_answer:
-            lines.append(f"    your answer: {_show(r.answer)}")
-        if reveal and r.expected is not None and r.status != R.CORRECT:
-            lines.append(f"    expected:    {_show(r.expected)}")
-        for note in _feedback(r, reveal):
-            lines.append(f"    {note}")
+        lines += question_lines(r, result.verdicts, reveal)
     unanswered = [r.id for r in result.with_status(R.UNANSWERED)]
     lines.append("")
     total = f"Total: {result.points:g} / {result.points_possible:g} points"

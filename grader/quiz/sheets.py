@@ -33,7 +33,14 @@ class Answer:
     line: int | None
 
 
+SHEET_WHAT = "an answer sheet"
+
+
 def _read_mapping(path: str | Path, what: str) -> YamlDocument:
+    if str(path).endswith(".ipynb") and what == SHEET_WHAT:
+        from grader.quiz.notebook_sheet import read_notebook_sheet
+
+        return read_notebook_sheet(path)
     try:
         doc = read_yaml(path, replace(SHEET_LIMITS, what=what))
     except InputFileError as exc:
@@ -137,7 +144,7 @@ def _answered_again(source: str, qid: str, lines: list[int]) -> str:
 
 def read_sheet(path: str | Path, catalog: Catalog) -> Sheet:
     """The sheet's answers, its seed and student, and its problems, each reported once with its lines."""
-    doc = _read_mapping(path, "an answer sheet")
+    doc = _read_mapping(path, SHEET_WHAT)
     answers: dict[str, Answer] = {}
     meta: dict[str, Answer] = {}
     unknown: dict[str, list[int]] = {}
@@ -176,7 +183,7 @@ def names_student(path: str | Path) -> bool:
     """Whether the sheet has a ``student:`` line, whose graded variant needs the course secret.
     A sheet that cannot be read names none here: grading it says what is wrong."""
     try:
-        return "student" in _read_mapping(path, "an answer sheet").data
+        return "student" in _read_mapping(path, SHEET_WHAT).data
     except AnswerSheetError:
         return False
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from grader.batch import store
 from grader.batch.store import BatchOutputError
-from grader.batch.submissions import listed
+from grader.batch.submissions import SubmissionKind, kind_of, listed
 from grader.errors import AnswerSheetError, CourseSecretError, GraderError, InputFileError
 from grader.quiz.bank import Catalog, Question
 from grader.quiz.sheets import read_sheet
@@ -22,12 +22,17 @@ class WorkspaceError(GraderError):
     """OUT is not a batch output folder, or a file in it cannot be read."""
 
 
+def _kind(row: dict[str, Any]) -> SubmissionKind:
+    """The kind the batch decided when it found the submission (older rows: from the suffix)."""
+    return SubmissionKind(row["kind"]) if row.get("kind") else kind_of(Path(row.get("submission", "")), None)
+
+
 def is_sheet(row: dict[str, Any]) -> bool:
-    return Path(row.get("submission", "")).suffix.lower() in (".yaml", ".yml")
+    return bool(row.get("submission")) and _kind(row) is SubmissionKind.SHEET
 
 
 def is_notebook(row: dict[str, Any]) -> bool:
-    return Path(row.get("submission", "")).suffix.lower() == ".ipynb"
+    return bool(row.get("submission")) and _kind(row) is SubmissionKind.NOTEBOOK
 
 
 def read_rows(out: Path) -> dict[str, dict[str, Any]]:
