@@ -5,8 +5,10 @@ every decision saved at once beside the batch output and the gradebook regenerat
     workspace.py    what a batch output folder holds: students, written answers, notebook results
     decisions.py    the instructor's decisions: grades files (the ``--grades`` format) and who/when
     groups.py       identical and near-identical answers grouped
+    reading.py      an answer's passages (headings, bullets, sentences) and which way they point
     suggest.py      key points covered and suggested points (lexical, WordLlama, hybrid)
-    calibration.py  agreement with labelled answers; thresholds search
+    learn.py        suggestions learned from the instructor's first grades; least sure first
+    calibration.py  agreement with labelled answers; thresholds search; cross-validation
     regenerate.py   results, feedback pages and exports recomputed from the decisions
     app.py          the Starlette application (token, CSRF, pages)
 """
