@@ -158,3 +158,14 @@ def test_held_out_answers_agree_with_the_labels(catalog, model, accused):
     assert agreement.within_half >= 0.8, agreement
     assert agreement.covering_zero == 0 and agreement.credited_zero <= accused // 2, agreement
     assert agreement.credited_accused <= accused, "the default (hybrid) accuses no credited answer"
+
+
+@pytest.mark.parametrize("qid", ["cnn-exercises/q7", "conv-arithmetic/q9b", "conv-arithmetic/q13"])
+def test_full_mark_essays_that_deny_a_wrong_statement_are_not_accused(catalog, lexical, qid):
+    """Each of these essays denies one of its question's wrong statements ("with no dense
+    layers", "does not look at neighbouring pixels", "only applied to the training data"): the
+    suggester before issue 24 accused all three."""
+    essay = yaml.safe_load(STUDENT_STYLE.read_text(encoding="utf-8"))[qid][0]
+    assert essay["style"] == "essay" and essay["points"] == 2
+    [suggestion] = lexical.suggest(catalog.by_id[qid][1].spec, qid, [essay["text"]])
+    assert not suggestion.wrong and suggestion.points >= 1.5, suggestion.wrong
