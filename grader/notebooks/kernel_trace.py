@@ -1013,17 +1013,27 @@ def model_document(chosen):
     return model
 
 
-def trained_configs():
-    """Every trained model's layer graph, for architecture checks."""
+def model_config(model):
+    """A model's layer graph as plain JSON values (``serialize_keras_object``)."""
     import keras
 
+    return json.loads(json.dumps(keras.saving.serialize_keras_object(model), default=str))
+
+
+def trained_configs():
+    """Every trained model's layer graph, for architecture checks."""
     configs = []
     for trained in MODELS:
         try:
-            configs.append(json.loads(json.dumps(keras.saving.serialize_keras_object(trained), default=str)))
+            configs.append(model_config(trained))
         except Exception:
             pass
     return configs
+
+
+def other_training_records():
+    """Each model's training outside fit, with the prints of the images it used."""
+    return [{**entry, "image_prints": sorted(PRINTS_OUTSIDE_FIT.get(key, ()))} for key, entry in OTHER_TRAINING.items()]
 
 
 def finish(namespace, out_dir, variable=None):
@@ -1039,6 +1049,6 @@ def finish(namespace, out_dir, variable=None):
         with open(path, "rb") as handle:
             _send("saved", {"sha256": hashlib.sha256(handle.read()).hexdigest()})
     _send("trained", {"configs": trained_configs()})
-    for key, entry in OTHER_TRAINING.items():
-        _send("other_training", {**entry, "image_prints": sorted(PRINTS_OUTSIDE_FIT.get(key, ()))})
+    for record in other_training_records():
+        _send("other_training", record)
     _send("end", {})

@@ -85,7 +85,11 @@ def self_check(spec: Assignment, model: Any, namespace: dict[str, Any]) -> SelfC
     """The assignment's checks and the predicted points for ``model`` (None: the model the
     grader would take from ``namespace``)."""
     started = time.perf_counter()
-    chosen, why = (model, "the model given to check()") if model is not None else _chosen(spec, namespace)
+    chosen, why = (
+        (model, "the model given to check()")
+        if model is not None
+        else kernel_trace.choose_model(namespace, spec.model_variable)
+    )
     trace = _trace(chosen, why)
     notes = [f"Model checked: {why}." if chosen is not None else f"No model to check: {why or 'none found'}."]
     public = _public_accuracy(spec, trace, chosen) if chosen is not None and spec.data == "mnist" else PublicMeasure()
@@ -121,24 +125,15 @@ def _training_note(training: dict[str, Any] | None, spec: Assignment) -> str:
     return f"{done}. The assignment allows {spec.budget.describe()}; the grader stops training there, and start() made this notebook do the same."
 
 
-def _chosen(spec: Assignment, namespace: dict[str, Any]) -> tuple[Any, str]:
-    chosen, why = kernel_trace.choose_model(namespace, spec.model_variable)
-    return chosen, why
-
-
 def _trace(chosen: Any, why: str) -> KernelTrace:
     """The grader's record of this kernel, read from the lists the recording code keeps."""
-    other = [
-        {**entry, "image_prints": sorted(kernel_trace.PRINTS_OUTSIDE_FIT.get(key, ()))}
-        for key, entry in kernel_trace.OTHER_TRAINING.items()
-    ]
     doc = {
         "fits": [_plain(f) for f in kernel_trace.FITS],
         "inputs": [_plain(c) for c in kernel_trace.INPUTS],
         "loaded": [_plain(entry) for entry in kernel_trace.LOADED],
         "model": kernel_trace.model_document(chosen) if chosen is not None else None,
         "model_found": why,
-        "other_training": [_plain(o) for o in other],
+        "other_training": [_plain(o) for o in kernel_trace.other_training_records()],
     }
     return KernelTrace.from_dict(doc)
 
@@ -149,11 +144,7 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _architecture(chosen: Any) -> Architecture | None:
-    if chosen is None:
-        return None
-    import keras
-
-    return from_config(json.loads(json.dumps(keras.saving.serialize_keras_object(chosen), default=str)))
+    return from_config(kernel_trace.model_config(chosen)) if chosen is not None else None
 
 
 def _public_accuracy(spec: Assignment, trace: KernelTrace, chosen: Any) -> PublicMeasure:
