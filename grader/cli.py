@@ -665,7 +665,7 @@ def batch(
             with contextlib.ExitStack() as stack:
                 executor = None
                 if scheduler:
-                    from grader.distributed import cluster_executor
+                    from grader.batch.distributed import cluster_executor
 
                     executor = stack.enter_context(cluster_executor(scheduler))
                 run_batch(

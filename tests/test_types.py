@@ -75,7 +75,7 @@ def test_similarity_values_match_the_similarity_schema():
 
 
 def test_notebook_flags_match_the_result_schema():
-    from grader.class_report import FLAGS_TO_LOOK_AT
+    from grader.batch.class_report import FLAGS_TO_LOOK_AT
     from grader.notebooks.flags import Flag
 
     schema = load_schema("notebook-result")

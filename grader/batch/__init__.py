@@ -12,6 +12,8 @@ system exports it. The package holds one concern per module:
     exports      gradebook, Canvas, Gradescope, summary, class report (report.html) and
                  feedback pages, written from what the store holds (``grader export OUT``)
     run          run_batch: all of the above, on any concurrent.futures executor
+    class_report the class report's statistics (report.html)
+    distributed  a Dask executor, for --scheduler
 
 Everything in SUBMISSIONS is untrusted: a zip is extracted entry by entry within size and
 compression limits, file names are escaped where shown and student ids neutralised in the

@@ -189,7 +189,7 @@ def run_batch(
 
     Submissions are graded by ``grade_one`` on ``executor``: by default a local pool of
     ``jobs`` threads (each supervising one confined child), or any other
-    ``concurrent.futures.Executor``, such as a Dask cluster's (:mod:`grader.distributed`)."""
+    ``concurrent.futures.Executor``, such as a Dask cluster's (:mod:`grader.batch.distributed`)."""
     # Children run in their own temporary folder: every path they get must be absolute.
     source, out = source.resolve(), out.resolve()
     remove_abandoned()  # what a batch killed before it left in the temporary folder
