@@ -39,8 +39,8 @@ from grader.batch.submissions import (
     listed,
 )
 from grader.batch.unzip import ZipLimits, unpack
-from grader.confinement import describe as describe_confinement
 from grader.errors import BatchError, CourseSecretError
+from grader.isolation.process_limits import describe as describe_confinement
 from grader.quiz.sheets import names_student
 from grader.quiz.variants import HOW_TO_GIVE, SECRET_ENV, course_secret
 from grader.scratch import remove_abandoned

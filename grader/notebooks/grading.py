@@ -21,8 +21,8 @@ from typing import Any
 import nbformat
 
 from grader import paths
-from grader.child_env import SECRET_FILE_ENV, kernel_env
 from grader.errors import DataIntegrityError, NotebookFileError, TraceError
+from grader.isolation.environment import SECRET_FILE_ENV, kernel_env
 from grader.notebooks import checks, mnist_data, preprocessing, source_scan
 from grader.notebooks import execute as ex
 from grader.notebooks.architecture import from_config, read_architecture
