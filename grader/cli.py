@@ -17,8 +17,8 @@ import click
 
 from grader.batch import ZIP_ENTRY_MB, ZIP_RATIO, ZIP_RATIO_ABOVE_MB, ZIP_TOTAL_MB
 from grader.batch.store import CanvasPending
-from grader.confinement import DEFAULT_MAX_PROCESSES
 from grader.errors import GraderError
+from grader.isolation.process_limits import DEFAULT_MAX_PROCESSES
 from grader.lms import FORMATS as LMS_FORMATS
 
 BANKS_HELP = "folder of question banks (default: the banks shipped with the grader)"
@@ -665,7 +665,7 @@ def batch(
             with contextlib.ExitStack() as stack:
                 executor = None
                 if scheduler:
-                    from grader.distributed import cluster_executor
+                    from grader.batch.distributed import cluster_executor
 
                     executor = stack.enter_context(cluster_executor(scheduler))
                 run_batch(

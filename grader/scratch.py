@@ -131,7 +131,7 @@ class DiskUse:
 class DiskWatch(threading.Thread):
     """Measures how much a kernel has written to its scratch folder (growth over what the
     folder held when the watch was made) and stops the kernel and its children once that
-    passes ``limit`` bytes, as :class:`grader.confinement.MemoryWatch` does for memory. It
+    passes ``limit`` bytes, as :class:`grader.isolation.process_limits.MemoryWatch` does for memory. It
     also notes the free space on the folder's volume and, where the kernel has a private
     /tmp of ``tmp_size`` bytes (a tmpfs in its sandbox, seen through /proc/PID/root), how
     full that got.

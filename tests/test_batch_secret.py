@@ -121,7 +121,7 @@ def test_a_notebook_in_a_batch_cannot_read_the_course_secret_or_the_instructors_
     import nbformat
     from conftest import ROOT
 
-    from grader.sandbox import find_bwrap
+    from grader.isolation.sandbox import find_bwrap
 
     if find_bwrap() is None:
         pytest.skip("no sandbox here: the kernel runs with the grader's rights (the batch says so)")

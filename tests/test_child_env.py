@@ -8,7 +8,7 @@ import pytest
 
 from grader import paths
 from grader.batch import isolation
-from grader.child_env import kernel_env, worker_env
+from grader.isolation.environment import kernel_env, worker_env
 from grader.notebooks import data_cache, mnist_data
 from grader.quiz.variants import SECRET_ENV, SECRET_FILE_ENV
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grader.confinement import MemoryWatch, TreeLimits, create_group, fallback_process_limit, group_parents
+from grader.isolation.process_limits import MemoryWatch, TreeLimits, create_group, fallback_process_limit, group_parents
 
 # A bounded fork bomb: every process forks again, 10 generations (up to 1,024 processes), then
 # each one leaves its session and sleeps. The marker lets the test find survivors.

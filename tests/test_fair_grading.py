@@ -18,12 +18,12 @@ from conftest import ROOT
 from test_notebook_grading import FAST, graded  # noqa: F401 (the fixture)
 
 from grader.errors import AssignmentError
+from grader.isolation.sandbox import find_bwrap, why_no_bwrap
 from grader.notebooks import likeness, mnist_data
 from grader.notebooks.assignment import load_assignment
 from grader.notebooks.budget import TrainingBudget, budget_outcome
 from grader.notebooks.grading import model_code_advice
 from grader.notebooks.kernel_trace import image_prints
-from grader.sandbox import find_bwrap, why_no_bwrap
 
 DATA = ROOT / "tests" / "data"
 MNIST = ROOT / "examples" / "notebooks" / "mnist"

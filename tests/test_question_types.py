@@ -130,3 +130,11 @@ def test_an_entry_is_either_checked_on_the_sheet_or_graded_elsewhere():
         QuestionKind(answer_format=lambda spec: "anything")
     with pytest.raises(TypeError, match="its key"):
         QuestionKind(answer_format=lambda spec: "anything", check=lambda inst, raw, grade: None)
+
+
+def test_only_free_text_is_written():
+    from grader.quiz.kinds import REGISTRY, is_written
+    from grader.quiz.question_type import QuestionType
+
+    assert [t for t in QuestionType if REGISTRY[t].written] == [QuestionType.FREE_TEXT]
+    assert is_written("free_text") and not is_written("integer")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
+from grader.isolation import sandbox
 
 
 def test_an_interpreter_under_tmp_is_offered_read_only_in_the_private_tmp(monkeypatch):
@@ -34,6 +34,6 @@ def test_a_virtual_environment_in_tmp_still_makes_a_sandbox():
     with tempfile.TemporaryDirectory(prefix="grader-venv-", dir="/tmp") as folder:
         venv = Path(folder) / "venv"
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
-        probe = "from grader.sandbox import find_bwrap, why_no_bwrap; print(find_bwrap() or why_no_bwrap())"
+        probe = "from grader.isolation.sandbox import find_bwrap, why_no_bwrap; print(find_bwrap() or why_no_bwrap())"
         done = subprocess.run([str(venv / "bin" / "python"), "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == shutil.which("bwrap"), done.stdout + done.stderr

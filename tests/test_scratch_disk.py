@@ -23,7 +23,7 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from grader import sandbox
+from grader.isolation import sandbox
 from grader.notebooks import execute as ex
 from grader.notebooks.assignment import load_assignment
 from grader.notebooks.grading import grade_notebook

@@ -102,7 +102,7 @@ def test_a_sandboxed_notebook_changes_nothing_outside_its_run(grader_env, tmp_pa
 def test_without_a_sandbox_the_control_group_still_ends_everything_and_the_result_says_so(
     grader_env, tmp_path, targets, monkeypatch
 ):
-    from grader.confinement import describe
+    from grader.isolation.process_limits import describe
 
     if not describe().startswith("on"):
         pytest.skip("no control groups can be made here")

@@ -72,3 +72,12 @@ def test_similarity_values_match_the_similarity_schema():
     assert set(schema["properties"]["pairs"]["items"]["properties"]) == {f.name for f in fields(SimilarPair)}
     assert set(schema["$defs"]["evidence"]["properties"]) == {f.name for f in fields(Evidence)}
     assert set(schema["$defs"]["excerpt"]["properties"]) == {f.name for f in fields(Excerpt)}
+
+
+def test_notebook_flags_match_the_result_schema():
+    from grader.batch.class_report import FLAGS_TO_LOOK_AT
+    from grader.notebooks.flags import Flag
+
+    schema = load_schema("notebook-result")
+    assert set(schema["properties"]["flags"]["items"]["enum"]) == {f.value for f in Flag}
+    assert Flag.TRAINED_ON_HELDOUT in FLAGS_TO_LOOK_AT and Flag.TRAINING_BUDGET_USED not in FLAGS_TO_LOOK_AT

@@ -12,6 +12,8 @@ system exports it. The package holds one concern per module:
     exports      gradebook, Canvas, Gradescope, summary, class report (report.html) and
                  feedback pages, written from what the store holds (``grader export OUT``)
     run          run_batch: all of the above, on any concurrent.futures executor
+    class_report the class report's statistics (report.html)
+    distributed  a Dask executor, for --scheduler
 
 Everything in SUBMISSIONS is untrusted: a zip is extracted entry by entry within size and
 compression limits, file names are escaped where shown and student ids neutralised in the
@@ -19,11 +21,38 @@ CSV exports. Results are keyed by the submission's content and the assignment (n
 file hash), a zip by its own hash: stale inputs are graded again or refused, never reused.
 """
 
-from grader.batch.isolation import Limits, Sandbox, make_sandbox
-from grader.batch.run import grade_one, run_batch
-from grader.batch.submissions import AssignmentKey, Submission, discover
-from grader.batch.unzip import ZIP_ENTRY_MB, ZIP_RATIO, ZIP_RATIO_ABOVE_MB, ZIP_TOTAL_MB, ZipLimits, unpack
-from grader.errors import BatchError
+from importlib import import_module
+from typing import Any
+
+# Each name is imported from its module when first used (PEP 562), so that a command needing
+# one constant (the zip limits for --help) does not load the whole batch machinery.
+_WHERE = {
+    "Limits": "isolation",
+    "Sandbox": "isolation",
+    "make_sandbox": "isolation",
+    "grade_one": "run",
+    "run_batch": "run",
+    "AssignmentKey": "submissions",
+    "Submission": "submissions",
+    "discover": "submissions",
+    "ZIP_ENTRY_MB": "unzip",
+    "ZIP_RATIO": "unzip",
+    "ZIP_RATIO_ABOVE_MB": "unzip",
+    "ZIP_TOTAL_MB": "unzip",
+    "ZipLimits": "unzip",
+    "unpack": "unzip",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BatchError":
+        from grader.errors import BatchError
+
+        return BatchError
+    if name in _WHERE:
+        return getattr(import_module(f"grader.batch.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'grader.batch' has no attribute {name!r}")
+
 
 __all__ = [
     "ZIP_ENTRY_MB",

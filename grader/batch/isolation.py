@@ -1,6 +1,6 @@
 """Confining the child process that grades one submission: a scrubbed environment, CPU and
-wall-time limits, a control group for all it starts (:mod:`grader.confinement`) and, where
-bubblewrap works, a sandbox (:mod:`grader.sandbox`); nothing it starts outlives it."""
+wall-time limits, a control group for all it starts (:mod:`grader.isolation.process_limits`) and, where
+bubblewrap works, a sandbox (:mod:`grader.isolation.sandbox`); nothing it starts outlives it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.batch.submissions import Submission, SubmissionKind
-from grader.child_env import worker_env
-from grader.confinement import (
+from grader.isolation.environment import worker_env
+from grader.isolation.process_limits import (
     DEFAULT_MAX_PROCESSES,
     ControlGroup,
     MemoryWatch,
@@ -21,7 +21,7 @@ from grader.confinement import (
     create_group,
     fallback_process_limit,
 )
-from grader.sandbox import find_bwrap, sandbox_prefix
+from grader.isolation.sandbox import find_bwrap, sandbox_prefix
 from grader.scratch import scratch_prefix
 
 QUIZ_MEMORY_MB = 1024
@@ -30,7 +30,7 @@ GRADING_PROCESSES_MB = 4096  # the grading process and the process that measures
 
 @dataclass(frozen=True)
 class Sandbox:
-    """How children are isolated, by bubblewrap (:func:`grader.sandbox.sandbox_prefix`): the
+    """How children are isolated, by bubblewrap (:func:`grader.isolation.sandbox.sandbox_prefix`): the
     whole file system read-only except the child's own folders (its work folder, with HOME and
     TMPDIR, and its feedback folder), a private /dev and /proc, its own network namespace with
     loopback only, and no capabilities, so that it can neither remount nor change the control

@@ -39,8 +39,8 @@ from grader.batch.submissions import (
     listed,
 )
 from grader.batch.unzip import ZipLimits, unpack
-from grader.confinement import describe as describe_confinement
 from grader.errors import BatchError, CourseSecretError
+from grader.isolation.process_limits import describe as describe_confinement
 from grader.quiz.sheets import names_student
 from grader.quiz.variants import HOW_TO_GIVE, SECRET_ENV, course_secret
 from grader.scratch import remove_abandoned
@@ -189,7 +189,7 @@ def run_batch(
 
     Submissions are graded by ``grade_one`` on ``executor``: by default a local pool of
     ``jobs`` threads (each supervising one confined child), or any other
-    ``concurrent.futures.Executor``, such as a Dask cluster's (:mod:`grader.distributed`)."""
+    ``concurrent.futures.Executor``, such as a Dask cluster's (:mod:`grader.batch.distributed`)."""
     # Children run in their own temporary folder: every path they get must be absolute.
     source, out = source.resolve(), out.resolve()
     remove_abandoned()  # what a batch killed before it left in the temporary folder

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from grader.notebooks.flags import Flag
+
 
 class BudgetStop(StrEnum):
     """Why training was stopped before the notebook asked it to end."""
@@ -71,7 +73,7 @@ class TrainingBudget:
 class BudgetOutcome:
     """What the budget did to one notebook's training: a flag and a sentence, or nothing."""
 
-    flag: str
+    flag: Flag
     message: str
 
 
@@ -94,7 +96,7 @@ def budget_outcome(training: dict[str, Any] | None, budget: TrainingBudget) -> B
     progress = _progress(training)
     if stop == BudgetStop.TIME_LIMIT:
         return BudgetOutcome(
-            "training_time_limit",
+            Flag.TRAINING_TIME_LIMIT,
             f"Training reached the grader's safety time limit ({budget.time_limit:g} s of training on the grading "
             f"machine) after {progress}, before the assignment's budget ({budget.describe()}); the model was "
             "measured as it was then. This depends on the machine, so it is flagged for your instructor, who can "
@@ -112,7 +114,7 @@ def budget_outcome(training: dict[str, Any] | None, budget: TrainingBudget) -> B
     else:
         why = f"the assignment allows {budget.describe()}"
     return BudgetOutcome(
-        "training_budget_used",
+        Flag.TRAINING_BUDGET_USED,
         f"Training stopped after {progress}: {why}, the same on every machine. The model was measured as it "
         "was then; this costs no points by itself: the accuracy reached counts.",
     )

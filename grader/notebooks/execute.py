@@ -36,12 +36,12 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets import List, Type, Unicode
 
-from grader.confinement import MemoryWatch
 from grader.errors import NotebookFileError
+from grader.isolation.process_limits import MemoryWatch
+from grader.isolation.sandbox import sizes_tmpfs, with_tmp_size
 from grader.notebooks.isolation import KernelConfinement
 from grader.notebooks.status import RunStatus
 from grader.notebooks.trace import RecordStream
-from grader.sandbox import sizes_tmpfs, with_tmp_size
 from grader.scratch import DEFAULT_DISK_MB, DiskUse, DiskWatch, limit_file_size
 
 OK, ERROR, TIMEOUT = RunStatus.OK, RunStatus.ERROR, RunStatus.TIMEOUT

@@ -21,14 +21,15 @@ from typing import Any
 import nbformat
 
 from grader import paths
-from grader.child_env import SECRET_FILE_ENV, kernel_env
 from grader.errors import DataIntegrityError, NotebookFileError, TraceError
+from grader.isolation.environment import SECRET_FILE_ENV, kernel_env
 from grader.notebooks import checks, mnist_data, preprocessing, source_scan
 from grader.notebooks import execute as ex
 from grader.notebooks.architecture import from_config, read_architecture
 from grader.notebooks.assignment import Assignment
 from grader.notebooks.budget import below_claim_message, budget_outcome
 from grader.notebooks.data_cache import PreparedData, prepare_data, sha256_of
+from grader.notebooks.flags import Flag
 from grader.notebooks.isolation import KernelConfinement, RunFolders, confine
 from grader.notebooks.measure import HELDOUT_CHANGED, Measurer
 from grader.notebooks.results import NotebookResult
@@ -229,7 +230,7 @@ def _assess(
 ) -> dict[str, Any]:
     """Status, checks, messages and details from what the run left behind."""
     messages: list[str] = []
-    flags: list[str] = []
+    flags: list[Flag] = []
     model = trace.model
     out: dict[str, Any] = {
         "claimed_accuracy": claimed_accuracy(run.notebook),
@@ -280,7 +281,7 @@ def _assess(
             **out,
             "status": Status.MEASURE_FAILED,
             "messages": tuple(messages),
-            "flags": ("trace_contradicted",),
+            "flags": (Flag.TRACE_CONTRADICTED,),
             "checks": checks.not_run(assignment, "the saved model changed after it was saved"),
         }
     budget = budget_outcome(out["training"], assignment.budget)
@@ -294,7 +295,7 @@ def _assess(
             "slightly different accuracy."
         )
     if model and not model.trained:
-        flags.append("never_trained")
+        flags.append(Flag.NEVER_TRAINED)
         messages.append("The model was never trained (no call to fit).")
     accuracy, note, transform, leak = None, "no data to measure on (the notebook loads its own data)", None, 0
     if data and measurer:
@@ -313,7 +314,7 @@ def _assess(
         )
         if measured.error is not None and measured.error.startswith(HELDOUT_CHANGED):
             data.discard()
-            flags.append("grader_data_changed")
+            flags.append(Flag.GRADER_DATA_CHANGED)
             messages.append(
                 "The model was not measured: the grader's held-out data changed while this notebook ran "
                 "(it is checked before every measurement), so no grade can be given from it. Notebooks "
@@ -343,7 +344,7 @@ def _assess(
             }
         contradicted = trace.contradictions(measured.model)
         if contradicted:
-            flags.append("trace_contradicted")
+            flags.append(Flag.TRACE_CONTRADICTED)
             steps = (measured.model or {}).get("optimizer_iterations")
             supported = f" The saved model's optimizer took {steps:,} training steps." if steps is not None else ""
             messages.append(
@@ -360,7 +361,7 @@ def _assess(
         trained_on = {p for f in trace.fits for p in f.image_prints or []}
         leak = data.heldout_leak(trained_on | {p for o in trace.other_training for p in o.image_prints})
         if leak:
-            flags.append("trained_on_heldout")
+            flags.append(Flag.TRAINED_ON_HELDOUT)
             messages.append(
                 f"The notebook trained on {leak:,} of the grader's held-out images (given to fit for training or "
                 "validation, compared by image prints that survive any rescaling, noise and small shifts). load_data() never serves them: they "
@@ -373,7 +374,7 @@ def _assess(
             + " the notebook never received"
         )
         if not transform.verified:
-            flags.append("preprocessing_not_recognised")
+            flags.append(Flag.PREPROCESSING_NOT_RECOGNISED)
             messages.append(
                 "The grader could not recognise the notebook's preprocessing; measured with " + transform.describe()
             )
@@ -391,10 +392,10 @@ def _assess(
     claimed = out["claimed_accuracy"]
     stopped = out["training"] and out["training"]["stopped_by_budget"]
     if claimed is not None and accuracy is not None and claimed - accuracy > assignment.claimed_gap and stopped:
-        flags.append("budget_below_claimed")
+        flags.append(Flag.BUDGET_BELOW_CLAIMED)
         messages.append(below_claim_message(claimed, accuracy, assignment.budget, assignment.source))
     elif claimed is not None and accuracy is not None and abs(claimed - accuracy) > assignment.claimed_gap:
-        flags.append("claimed_accuracy_gap")
+        flags.append(Flag.CLAIMED_ACCURACY_GAP)
         messages.append(
             f"The notebook printed an accuracy of {claimed:.2%}, but the grader measured "
             f"{accuracy:.2%}: points come only from the measured value."
@@ -413,8 +414,8 @@ def _assess(
     )
     results = checks.run_checks(seen)
     if checks.near_tier_boundary(seen):
-        flags.append("near_tier_boundary")
-    if "trace_contradicted" in flags:
+        flags.append(Flag.NEAR_TIER_BOUNDARY)
+    if Flag.TRACE_CONTRADICTED in flags:
         results = _without_the_record(results, seen)
     return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags), "checks": results}
 
@@ -446,7 +447,7 @@ def _held_for_review(result: dict[str, Any], findings: list[source_scan.Finding]
     return {
         **result,
         "checks": held,
-        "flags": tuple(result.get("flags", ())) + ("reaches_into_grader",),
+        "flags": tuple(result.get("flags", ())) + (Flag.REACHES_INTO_GRADER,),
         "messages": tuple(result.get("messages", ())) + (message,),
         "training": None,
         "fits": (),
@@ -477,20 +478,20 @@ def _without_the_record(
 _UNKNOWN_CLASS = re.compile(r"Could not locate (?:class|function) '([^']+)'")
 
 
-def model_code_advice(error: str, config: Any = None) -> tuple[str, str] | None:
+def model_code_advice(error: str, config: Any = None) -> tuple[Flag, str] | None:
     """(flag, what to change) when the model could not be loaded because it holds Python
     code: the grader loads models in Keras's safe mode, which never runs code from a file.
     ``config`` is the saved model's config.json, where a stored Python function shows even
     when Keras's error does not name it (a lambda given as an activation)."""
     if "Lambda" in error and "safe_mode" in error:
-        return "unsafe_layer", (
+        return Flag.UNSAFE_LAYER, (
             "The model has a Lambda layer (a Python function stored in the model), which the grader does not run "
             "when it loads a model for safety, so the model could not be measured. Use a built-in layer instead "
             "(for example layers.Rescaling(1/255) rather than Lambda(lambda x: x / 255)), or a custom layer class "
             "registered with @keras.saving.register_keras_serializable(). Flagged for your instructor to review."
         )
     if _stores_python_function(config) or ("lambda" in error and "safe_mode" in error):
-        return "unsafe_layer", (
+        return Flag.UNSAFE_LAYER, (
             "The model stores a Python function (a lambda, for example as an activation: activation=lambda x: ...), "
             "which the grader does not run when it loads a model for safety, so the model could not be measured. "
             "Use a built-in activation or layer by name (activation='relu', layers.ReLU()), or a named function "
@@ -498,7 +499,7 @@ def model_code_advice(error: str, config: Any = None) -> tuple[str, str] | None:
         )
     unknown = _UNKNOWN_CLASS.search(error)
     if unknown:
-        return "custom_object", (
+        return Flag.CUSTOM_OBJECT, (
             f"The model uses '{unknown.group(1)}', a class defined in the notebook (a subclassed model or a custom "
             "layer), which the grader cannot rebuild from the saved file, so the model could not be measured. "
             "Build the model from built-in layers with keras.Sequential or the functional API, or register the "

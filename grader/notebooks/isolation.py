@@ -1,7 +1,7 @@
 """Keeping a notebook's kernel away from everything but its own scratch folder.
 
 Nothing a submission does may change a grade but its own. Where bubblewrap works, the
-kernel runs in a sandbox (:mod:`grader.sandbox`): the machine read-only, the grader's data
+kernel runs in a sandbox (:mod:`grader.isolation.sandbox`): the machine read-only, the grader's data
 cache and the MNIST source files hidden, an empty /tmp of its own, no network, its own
 process ids (everything it starts ends with it), and only its scratch folder writable. The
 served data is bound read-only at the one path the kernel is told. Where the grader may
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import paths
-from grader.confinement import DEFAULT_MAX_PROCESSES, ControlGroup, TreeLimits, create_group
+from grader.isolation.process_limits import DEFAULT_MAX_PROCESSES, ControlGroup, TreeLimits, create_group
+from grader.isolation.sandbox import find_bwrap, sandbox_prefix, why_no_bwrap
 from grader.notebooks import mnist_data
 from grader.notebooks.data_cache import PreparedData
-from grader.sandbox import find_bwrap, sandbox_prefix, why_no_bwrap
 from grader.scratch import scratch_prefix
 
 GROUP_MARGIN_MB = 1024  # the kernel's own memory watch stops it first, with a clearer message

@@ -22,8 +22,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from grader.child_env import kernel_env
 from grader.errors import DataIntegrityError
+from grader.isolation.environment import kernel_env
 from grader.notebooks.preprocessing import Transform
 from grader.notebooks.trace import Measurement
 

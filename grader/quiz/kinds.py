@@ -39,6 +39,7 @@ class QuestionKind:
     check_spec: Callable[[Question], None] = lambda question: None  # what the bank schema cannot check
     echo_answer: bool = True  # the terminal report repeats the answer (not whole paragraphs)
     drawn_as_grid: bool = False  # the feedback page draws the answer cell by cell
+    written: bool = False  # a person scores it (the review groups and suggests points for it)
 
     def __post_init__(self) -> None:
         if (self.check is None) == (self.graded_elsewhere is None):
@@ -50,6 +51,11 @@ class QuestionKind:
     def on_sheet(self) -> bool:
         """Whether the quiz's answer sheet answers it (notebooks are graded by running them)."""
         return self.graded_elsewhere is None
+
+
+def is_written(question_type: str) -> bool:
+    """Whether questions of this type are written answers a person scores."""
+    return REGISTRY[QuestionType(question_type)].written
 
 
 def _without_grade(check: Callable[[QuestionInstance, Any], QuestionResult]) -> Checker:
@@ -147,6 +153,7 @@ REGISTRY: dict[QuestionType, QuestionKind] = {
         key_on_sheet=answers.model_answer,  # the model answer is in the feedback
         blank_answer="|\n  ",
         echo_answer=False,
+        written=True,
     ),
     QuestionType.NOTEBOOK: QuestionKind(
         answer_format=lambda spec: "a notebook, graded with 'grader grade'", graded_elsewhere=_notebook_note

@@ -325,6 +325,7 @@ def report_html(result: R.SheetResult, reveal: bool = False) -> str:
                 "title": r.title,
                 "prompt": r.prompt,
                 "type": r.type,
+                "written": REGISTRY[r.type].written,
                 "status": r.status,
                 "label": label,
                 "css": _PAGE_STATUS.get(r.status, ""),

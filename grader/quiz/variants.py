@@ -16,8 +16,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.child_env import SECRET_ENV, SECRET_FILE_ENV
 from grader.errors import CourseSecretError
+from grader.isolation.environment import SECRET_ENV, SECRET_FILE_ENV
 
 MIN_SECRET_CHARS = 16  # a short secret could be guessed from one student's graded numbers
 MAKE_SECRET = 'python -c "import secrets; print(secrets.token_hex(32))" > course-secret.txt'

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import InputFileError
+from grader.quiz.kinds import is_written
 from grader.review.suggest import Similarity, Suggester, Suggestion, Thresholds
 from grader.yamlsource import read_yaml
 
@@ -34,7 +35,7 @@ def load_labelled(path: str | Path, catalog: Any) -> list[Labelled]:
     answers = []
     for qid, items in doc.data.items():
         where = f"{doc.source}:{doc.line_of((qid,))}: {qid}"
-        if qid not in catalog.by_id or catalog.by_id[qid][1].type != "free_text":
+        if qid not in catalog.by_id or not is_written(catalog.by_id[qid][1].type):
             raise InputFileError(f"{where}: not a written (free_text) question{catalog.suggest(qid)}")
         for i, item in enumerate(items or []):
             if not isinstance(item, dict) or not {"kind", "points", "text"} <= set(item):

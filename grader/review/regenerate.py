@@ -22,6 +22,7 @@ from grader.atomic import write_atomically
 from grader.batch.store import write_row
 from grader.errors import AnswerSheetError, CourseSecretError
 from grader.quiz.bank import Catalog
+from grader.quiz.kinds import is_written
 from grader.review.decisions import Decisions, Grade
 from grader.review.workspace import WorkspaceError, is_notebook, is_sheet, read_rows
 
@@ -83,7 +84,7 @@ def _sheet(
         )
     write_atomically(feedback / "reviewed.json", json.dumps(result_document(result), indent=1))
     write_atomically(feedback / "feedback.html", report_html(result))
-    written = [r for r in result.results if r.type == "free_text" and r.status in ("reviewed", "needs_review")]
+    written = [r for r in result.results if is_written(r.type) and r.status in ("reviewed", "needs_review")]
     done = sum(r.status == "reviewed" for r in written)
     note = f"written answers reviewed: {done} of {len(written)}" if written else ""
     if result.pending_review:

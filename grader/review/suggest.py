@@ -37,6 +37,7 @@ from typing import Any, Protocol
 import yaml
 
 from grader.errors import GraderError
+from grader.quiz.kinds import is_written
 from grader.review.reading import assertions, opposite, passages, words
 
 
@@ -314,7 +315,7 @@ def bank_corpus(catalog: Any) -> list[str]:
     corpus = []
     for bank in catalog.banks:
         for question in bank.questions:
-            if question.type == "free_text":
+            if is_written(question.type):
                 corpus += list(question.spec["key_points"])
                 corpus += [s for s in re.split(r"[.;]\s+", question.spec["model_answer"]) if s.strip()]
                 corpus += list(wrong_statements().get(question.id, ()))
@@ -359,7 +360,7 @@ def suggest_sheet(catalog: Any, path: str | Path, model: str | None = None) -> t
     for qid, answer in sheet.answers.items():
         question = catalog.by_id[qid][1]
         if (
-            question.type == "free_text"
+            is_written(question.type)
             and isinstance(answer.raw, str)
             and answer.raw.strip()
             and qid not in sheet.duplicated

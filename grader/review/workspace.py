@@ -14,6 +14,7 @@ from grader.batch.store import BatchOutputError
 from grader.batch.submissions import SubmissionKind, kind_of, listed
 from grader.errors import AnswerSheetError, CourseSecretError, GraderError, InputFileError
 from grader.quiz.bank import Catalog, Question
+from grader.quiz.kinds import is_written
 from grader.quiz.sheets import read_sheet
 from grader.quiz.variants import HOW_TO_GIVE
 
@@ -67,7 +68,7 @@ class Workspace:
     @classmethod
     def load(cls, out: Path, catalog: Catalog) -> Workspace:
         rows = read_rows(out)
-        questions = {q.id: WrittenQuestion(q) for b in catalog.banks for q in b.questions if q.type == "free_text"}
+        questions = {q.id: WrittenQuestion(q) for b in catalog.banks for q in b.questions if is_written(q.type)}
         notebooks, problems, named = {}, [], []
         for student, row in rows.items():
             if is_sheet(row) and row.get("status") == "graded":

@@ -13,20 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from grader.notebooks.flags import Flag
+
 if TYPE_CHECKING:
     from grader.batch.store import BatchRow
     from grader.similarity.result import Similarity
 
-FLAGS_TO_LOOK_AT = (
-    "claimed_accuracy_gap",
-    "trained_on_heldout",
-    "never_trained",
-    "preprocessing_not_recognised",
-    "unsafe_layer",
-    "custom_object",
-    "trace_contradicted",
-    "reaches_into_grader",
-)
+FLAGS_TO_LOOK_AT = tuple(flag for flag in Flag if flag.for_instructor)
 
 
 @dataclass(frozen=True)
