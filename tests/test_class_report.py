@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from grader import class_report
+from grader.batch import class_report
 from grader.quiz.render import result_document
 from grader.quiz.sheets import grade_sheet
 

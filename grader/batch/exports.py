@@ -291,7 +291,7 @@ def summary(rows: tuple[BatchRow, ...], info: BatchInfo) -> str:
 
 
 def report(batch: StoredBatch) -> list[Path]:
-    from grader import class_report
+    from grader.batch import class_report
     from grader.similarity.run import read_similarity
 
     path = batch.out / "report.html"
