@@ -11,10 +11,11 @@ import re
 from pathlib import Path
 
 import pytest
-from similarity_class import notebook_class
-from test_pages import notebook_result
-from test_review_browser import CHROMIUM, DRIVER, Q12, Server, browser, shoot  # noqa: F401 (browser: a fixture)
-from test_review_fixtures import NOTEBOOK_STUDENT, add_notebook_student, write_sheets
+
+from tests.review.test_review_browser import CHROMIUM, DRIVER, Q12, Server, browser, shoot  # noqa: F401 (browser: a fixture)
+from tests.review.test_review_fixtures import NOTEBOOK_STUDENT, add_notebook_student, write_sheets
+from tests.similarity_class import notebook_class
+from tests.test_pages import notebook_result
 
 AXE = Path(__file__).resolve().parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

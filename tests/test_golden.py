@@ -4,7 +4,8 @@ unless changed on purpose (``pytest --update-golden``)."""
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
+
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize("bank", ["cnn-exercises", "conv-arithmetic"])

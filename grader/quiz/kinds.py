@@ -2,7 +2,7 @@
 
 Banks (``bank``), grading (``checking``) and sheets and keys (``render``) ask ``REGISTRY``
 instead of testing type names, so a new question type is one entry here, its name in
-``QuestionType`` and its line in the bank schema (``tests/test_question_types.py`` checks
+``QuestionType`` and its line in the bank schema (``tests/quiz/test_question_types.py`` checks
 that the three agree).
 """
 
