@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.atomic import write_atomically
-from grader.batch.store import write_row
+from grader.batch.store import sentences, write_row
 from grader.errors import AnswerSheetError, CourseSecretError
 from grader.quiz.bank import Catalog
 from grader.quiz.kinds import is_written
@@ -59,10 +59,6 @@ def regenerate(
     return ordered
 
 
-def _sentences(*parts: str) -> str:
-    return "; ".join(p.rstrip(" .;") for p in parts if p)
-
-
 def _sheet(
     catalog: Catalog, row: dict[str, Any], grades_path: Path | None, feedback: Path, secret: bytes | None = None
 ) -> dict[str, Any]:
@@ -88,12 +84,12 @@ def _sheet(
     done = sum(r.status == "reviewed" for r in written)
     note = f"written answers reviewed: {done} of {len(written)}" if written else ""
     if result.pending_review:
-        note = _sentences(note, f"{result.pending_review:g} points await review")
+        note = sentences(note, f"{result.pending_review:g} points await review")
     return {
         "points": result.points,
         "points_possible": result.points_possible,
         "pending_points": result.pending_review,
-        "message": _sentences(row.get("auto_message", row.get("message", "")), note),
+        "message": sentences(row.get("auto_message", row.get("message", "")), note),
         "reviewed": {"written": done, "of": len(written)},
     }
 
@@ -112,7 +108,7 @@ def reviewed_document(document: dict[str, Any], grades: dict[str, Grade]) -> dic
                 **check,
                 "points": grade.points,
                 "fraction": round(grade.points / possible, 4) if possible else 0.0,
-                "message": _sentences(check["message"], note) + ".",
+                "message": sentences(check["message"], note) + ".",
             }
         checks.append(check)
     points = round(sum(c["points"] for c in checks), 4)
@@ -134,7 +130,7 @@ def _notebook(row: dict[str, Any], grades: dict[str, Grade], feedback: Path, rev
     return {
         "points": document["points"],
         "points_possible": document["points_possible"],
-        "message": _sentences(row.get("auto_message", row.get("message", "")), note),
+        "message": sentences(row.get("auto_message", row.get("message", "")), note),
         "reviewed": {"checks_changed": changed},
     }
 
