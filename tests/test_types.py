@@ -81,3 +81,10 @@ def test_notebook_flags_match_the_result_schema():
     schema = load_schema("notebook-result")
     assert set(schema["properties"]["flags"]["items"]["enum"]) == {f.value for f in Flag}
     assert Flag.TRAINED_ON_HELDOUT in FLAGS_TO_LOOK_AT and Flag.TRAINING_BUDGET_USED not in FLAGS_TO_LOOK_AT
+
+
+def test_notebook_checks_match_the_assignment_schema():
+    from grader.notebooks.checks import CHECKS
+
+    check = load_schema("assignment")["properties"]["checks"]["items"]["properties"]["check"]
+    assert set(check["enum"]) == set(CHECKS)

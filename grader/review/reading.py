@@ -95,7 +95,7 @@ def _units(text: str) -> list[str]:
     return units
 
 
-def _sentences(text: str) -> list[str]:
+def _split_sentences(text: str) -> list[str]:
     sentences = [s.strip(" .;") for unit in _units(text) for s in _SENTENCE.split(unit)]
     return [s for s in sentences if len(words(s)) >= 2]
 
@@ -104,7 +104,7 @@ def assertions(text: str) -> dict[str, str]:
     """The passages that can assert something on their own, sentences and their clauses,
     each with the sentence it is part of (whose negation or direction governs it too)."""
     found: dict[str, str] = {}
-    for sentence in _sentences(text):
+    for sentence in _split_sentences(text):
         found.setdefault(sentence, sentence)
         for part in _CLAUSE.split(sentence):
             if len(words(part)) >= 2:
@@ -116,6 +116,6 @@ def passages(text: str) -> list[str]:
     """What an answer says, as passages: its statements (paragraphs and bullets, without
     headings), their sentences, their clauses, and each pair of adjacent sentences (a key
     point may span two); never the whole of a long answer at once."""
-    sentences = _sentences(text)
+    sentences = _split_sentences(text)
     pairs = [f"{a}. {b}" for a, b in zip(sentences, sentences[1:])]
     return list(dict.fromkeys([*assertions(text), *pairs]))
