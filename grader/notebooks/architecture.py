@@ -131,12 +131,3 @@ def read_architecture(model_path: str | Path) -> Architecture:
     """The layer graph of a saved ``.keras`` model."""
     with zipfile.ZipFile(model_path) as archive:
         return from_config(json.loads(archive.read("config.json")))
-
-
-def read_trained(path: str | Path) -> list[Architecture]:
-    """The graphs of every model the notebook trained (written by the kernel trace)."""
-    try:
-        configs = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return []
-    return [from_config(c) for c in configs if isinstance(c, dict)]
