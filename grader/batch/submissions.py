@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from grader.digest import sha256_of
 from grader.errors import BatchError, UnknownAssignmentError
 
 QUIZ = "quiz"  # the assignment of answer sheets, graded against the question banks
@@ -20,7 +21,6 @@ DEFAULT_PATTERN = r"^(?P<student>[^_.]+)"
 NOTEBOOK_SUFFIXES = (".ipynb",)
 SHEET_SUFFIXES = (".yaml", ".yml")
 SUBMISSION_SUFFIXES = NOTEBOOK_SUFFIXES + SHEET_SUFFIXES
-CHUNK = 1 << 20  # bytes read, hashed or written at once: memory stays flat whatever a file's size
 SHOWN_FILES = 5  # file names listed in a message before "and N more"
 
 
@@ -71,15 +71,6 @@ class AssignmentKey:
     notebook: bool  # a notebook assignment: a student's notebooks are preferred to other files
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file, read in chunks (a student's file can be as large as the zip limits allow)."""
-    sha = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            sha.update(chunk)
-    return sha.hexdigest()
-
-
 def shown(text: str) -> str:
     """A name from a student's files as it may be printed: control characters escaped."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
@@ -112,14 +103,14 @@ def assignment_key(assignment: str) -> AssignmentKey:
     that is neither known nor a file is refused, naming the known ones."""
     given = Path(assignment)
     if given.is_file():
-        return AssignmentKey(given.stem, file_digest(given), True)
+        return AssignmentKey(given.stem, sha256_of(given), True)
     try:
         from grader.notebooks.assignment import packaged_assignments
     except ImportError:  # answer sheets only: the notebook extra is not installed
         packaged_assignments = dict
     shipped = packaged_assignments()
     if assignment in shipped:
-        return AssignmentKey(assignment, file_digest(shipped[assignment]), True)
+        return AssignmentKey(assignment, sha256_of(shipped[assignment]), True)
     if is_quiz(assignment):
         return AssignmentKey(assignment, None, False)
     raise UnknownAssignmentError.naming(assignment, [f"{QUIZ} (answer sheets; {QUIZ}:NAME names one)", *shipped])
@@ -239,7 +230,7 @@ def discover(
             Submission(
                 student,
                 newest,
-                file_digest(newest),
+                sha256_of(newest),
                 tuple(map(shown, others)),
                 tuple(notes),
                 class_folder=folder,

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from grader.batch.submissions import CHUNK, file_digest, shown
+from grader.batch.submissions import shown
+from grader.digest import CHUNK, sha256_of
 from grader.errors import BatchError
 
 ZIP_ENTRY_MB = 200  # one entry, uncompressed (a notebook with its outputs is a few MB)
@@ -186,7 +187,7 @@ def unpack(source: Path, out: Path, limits: ZipLimits = ZipLimits()) -> Unpacked
         return Unpacked(source)
     if not zipfile.is_zipfile(source):
         raise BatchError(f"{source}: neither a folder nor a zip file")
-    digest = file_digest(source)
+    digest = sha256_of(source)
     home = out / "unzipped"
     home.mkdir(exist_ok=True)
     _remove_abandoned(home)

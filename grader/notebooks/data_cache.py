@@ -25,20 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from grader import paths
+from grader.digest import read_unchanged, sha256_of
 from grader.errors import AssignmentError, DataIntegrityError
 from grader.notebooks import likeness, mnist_data
 from grader.notebooks.assignment import Assignment
 from grader.notebooks.kernel_trace import image_prints
 
 CACHE_VERSION = 5  # part of the cache key: older caches (without checksums or image prints) are not reused
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -63,15 +56,16 @@ class PreparedData:
     def check_served(self) -> None:
         """Refuse to serve a served file that changed since it was prepared."""
         if sha256_of(self.served) != self.served_sha256:
-            raise DataIntegrityError(f"{self.served} changed since the grader prepared it")
+            raise DataIntegrityError(self._served_changed)
 
     def copy_served(self, destination: Path) -> None:
         """A private copy of the served file, checked as it is copied (where no sandbox keeps
         the notebook from writing files, each run gets its own copy to spoil)."""
-        content = self.served.read_bytes()
-        if hashlib.sha256(content).hexdigest() != self.served_sha256:
-            raise DataIntegrityError(f"{self.served} changed since the grader prepared it")
-        destination.write_bytes(content)
+        destination.write_bytes(read_unchanged(self.served, self.served_sha256, self._served_changed))
+
+    @property
+    def _served_changed(self) -> str:
+        return f"{self.served} changed since the grader prepared it"
 
     def discard(self) -> None:
         """Move a cache that was found changed out of the way, so the next run makes it again."""

@@ -38,7 +38,7 @@ def _meta(folder: Path) -> dict:
 
 
 def _intact(folder: Path) -> bool:
-    from grader.notebooks.data_cache import sha256_of
+    from grader.digest import sha256_of
 
     sums = _meta(folder)["sha256"]
     return all(sha256_of(folder / name) == sums[name] for name in ("served.npz", "heldout.npz"))
