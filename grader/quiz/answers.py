@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from grader.quiz import quantities
@@ -19,7 +20,29 @@ from grader.quiz.questions import QuestionInstance
 from grader.quiz.slips import describe, slipped_answers
 from grader.yamlsource import UnreadableNumber
 
-Grade = tuple[float, str]  # an instructor's points and comment for one answer (a grades file)
+
+@dataclass(frozen=True)
+class Grade:
+    """An instructor's points and comment for one answer (or a notebook's check): one entry of
+    a grades file, as ``grader review`` writes it and ``grader quiz check --grades`` reads it."""
+
+    points: float
+    comment: str = ""
+
+    @classmethod
+    def from_entry(cls, value: Any, most: float | None = None) -> Grade:
+        """An entry as written, ``points`` or ``{points, comment}``; ValueError (its text: the
+        points as written) when the points are not a number, or not from 0 to ``most``."""
+        points, comment = (value.get("points"), value.get("comment")) if isinstance(value, dict) else (value, "")
+        number = isinstance(points, (int, float)) and not isinstance(points, bool)
+        if not number or (most is not None and not 0 <= points <= most):
+            raise ValueError(repr(points))
+        return cls(float(points), str(comment or ""))
+
+    def entry(self) -> float | int | dict[str, Any]:
+        """The entry as written back: the points alone when there is no comment."""
+        points = int(self.points) if float(self.points).is_integer() else float(self.points)
+        return {"points": points, "comment": self.comment} if self.comment else points
 
 
 class AnswerError(ValueError):
@@ -366,12 +389,11 @@ def check_free_text(inst: QuestionInstance, raw: Any, grade: Grade | None = None
             answer=raw.strip(),
             feedback=("Not scored automatically: compare with the key points.",) + shown,
         )
-    points, comment = grade
-    feedback = ((f"Instructor: {comment}",) if comment else ()) + shown
+    feedback = ((f"Instructor: {grade.comment}",) if grade.comment else ()) + shown
     return question_result(
         inst,
         R.REVIEWED,
-        points / inst.question.points if inst.question.points else 0.0,
+        grade.points / inst.question.points if inst.question.points else 0.0,
         answer=raw.strip(),
         feedback=feedback,
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from grader.errors import AnswerSheetError, InputFileError
 from grader.quiz import checking, handout
+from grader.quiz.answers import Grade
 from grader.quiz.bank import Catalog
 from grader.quiz.handout import Handout
 from grader.quiz.kinds import REGISTRY
@@ -60,7 +61,7 @@ def _shown(key: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def read_grades(path: str | Path, catalog: Catalog) -> dict[str, tuple[float, str]]:
+def read_grades(path: str | Path, catalog: Catalog) -> dict[str, Grade]:
     """An instructor's scores for free-text answers: ``id: points`` or ``id: {points, comment}``."""
     doc = _read_mapping(path, "a grades file")
     grades = {}
@@ -69,15 +70,12 @@ def read_grades(path: str | Path, catalog: Catalog) -> dict[str, tuple[float, st
         if str(qid) not in catalog.by_id:
             raise AnswerSheetError(f"{where}: no such question{catalog.suggest(qid)}")
         question = catalog.by_id[str(qid)][1]
-        comment = ""
-        if isinstance(value, dict):
-            comment = str(value.get("comment", ""))
-            value = value.get("points")
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= question.points:
+        try:
+            grades[str(qid)] = Grade.from_entry(value, most=question.points)
+        except ValueError as exc:
             raise AnswerSheetError(
-                f"{where}: points must be a number from 0 to {question.points}, got {_shown(repr(value))}"
-            )
-        grades[str(qid)] = (float(value), comment)
+                f"{where}: points must be a number from 0 to {question.points}, got {_shown(str(exc))}"
+            ) from None
     for dup in doc.duplicates:
         what = (
             f"{dup.path[0]} is scored twice"
@@ -260,7 +258,7 @@ def grade_sheet(
     catalog: Catalog,
     path: str | Path,
     seed: str | None = None,
-    grades: dict[str, tuple[float, str]] | None = None,
+    grades: dict[str, Grade] | None = None,
     *,
     student: str | None = None,
     secret: bytes | None = None,

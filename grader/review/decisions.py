@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import yaml
 
 from grader.atomic import write_atomically
 from grader.errors import InputFileError
+from grader.quiz.answers import Grade
 from grader.review.lock import DECISIONS_LOCK, exclusive
 
 NOTEBOOK_REVIEWED = "_notebook"  # the sidecar's entry for "the instructor looked at this notebook"
@@ -30,16 +30,6 @@ HEADER = (
     "# Written by `grader review`: the instructor's points and comments, in the format of\n"
     "# `grader quiz check SHEET --grades THIS_FILE`. Who decided and when: ../decisions/.\n"
 )
-
-
-@dataclass(frozen=True)
-class Grade:
-    points: float
-    comment: str = ""
-
-
-def _number(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else float(value)
 
 
 class Decisions:
@@ -82,11 +72,10 @@ class Decisions:
             raise InputFileError(f"{path}: expected a mapping from question id to points")
         grades = {}
         for key, value in data.items():
-            comment = str(value.get("comment") or "") if isinstance(value, dict) else ""
-            points = value.get("points") if isinstance(value, dict) else value
-            if not isinstance(points, (int, float)) or isinstance(points, bool):
-                raise InputFileError(f"{path}: {key}: points must be a number, got {points!r}")
-            grades[str(key)] = Grade(float(points), comment)
+            try:
+                grades[str(key)] = Grade.from_entry(value)
+            except ValueError as exc:
+                raise InputFileError(f"{path}: {key}: points must be a number, got {exc}") from None
         return grades
 
     def meta(self, student: str) -> dict[str, dict[str, Any]]:
@@ -103,10 +92,7 @@ class Decisions:
         with self.lock, exclusive(self.lock_path):
             grades = self.grades(student, fresh=True)
             grades[key] = grade
-            document = {
-                k: {"points": _number(g.points), "comment": g.comment} if g.comment else _number(g.points)
-                for k, g in sorted(grades.items())
-            }
+            document = {k: g.entry() for k, g in sorted(grades.items())}
             write_atomically(
                 self.grades_path(student),
                 HEADER + yaml.safe_dump(document, sort_keys=True, allow_unicode=True, width=100),

@@ -286,6 +286,22 @@ def test_feedback_names_each_question_by_id_title_and_prompt(grader, sheet, tmp_
     assert '"same" padding' not in page
 
 
+def test_one_grade_reads_and_writes_an_entry_of_a_grades_file():
+    """The review writes and the quiz check reads a grades file through the one Grade."""
+    from grader.quiz.answers import Grade
+
+    assert Grade.from_entry(2) == Grade(2.0) and Grade(2.0).entry() == 2 and isinstance(Grade(2.0).entry(), int)
+    assert Grade.from_entry({"points": 1.5, "comment": "ok"}) == Grade(1.5, "ok")
+    assert Grade(1.5, "ok").entry() == {"points": 1.5, "comment": "ok"}
+    assert Grade.from_entry({"points": 1, "comment": None}) == Grade(1.0)
+    assert Grade.from_entry(-1) == Grade(-1.0), "without a maximum, no range"
+    for bad in (True, "2", None, {"comment": "no points"}):
+        with pytest.raises(ValueError):
+            Grade.from_entry(bad)
+    with pytest.raises(ValueError, match="^7$"):
+        Grade.from_entry(7, most=2)
+
+
 def test_grades_file_errors_name_the_line(grader, sheet, tmp_path):
     answers = sheet("cnn-exercises/q1: fewer parameters\n")
     grades = tmp_path / "grades.yaml"

@@ -15,6 +15,7 @@ pytest.importorskip("multipart", reason="python-multipart (the review extra) rea
 
 from starlette.testclient import TestClient  # noqa: E402
 
+from grader.quiz.answers import Grade  # noqa: E402
 from grader.quiz.sheets import grade_sheet, read_grades  # noqa: E402
 from grader.review.app import create_app  # noqa: E402
 from grader.review.groups import group_answers  # noqa: E402
@@ -101,7 +102,7 @@ def test_grading_a_group_then_one_member_saves_grades_and_regenerates_the_gradeb
     response = client.post(f"/q/{Q12}", data={"student": "gus", "points": "1.5", "csrf": csrf_of(page)})
     assert response.status_code == 200
     grades = {s: read_grades(out / "review" / "grades" / f"{s}.yaml", catalog) for s in ("dev", "eli", "gus")}
-    assert grades["dev"][Q12] == (1.0, "only speed") and grades["gus"][Q12] == (1.5, "")
+    assert grades["dev"][Q12] == Grade(1.0, "only speed") and grades["gus"][Q12] == Grade(1.5, "")
     meta = json.loads((out / "review" / "decisions" / "dev.json").read_text())[Q12]
     assert meta["by"] == "tester" and meta["via"] == "group" and "at" in meta
     book = gradebook(out)

@@ -15,7 +15,8 @@ pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("multipart", reason="python-multipart (the review extra) reads the forms")
 
-from grader.review.decisions import Decisions, Grade  # noqa: E402
+from grader.quiz.answers import Grade  # noqa: E402
+from grader.review.decisions import Decisions  # noqa: E402
 from grader.review.lock import ReviewLockError, ServerLock  # noqa: E402
 from tests.review.test_review_fixtures import make_out  # noqa: E402
 
