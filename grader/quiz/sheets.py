@@ -18,7 +18,7 @@ from grader.quiz import checking, handout
 from grader.quiz.answers import Grade
 from grader.quiz.bank import Catalog
 from grader.quiz.handout import Handout
-from grader.quiz.kinds import REGISTRY
+from grader.quiz.kinds import REGISTRY, is_written
 from grader.quiz.results import HandoutCheck, QuestionResult, QuestionStatus, SheetResult
 from grader.quiz.variants import DEFAULT_VARIANT, GRADED, SHEET, Variant, student_text
 from grader.yamlsource import SHEET_LIMITS, YamlDocument, read_yaml
@@ -94,6 +94,19 @@ class Sheet:
     problems: tuple[str, ...]
     duplicated: dict[str, str]  # id -> message
     handout: Handout | None = None  # the numbers written on a handed-out sheet, with their signature
+
+    def written_answers(self, catalog: Catalog) -> dict[str, str]:
+        """The written answers a person scores, by question id, as the review, the suggestions
+        and the similarity read them: blank ones and answers given twice left out, as grading
+        leaves them."""
+        return {
+            qid: answer.raw.strip()
+            for qid, answer in self.answers.items()
+            if is_written(catalog.by_id[qid][1].type)
+            and qid not in self.duplicated
+            and isinstance(answer.raw, str)
+            and answer.raw.strip()
+        }
 
 
 def _variant_name(doc: YamlDocument, key: str, raw: Any) -> str:

@@ -357,16 +357,9 @@ def suggest_sheet(catalog: Any, path: str | Path, model: str | None = None) -> t
     sheet = read_sheet(path, catalog)
     suggester, note = default_suggester(catalog, model)
     found = []
-    for qid, answer in sheet.answers.items():
-        question = catalog.by_id[qid][1]
-        if (
-            is_written(question.type)
-            and isinstance(answer.raw, str)
-            and answer.raw.strip()
-            and qid not in sheet.duplicated
-        ):
-            suggestion = suggester.suggest(question.spec, qid, [answer.raw.strip()])[0]
-            found.append(SheetSuggestion(qid, answer.raw.strip(), suggestion))
+    for qid, answer in sheet.written_answers(catalog).items():
+        suggestion = suggester.suggest(catalog.by_id[qid][1].spec, qid, [answer])[0]
+        found.append(SheetSuggestion(qid, answer, suggestion))
     return found, note
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.quiz.bank import Catalog
-from grader.quiz.kinds import is_written
 from grader.quiz.sheets import read_sheet
 from grader.similarity.compare import Compared
 from grader.similarity.documents import Document
@@ -35,13 +34,7 @@ class AnswerPair:
 
 def written_answers(path: Path, catalog: Catalog) -> dict[str, str]:
     """A sheet's free-text answers by question id (answers given twice are left out, as grading leaves them)."""
-    sheet = read_sheet(path, catalog)
-    free = {qid for qid, (_, q) in catalog.by_id.items() if is_written(q.type)}
-    return {
-        qid: answer.raw.strip()
-        for qid, answer in sheet.answers.items()
-        if qid in free and qid not in sheet.duplicated and isinstance(answer.raw, str) and answer.raw.strip()
-    }
+    return read_sheet(path, catalog).written_answers(catalog)
 
 
 def _prompt_prints(catalog: Catalog, qid: str) -> frozenset[int]:

@@ -220,6 +220,16 @@ def test_duplicated_ids_are_reported_with_both_lines(grader, sheet):
     assert next(q for q in doc["questions"] if q["id"] == "conv-arithmetic/q8")["status"] == "correct"
 
 
+def test_a_sheets_written_answers_leave_out_blank_repeated_and_other_answers(catalog, sheet):
+    from grader.quiz.sheets import read_sheet
+
+    path = sheet(
+        "cnn-exercises/q1: '  fewer parameters  '\ncnn-exercises/q5: '   '\ncnn-exercises/q7: one\n"
+        "cnn-exercises/q7: two\nconv-arithmetic/q7: [126, 126, 16]\nconv-arithmetic/q4: 12\n"
+    )
+    assert read_sheet(path, catalog).written_answers(catalog) == {"cnn-exercises/q1": "fewer parameters"}
+
+
 def test_unanswered_questions_score_zero_and_are_listed(grader, sheet):
     result = grader("quiz", "check", sheet("conv-arithmetic/q7: [126, 126, 16]\nconv-arithmetic/q8: ~\n"))
     assert result.exit_code == 0
