@@ -60,7 +60,7 @@ class Observed:
     """Everything the checks may look at."""
 
     assignment: Assignment
-    trace: KernelTrace  # a plain dict (as in tests) is read into one
+    trace: KernelTrace
     architecture: Architecture | None
     trained: tuple[Architecture, ...]  # every model the notebook trained, for architecture checks
     accuracy: float | None
@@ -69,10 +69,6 @@ class Observed:
     preprocessing_scale: float | None  # the affine scale the student applied before the model
     heldout_leak: int = 0  # held-out images the notebook gave to fit: its accuracy means nothing
     images_measured: int | None = None  # held-out images the accuracy was measured on (None: unknown, no margin)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.trace, dict):
-            object.__setattr__(self, "trace", KernelTrace.from_dict(self.trace))
 
     @property
     def model_id(self) -> int | None:

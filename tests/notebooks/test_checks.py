@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grader.notebooks.assignment import Assignment, CheckSpec, Tier
 from grader.notebooks.checks import Observed, run_checks
+from grader.notebooks.trace import KernelTrace
 
 
 def assignment(*specs: CheckSpec) -> Assignment:
@@ -40,7 +41,7 @@ def observe(a: Assignment, fits, tests=("d",), loaded=True, accuracy=0.95, scale
         "inputs": [{"call": "evaluate", "model": 1, "hashes": list(tests)}],
         "loaded": [{"how": "load_model", "name": "digit_base", "layers": []}] if loaded else [],
     }
-    return Observed(a, trace, None, (), accuracy, "500 held-out digits", False, scale)
+    return Observed(a, KernelTrace.from_dict(trace), None, (), accuracy, "500 held-out digits", False, scale)
 
 
 def results(a, seen):

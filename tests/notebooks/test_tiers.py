@@ -11,6 +11,7 @@ import pytest
 from grader.notebooks.assignment import Assignment, CheckSpec, Tier
 from grader.notebooks.checks import Observed, near_tier_boundary, run_checks
 from grader.notebooks.tiers import accuracy_needed, score_tiers, wilson_interval
+from grader.notebooks.trace import KernelTrace
 
 ROOT = Path(__file__).resolve().parents[2]
 TIERS = (Tier(0.975, 1.0), Tier(0.965, 0.9), Tier(0.955, 0.8), Tier(0.93, 0.6))  # mnist-cnn's bundled tiers
@@ -97,7 +98,7 @@ def assignment(*tiers: Tier) -> Assignment:
 def observe(accuracy: float, images: int | None, a: Assignment | None = None, leak: int = 0) -> Observed:
     return Observed(
         a or assignment(),
-        {"model": {"id": 1, "params": 5000}},
+        KernelTrace.from_dict({"model": {"id": 1, "params": 5000}}),
         None,
         (),
         accuracy,
