@@ -17,7 +17,7 @@
     ├── LmsExportError           grader.lms.model: a question a platform's format cannot carry as graded
     ├── WorkspaceError           grader.review.workspace: a batch's --out folder that cannot be reviewed
     ├── SuggestionError          grader.review.suggest: no such suggestion model, or its extra missing
-    ├── ReviewInputError         grader.review.app: a reviewer's points or names out of range
+    ├── ReviewInputError         grader.review.state: a reviewer's points or names out of range
     ├── ReviewLockError          grader.review.lock: a folder that another `grader review` already serves
     └── RosterError              grader.roster: a class roster that cannot be used (no id column, a student twice)
 

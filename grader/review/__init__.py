@@ -10,5 +10,9 @@ every decision saved at once beside the batch output and the gradebook regenerat
     learn.py        suggestions learned from the instructor's first grades; least sure first
     calibration.py  agreement with labelled answers; thresholds search; cross-validation
     regenerate.py   results, feedback pages and exports recomputed from the decisions
-    app.py          the Starlette application (token, CSRF, pages)
+    state.py        what the server holds (workspace, groups, suggestions, decisions) and what forms change
+    pages.py        what each page shows, as small dataclasses built from that state
+    gate.py         the token every request needs and the CSRF token every form carries
+    handlers.py     the Starlette handlers, reaching the state through ``request.app.state``
+    app.py          the application put together, and the server (``grader review``)
 """

@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,27 @@ HEADER = (
     "# Written by `grader review`: the instructor's points and comments, in the format of\n"
     "# `grader quiz check SHEET --grades THIS_FILE`. Who decided and when: ../decisions/.\n"
 )
+
+
+class Via(StrEnum):
+    """How a decision was made: for a whole group of answers, for one answer, for a notebook's check."""
+
+    GROUP = "group"
+    ANSWER = "answer"
+    CHECK = "check"
+
+
+@dataclass(frozen=True)
+class Decided:
+    """Who made a decision, when, and how (the sidecar's entry), as the pages show it."""
+
+    by: str
+    at: str
+    via: Via | None = None  # None: a notebook marked as reviewed
+
+    @property
+    def for_group(self) -> bool:
+        return self.via is Via.GROUP
 
 
 class Decisions:
@@ -87,7 +110,18 @@ class Decisions:
         except ValueError as exc:
             raise InputFileError(f"{path}: not readable JSON ({exc}); fix or remove it") from None
 
-    def record(self, student: str, key: str, grade: Grade, via: str, suggested: float | None = None) -> None:
+    def decided(self, student: str) -> dict[str, Decided]:
+        """Who decided each of the student's entries, and when and how (the sidecar, typed)."""
+        path = self.meta_dir / f"{student}.json"
+        try:
+            return {
+                key: Decided(str(entry["by"]), str(entry["at"]), Via(entry["via"]) if entry.get("via") else None)
+                for key, entry in self.meta(student).items()
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputFileError(f"{path}: not a decisions record ({exc.__class__.__name__}: {exc})") from None
+
+    def record(self, student: str, key: str, grade: Grade, via: Via, suggested: float | None = None) -> None:
         """Save one decision: points and comment in the grades file, who/when/how in the sidecar."""
         with self.lock, exclusive(self.lock_path):
             grades = self.grades(student, fresh=True)
