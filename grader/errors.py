@@ -13,6 +13,7 @@
     ├── DataSourceError          an MNIST file without MNIST's arrays (also a ValueError)
     ├── DataIntegrityError       the grader's prepared data changed: never grade with it
     ├── TraceError               a record from the kernel or the measuring process breaks its format
+    ├── MeasurementError         grader.notebooks.measure: a saved model not measured, with its kind
     ├── BatchOutputError         grader.batch.store: a folder that is no batch's output, an unreadable row
     ├── LmsExportError           grader.lms.model: a question a platform's format cannot carry as graded
     ├── WorkspaceError           grader.review.workspace: a batch's --out folder that cannot be reviewed

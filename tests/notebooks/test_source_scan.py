@@ -8,6 +8,7 @@ import json
 import nbformat
 import pytest
 
+from grader.notebooks.flags import Flag
 from grader.notebooks.source_scan import Reach, scan
 from tests.conftest import ROOT
 from tests.notebooks.test_notebook_grading import FAST
@@ -69,7 +70,7 @@ def test_a_notebook_that_sends_made_up_records_earns_nothing_until_reviewed(grad
     result = grader_env("grade", path, "--assignment", FAST, "--out", tmp_path, "--json")
     doc = json.loads(result.stdout)
     assert doc["status"] == "graded", doc["messages"]
-    assert "reaches_into_grader" in doc["flags"]
+    assert Flag.REACHES_INTO_GRADER in doc["flags"]
     assert doc["points"] == 0, doc["checks"]
     held = [c for c in doc["checks"] if c["message"].startswith("Held for your instructor's review")]
     assert held, "what the checks would give is kept for the instructor"

@@ -20,6 +20,7 @@ import nbformat
 import pytest
 
 from grader.notebooks.assignment import load_assignment
+from grader.notebooks.flags import Flag
 from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data"
@@ -127,7 +128,7 @@ def test_a_sandboxed_kernel_can_neither_read_nor_change_the_grader_data(grader_e
     assert "cnn-homework-grader" not in seen["served"], "the kernel is told a path of its own, not the cache's"
     assert _intact(folder)
     assert doc["status"] == "graded", doc["messages"]
-    assert "grader_data_changed" not in doc["flags"]
+    assert Flag.GRADER_DATA_CHANGED not in doc["flags"]
 
 
 @pytest.mark.notebooks
@@ -144,7 +145,7 @@ def test_without_a_sandbox_changed_data_is_never_measured_with(grader_env, tmp_p
     doc, seen, _ = _grade(grader_env, tmp_path, monkeypatch)
     assert seen["written"] >= 2, f"the attack did not run as intended: {seen}"
     assert "cnn-homework-grader" not in seen["served"] and seen["served_written"], "a private copy, its own to spoil"
-    assert doc["status"] == "measure_failed" and "grader_data_changed" in doc["flags"], doc["messages"]
+    assert doc["status"] == "measure_failed" and Flag.GRADER_DATA_CHANGED in doc["flags"], doc["messages"]
     assert any("held-out data changed while this notebook ran" in m for m in doc["messages"])
     assert any("without a sandbox" in m for m in doc["messages"]), "the result says it was not isolated"
     from grader.notebooks.data_cache import prepare_data

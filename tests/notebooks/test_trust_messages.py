@@ -11,7 +11,9 @@ import json
 
 import pytest
 
-from grader.notebooks.grading import model_code_advice
+from grader.notebooks.flags import Flag
+from grader.notebooks.measure import MeasureErrorKind, MeasurementError
+from grader.notebooks.sentences import measure_failure
 from tests.conftest import ROOT
 
 NOTEBOOKS = ROOT / "tests" / "data" / "notebooks"
@@ -66,7 +68,7 @@ def test_a_subclassed_model_gets_advice_end_to_end(grader_env, tmp_path):
         "grade", NOTEBOOKS / "subclassed_model.ipynb", "--assignment", FAST, "--out", tmp_path, "--json"
     )
     doc = json.loads(result.stdout)
-    assert doc["status"] == "measure_failed" and "custom_object" in doc["flags"], doc["messages"]
+    assert doc["status"] == "measure_failed" and Flag.CUSTOM_OBJECT in doc["flags"], doc["messages"]
     assert any(
         "'DigitNet', a class defined in the notebook" in m and "register_keras_serializable" in m
         for m in doc["messages"]
@@ -80,26 +82,26 @@ def test_a_lambda_activation_gets_advice_end_to_end(grader_env, tmp_path):
         "grade", NOTEBOOKS / "lambda_activation.ipynb", "--assignment", FAST, "--out", tmp_path, "--json"
     )
     doc = json.loads(result.stdout)
-    assert doc["status"] == "measure_failed" and "unsafe_layer" in doc["flags"], doc["messages"]
+    assert doc["status"] == "measure_failed" and Flag.UNSAFE_LAYER in doc["flags"], doc["messages"]
     assert any("activation='relu'" in m for m in doc["messages"]), doc["messages"]
     assert not any("safe_mode" in m or "config=" in m for m in doc["messages"])
 
 
 def test_no_message_ever_advises_switching_safe_mode_off():
-    from grader.notebooks.grading import _readable
-
     lambda_function = (
         "ValueError: Requested the deserialization of a Python lambda. This carries a potential risk "
         "of arbitrary code execution and thus it is disallowed by default. If you trust the source of "
         "the artifact, you can override this error by passing `safe_mode=False` to the loading "
         "function, or calling `keras.config.enable_unsafe_deserialization()."
     )
-    flag, advice = model_code_advice(lambda_function)
-    assert flag == "unsafe_layer" and "safe_mode" not in advice
+    error = MeasurementError.read(lambda_function)
+    assert error.kind is MeasureErrorKind.UNSAFE_CODE
+    flag, advice = measure_failure(error)
+    assert flag is Flag.UNSAFE_LAYER and "safe_mode" not in advice
     unknown = (
         "TypeError: <class 'Sequential'> could not be deserialized properly. config={'a': 1}.\n"
         "Exception encountered: Something odd. Pass `safe_mode=False` to load it anyway."
     )
-    assert _readable(unknown) == (
+    assert MeasurementError.read(unknown).readable() == (
         "TypeError: <class 'Sequential'> could not be deserialized properly. Exception encountered: Something odd."
     )

@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+from grader.notebooks.flags import Flag
 from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data"
@@ -38,8 +39,8 @@ def _check(doc: dict, name: str) -> dict:
 def test_rewriting_the_record_in_the_kernel_or_on_disk_changes_nothing(grader_env, tmp_path):
     doc = _grade(grader_env, tmp_path, "rewrites_trace.ipynb")
     assert doc["status"] == "graded", doc["messages"]
-    assert "trace_contradicted" not in doc["flags"], "what was sent is the truth: nothing to contradict"
-    assert "reaches_into_grader" in doc["flags"], "it reached the hidden module through sys.modules"
+    assert Flag.TRACE_CONTRADICTED not in doc["flags"], "what was sent is the truth: nothing to contradict"
+    assert Flag.REACHES_INTO_GRADER in doc["flags"], "it reached the hidden module through sys.modules"
     assert doc["points"] == 0 and doc["training"] is None, "held for the instructor, whatever the record says"
 
 
@@ -47,7 +48,7 @@ def test_rewriting_the_record_in_the_kernel_or_on_disk_changes_nothing(grader_en
 def test_a_made_up_record_is_contradicted_by_the_saved_model(grader_env, tmp_path):
     doc = _grade(grader_env, tmp_path, "forges_trace.ipynb")
     assert doc["status"] == "graded", doc["messages"]
-    assert "trace_contradicted" in doc["flags"], doc["messages"]
+    assert Flag.TRACE_CONTRADICTED in doc["flags"], doc["messages"]
     message = next(m for m in doc["messages"] if "contradicts the saved model" in m)
     assert "100 epochs in 94 training steps" in message and "instructor to review" in message
     assert "The saved model's optimizer took 94 training steps." in message
@@ -55,7 +56,7 @@ def test_a_made_up_record_is_contradicted_by_the_saved_model(grader_env, tmp_pat
     page = (tmp_path / "feedback.html").read_text()
     assert "100 epoch(s)" not in page and "Training:" not in page
     assert doc["measured_accuracy"] is not None, "the saved model is still measured"
-    assert "reaches_into_grader" in doc["flags"] and doc["points"] == 0, "held until the instructor looks"
+    assert Flag.REACHES_INTO_GRADER in doc["flags"] and doc["points"] == 0, "held until the instructor looks"
 
 
 @pytest.mark.notebooks
@@ -64,7 +65,7 @@ def test_a_rewritten_transfer_record_earns_no_points(grader_env, tmp_path):
     assert doc["status"] == "graded", doc["messages"]
     for name in ("images_per_class", "disjoint_splits", "pretrained_base", "frozen_then_unfrozen"):
         assert _check(doc, name)["points"] == 0, _check(doc, name)
-    assert doc["points"] == 0 and "reaches_into_grader" in doc["flags"], doc["checks"]
+    assert doc["points"] == 0 and Flag.REACHES_INTO_GRADER in doc["flags"], doc["checks"]
 
 
 # --- pieces ---------------------------------------------------------------------------
