@@ -520,7 +520,7 @@ def check(notebook: str, assignment: str, quick: bool, out: str | None) -> None:
             "These are the points grader grade gives this notebook for this assignment, on any machine: the "
             "kernel starts from the same seed and training is counted in examples, not seconds."
         )
-    if result.status != "graded":
+    if result.status.is_failure:
         sys.exit(3)
 
 
@@ -635,7 +635,7 @@ def batch(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from grader.batch import Limits, ZipLimits, run_batch
-    from grader.batch.store import RowStatus
+    from grader.batch.store import BatchRow
     from grader.batch.submissions import is_quiz
 
     if cell_timeout and not is_quiz(assignment):
@@ -657,8 +657,8 @@ def batch(
     ) as progress:
         task = progress.add_task("batch", total=None, status="")
 
-        def on_result(row: dict, reused: bool) -> None:
-            counts["failed" if RowStatus(row["status"]).is_failure else "done"] += 1
+        def on_result(row: BatchRow, reused: bool) -> None:
+            counts["failed" if row.status.is_failure else "done"] += 1
             progress.update(task, advance=1, status=f"done {counts['done']}, failed {counts['failed']}")
 
         try:

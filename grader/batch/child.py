@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from grader.atomic import write_atomically
-from grader.batch.store import sentences
+from grader.batch.store import RowStatus, sentences
 from grader.errors import GraderError
+from grader.quiz.results import QuestionStatus
 from grader.quiz.variants import SHEET, Variant
 
 OUTCOME = "outcome.json"
@@ -41,16 +42,20 @@ class ChildOutcome:
     """What the child found: the row's status, points and first message. ``invalid``: the
     submission could not be graded at all (the message says what is wrong and where)."""
 
-    status: str
+    status: RowStatus
     points: float
     points_possible: float
     message: str
     practice_check: bool = False  # an answer sheet graded on practice numbers (no course secret)
     pending_points: float = 0  # an answer sheet's written answers still to review (SheetResult.pending_review)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", RowStatus(self.status))
+
     @classmethod
     def read(cls, feedback: Path) -> ChildOutcome | None:
-        """The outcome the child wrote, or None if it wrote none (it failed)."""
+        """The outcome the child wrote, or None if it wrote none (it failed) or one this grader
+        cannot read (an unknown status among them)."""
         try:
             return cls(**json.loads((feedback / OUTCOME).read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError):
@@ -69,13 +74,13 @@ def grade_sheet_job(job: ChildJob) -> ChildOutcome:
     result = grade_sheet(Catalog.load(), job.submission, secret=course_secret())
     write_atomically(feedback / "result.json", json.dumps(result_document(result), indent=1))
     write_atomically(feedback / "feedback.html", report_html(result))
-    invalid = sum(r.status == "invalid" for r in result.results)
+    invalid = len(result.with_status(QuestionStatus.INVALID))
     message = sentences(
         f"{invalid} answer(s) could not be read" if invalid else "",
         f"graded on the {_unverified(result.variant)}: the batch had no course secret" if result.practice_check else "",
     )
     return ChildOutcome(
-        "graded", result.points, result.points_possible, message, result.practice_check, result.pending_review
+        RowStatus.GRADED, result.points, result.points_possible, message, result.practice_check, result.pending_review
     )
 
 
@@ -107,7 +112,7 @@ def grade_notebook_job(job: ChildJob) -> ChildOutcome:
     document = report.document(result)
     write_atomically(feedback / "result.json", json.dumps(document, indent=1))
     write_atomically(feedback / "feedback.html", report.html_page(result, spec))
-    return ChildOutcome(document["status"], document["points"], document["points_possible"], row_message(document))
+    return ChildOutcome(RowStatus(result.status), result.points, result.points_possible, row_message(document))
 
 
 def row_message(document: dict) -> str:
@@ -124,7 +129,7 @@ def run(job: ChildJob) -> ChildOutcome:
     try:
         return grade_sheet_job(job) if job.kind == QUIZ else grade_notebook_job(job)
     except GraderError as exc:
-        return ChildOutcome("invalid", 0, 0, str(exc))
+        return ChildOutcome(RowStatus.INVALID, 0, 0, str(exc))
 
 
 def main(argv: list[str]) -> int:

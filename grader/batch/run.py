@@ -10,17 +10,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 from grader.batch.child import NOTEBOOK, OUTCOME, QUIZ, ChildJob, ChildOutcome
 from grader.batch.exports import export
-from grader.batch.isolation import Limits, Sandbox, default_memory_mb, make_sandbox, run_confined
+from grader.batch.isolation import ChildRun, Limits, Sandbox, default_memory_mb, make_sandbox, run_confined
 from grader.batch.store import (
-    FAILED,
-    OUT_OF_MEMORY,
     BatchInfo,
+    BatchRow,
     CanvasPending,
+    RowStatus,
     finished,
     make_row,
     other_assignments,
@@ -38,7 +38,7 @@ from grader.batch.submissions import (
     discover,
     listed,
 )
-from grader.batch.unzip import ZipLimits, unpack
+from grader.batch.unzip import Unpacked, ZipLimits, unpack
 from grader.errors import BatchError, CourseSecretError
 from grader.isolation.process_limits import describe as describe_confinement
 from grader.quiz.sheets import names_student
@@ -80,11 +80,11 @@ def _refuse_without_secret(source: Path, named: list[Submission]) -> None:
 
 def _stored(
     out: Path, submission: Submission, key: AssignmentKey, regrade: bool, secret: bytes | None
-) -> dict[str, Any] | None:
+) -> BatchRow | None:
     """The stored row to keep: none with --regrade, and none graded on practice numbers when the
     batch now has the course secret (such a sheet is graded again, on the numbers handed out)."""
     previous = None if regrade else finished(out, submission, key)
-    return None if previous and previous.get("practice_check") and secret is not None else previous
+    return None if previous and previous.practice_check and secret is not None else previous
 
 
 def grade_one(
@@ -95,7 +95,7 @@ def grade_one(
     threads: int,
     sandbox: Sandbox,
     secret: bytes | None = None,
-) -> dict[str, Any]:
+) -> BatchRow:
     """Grade one submission in a confined child process (:mod:`grader.batch.child`); always
     returns a result row. Only an answer sheet's child gets the course ``secret`` (in its
     environment, never on a command line); a notebook's never does."""
@@ -123,6 +123,14 @@ def grade_one(
         lambda work: outer.prefix(work, feedback) + command, submission.student, limits, threads, extra_env
     )
     (feedback / "grader.log").write_text(run.stderr[-20000:])
+    return _row_of_run(submission, run, ChildOutcome.read(feedback), limits, started)
+
+
+def _row_of_run(
+    submission: Submission, run: ChildRun, outcome: ChildOutcome | None, limits: Limits, started: float
+) -> BatchRow:
+    """The row of a graded submission: the child's outcome, unless the child was stopped (time
+    or memory limit) or wrote none (it failed), with what the limits refused it."""
     usage = {"peak_memory_mb": run.peak_memory_mb, "peak_processes": run.peak_processes}
     notes = []
     if run.refused_processes:
@@ -132,29 +140,20 @@ def grade_one(
         )
     memory_note = f"its processes used more than {limits.memory_mb:g} MB together and were stopped"
     if run.timed_out:
-        return make_row(
-            submission,
-            FAILED,
-            0,
-            0,
-            sentences(f"grading took longer than {limits.wall_seconds:g} s and was stopped", *notes),
-            started,
-            **usage,
-        )
-    outcome = ChildOutcome.read(feedback)
+        stopped = f"grading took longer than {limits.wall_seconds:g} s and was stopped"
+        return make_row(submission, RowStatus.FAILED, 0, 0, sentences(stopped, *notes), started, **usage)
     if outcome is None:
         if run.memory_stopped:
-            return make_row(submission, OUT_OF_MEMORY, 0, 0, sentences(memory_note, *notes), started, **usage)
+            return make_row(submission, RowStatus.OUT_OF_MEMORY, 0, 0, sentences(memory_note, *notes), started, **usage)
         reason = (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
-        return make_row(
-            submission, FAILED, 0, 0, sentences(f"the grading process failed: {reason[:300]}", *notes), started, **usage
-        )
+        failed = f"the grading process failed: {reason[:300]}"
+        return make_row(submission, RowStatus.FAILED, 0, 0, sentences(failed, *notes), started, **usage)
     status, message = outcome.status, outcome.message
-    if run.memory_stopped and status != "graded":
-        status, message = OUT_OF_MEMORY, memory_note
+    if run.memory_stopped and status.is_failure:
+        status, message = RowStatus.OUT_OF_MEMORY, memory_note
     elif run.memory_stopped:
         notes.append("one of its processes was stopped at the memory limit")
-    row = make_row(
+    return make_row(
         submission,
         status,
         outcome.points,
@@ -163,8 +162,8 @@ def grade_one(
         started,
         **usage,
         pending_points=outcome.pending_points,
+        practice_check=outcome.practice_check,
     )
-    return {**row, "practice_check": True} if outcome.practice_check else row
 
 
 def run_batch(
@@ -179,11 +178,11 @@ def run_batch(
     zip_limits: ZipLimits = ZipLimits(),
     secret: bytes | None = None,  # the course secret, for answer sheets only (None: from the environment)
     practice: bool = False,  # without the secret, grade sheets naming a student on practice numbers
-    on_result: Callable[[dict[str, Any], bool], None] | None = None,
+    on_result: Callable[[BatchRow, bool], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     executor: Executor | None = None,
     canvas_pending: CanvasPending = CanvasPending.HOLD,
-) -> list[dict[str, Any]]:
+) -> list[BatchRow]:
     """Grade every submission not already graded; returns one row per student. ``canvas_pending``:
     what canvas.csv does with points still to review (kept in batch.json for later exports).
 
@@ -198,6 +197,40 @@ def run_batch(
     key = assignment_key(assignment)
     if secret is None:
         secret = course_secret()  # read once (a bad one refused before anything is graded); for answer sheets only
+    other = _other_assignments(out, key, regrade)
+    unpacked, submissions, skipped = _find(source, out, pattern, zip_limits, key)
+    named = _naming_a_student(submissions) if secret is None else []
+    if named and not practice:
+        _refuse_without_secret(source, named)
+    _move_aside(out, other)
+    if on_start:
+        on_start(len(submissions))
+    batch = _Batch(out, key, on_result)
+    todo = batch.keep_stored(submissions, regrade, secret)
+    graded = [s for s in submissions if not s.refused]
+    if limits.memory_mb is None:
+        limits = replace(limits, memory_mb=default_memory_mb(assignment, graded))
+    _prepare_shared_data(assignment, todo)
+    (out / "feedback").mkdir(exist_ok=True)
+    sandbox = make_sandbox()
+    batch.grade(
+        todo,
+        executor,
+        jobs,
+        partial(grade_one, assignment=assignment, out=out, limits=limits, sandbox=sandbox, secret=secret),
+    )
+    notebooks = any(s.kind is SubmissionKind.NOTEBOOK for s in graded)
+    context = (sandbox.describe(notebooks), _limits_line(limits), unpacked.note, PRACTICE_NOTE if named else "")
+    students = tuple(s.student for s in submissions)
+    BatchInfo(key.name, students, tuple(skipped), tuple(filter(None, context)), canvas_pending).write(out)
+    similarity.write_similarity(similarity.compare_submissions(submissions, key), out)  # before the class report
+    export(out)
+    return [batch.rows[s.student] for s in submissions]
+
+
+def _other_assignments(out: Path, key: AssignmentKey, regrade: bool) -> list[tuple[Path, str]]:
+    """The stored results of another assignment in ``out`` (refused unless --regrade, which
+    moves them aside); creates ``out`` and its results folder."""
     out.mkdir(parents=True, exist_ok=True)
     results_dir(out).mkdir(exist_ok=True)
     other = other_assignments(out, key)
@@ -208,6 +241,14 @@ def run_batch(
             f"{key.name!r}: give another --out, or add --regrade to grade everything again under "
             f"{key.name!r} (the other results are then moved to {out / 'replaced'})"
         )
+    return other
+
+
+def _find(
+    source: Path, out: Path, pattern: str, zip_limits: ZipLimits, key: AssignmentKey
+) -> tuple[Unpacked, list[Submission], list[str]]:
+    """The submissions in ``source`` (a folder, or a zip unpacked into ``out``) and the entries
+    skipped; an error when there is none, before anything in ``out`` is changed."""
     unpacked = unpack(source, out, zip_limits)
     submissions, skipped = discover(unpacked.folder, pattern, unpacked.refused, key)
     if not submissions:
@@ -215,66 +256,79 @@ def run_batch(
             f"{source}: no submission found, 0 students graded (the gradebook and results in {out} "
             "were left as they were)" + (f"; skipped entries: {'; '.join(skipped[:10])}" if skipped else "")
         )
-    named = _naming_a_student(submissions) if secret is None else []
-    if named and not practice:
-        _refuse_without_secret(source, named)
-    if other:  # --regrade into another assignment's folder: nothing graded is deleted
-        replaced = out / "replaced" / time.strftime("%Y%m%d-%H%M%S")
-        replaced.mkdir(parents=True, exist_ok=True)
-        for path, _ in other:
-            os.replace(path, replaced / path.name)
-    if on_start:
-        on_start(len(submissions))
-    rows: dict[str, dict[str, Any]] = {}
+    return unpacked, submissions, skipped
 
-    def record(row: dict[str, Any]) -> None:
-        row = {**row, "assignment": key.name, "assignment_sha256": key.sha256}
-        write_row(out, row)
-        rows[row["student"]] = row
-        if on_result:
-            on_result(row, False)
 
-    todo = []
-    for submission in submissions:
-        previous = _stored(out, submission, key, regrade, secret)
-        if previous:
-            if previous.get("submission") != str(submission.path):  # same content, from another zip
-                previous = {**previous, "submission": str(submission.path)}
-                write_row(out, previous)
-            rows[submission.student] = previous
-            if on_result:
-                on_result(previous, True)
-        elif submission.refused:
-            record(rejected_row(submission))
-        else:
-            todo.append(submission)
-    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
-    graded = [s for s in submissions if not s.refused]
-    if limits.memory_mb is None:
-        limits = replace(limits, memory_mb=default_memory_mb(assignment, graded))
-    _prepare_shared_data(assignment, todo)
-    (out / "feedback").mkdir(exist_ok=True)
-    sandbox = make_sandbox()
+def _move_aside(out: Path, other: list[tuple[Path, str]]) -> None:
+    """--regrade into another assignment's folder: its results are moved, nothing graded is deleted."""
+    if not other:
+        return
+    replaced = out / "replaced" / time.strftime("%Y%m%d-%H%M%S")
+    replaced.mkdir(parents=True, exist_ok=True)
+    for path, _ in other:
+        os.replace(path, replaced / path.name)
 
-    pool = executor or ThreadPoolExecutor(max_workers=max(1, jobs))
-    try:
-        futures = [pool.submit(grade_one, s, assignment, out, limits, threads, sandbox, secret) for s in todo]
-        for future in as_completed(futures):
-            record(future.result())
-    finally:
-        if executor is None:
-            pool.shutdown(cancel_futures=True)
-    ordered = [rows[s.student] for s in submissions]
-    limits_line = (
+
+def _limits_line(limits: Limits) -> str:
+    """What the summary says of the limits each submission was graded under."""
+    return (
         f"limits per submission: {limits.memory_mb:g} MB, {limits.max_processes} processes and threads, "
         f"{limits.cpu_seconds} CPU s, {limits.wall_seconds:g} s wall"
         + (f", cells {limits.cell_seconds:g} s" if limits.cell_seconds else "")
         + f"; enforcement {describe_confinement()}"
     )
-    notebooks = any(s.kind is SubmissionKind.NOTEBOOK for s in graded)
-    practice_line = PRACTICE_NOTE if named else ""
-    context = tuple(line for line in (sandbox.describe(notebooks), limits_line, unpacked.note, practice_line) if line)
-    BatchInfo(key.name, tuple(s.student for s in submissions), tuple(skipped), context, canvas_pending).write(out)
-    similarity.write_similarity(similarity.compare_submissions(submissions, key), out)  # before the class report
-    export(out)
-    return ordered
+
+
+class _Batch:
+    """The rows of one batch as they come: each stored as soon as it is known, and reported."""
+
+    def __init__(self, out: Path, key: AssignmentKey, on_result: Callable[[BatchRow, bool], None] | None) -> None:
+        self.out, self.key, self.on_result = out, key, on_result
+        self.rows: dict[str, BatchRow] = {}
+
+    def record(self, row: BatchRow) -> None:
+        """A row just graded (or rejected), under this batch's assignment."""
+        row = replace(row, assignment=self.key.name, assignment_sha256=self.key.sha256)
+        write_row(self.out, row)
+        self.rows[row.student] = row
+        if self.on_result:
+            self.on_result(row, False)
+
+    def keep_stored(self, submissions: list[Submission], regrade: bool, secret: bytes | None) -> list[Submission]:
+        """Keep the stored rows still valid, record the rejected submissions; returns the
+        submissions left to grade."""
+        todo = []
+        for submission in submissions:
+            previous = _stored(self.out, submission, self.key, regrade, secret)
+            if previous:
+                if previous.submission != str(submission.path):  # same content, from another zip
+                    previous = replace(previous, submission=str(submission.path))
+                    write_row(self.out, previous)
+                self.rows[submission.student] = previous
+                if self.on_result:
+                    self.on_result(previous, True)
+            elif submission.refused:
+                self.record(rejected_row(submission))
+            else:
+                todo.append(submission)
+        return todo
+
+    def grade(
+        self,
+        todo: list[Submission],
+        executor: Executor | None,
+        jobs: int,
+        grade: Callable[..., BatchRow],
+    ) -> None:
+        """Grade ``todo`` with ``grade(submission, threads=...)`` on ``executor`` (by default a pool
+        of ``jobs`` threads), each with its share of the machine's threads; every row recorded as
+        it comes. ``grade`` is a partial of :func:`grade_one`, which a cluster's workers import."""
+        threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+        pool = executor or ThreadPoolExecutor(max_workers=max(1, jobs))
+        try:
+            futures = [pool.submit(grade, s, threads=threads) for s in todo]
+            for future in as_completed(futures):
+                self.record(future.result())
+        finally:
+            if executor is None:
+                pool.shutdown(cancel_futures=True)

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.atomic import write_atomically
-from grader.batch.submissions import AssignmentKey, Submission
+from grader.batch.submissions import AssignmentKey, Submission, SubmissionKind
 from grader.errors import GraderError
+from grader.notebooks.status import GradingStatus, Status
 
 BATCH_FILE = "batch.json"
 
@@ -25,31 +26,18 @@ class BatchOutputError(GraderError):
     cannot be read."""
 
 
-class RowStatus(StrEnum):
-    """A batch row's status: a notebook's (:class:`grader.notebooks.status.Status`, equal
-    values), or one of the batch's own."""
-
-    GRADED = "graded"
-    ERROR = "error"
-    TIMEOUT = "timeout"
-    DEAD_KERNEL = "dead_kernel"
-    OUT_OF_MEMORY = "out_of_memory"  # also: everything the submission started held more than its memory limit
-    DISK_FULL = "disk_full"
-    INVALID_NOTEBOOK = "invalid_notebook"
-    NO_MODEL = "no_model"
-    MEASURE_FAILED = "measure_failed"
-    MISSING_RESOURCE = "missing_resource"
-    INVALID = "invalid"  # the grader refused the file (an answer sheet it cannot read): the message says why
-    FAILED = "failed"  # the child process itself failed (crash, wall-time limit): a grader-side status
-    REJECTED = "rejected"  # part of the submission was refused at extraction (zip bomb, unsafe path)
-
-    @property
-    def is_failure(self) -> bool:
-        """Anything but a graded submission: the instructor should look at it."""
-        return self is not RowStatus.GRADED
-
-
-FAILED, OUT_OF_MEMORY, REJECTED = RowStatus.FAILED, RowStatus.OUT_OF_MEMORY, RowStatus.REJECTED
+RowStatus = GradingStatus.extended(
+    "RowStatus",
+    Status,  # a notebook's statuses (out_of_memory also: everything the submission started held too much)
+    {
+        "INVALID": "invalid",  # the grader refused the file (an answer sheet it cannot read): the message says why
+        "FAILED": "failed",  # the child process itself failed (crash, wall-time limit): a grader-side status
+        "REJECTED": "rejected",  # part of the submission was refused at extraction (zip bomb, unsafe path)
+    },
+    __name__,
+)
+RowStatus.__doc__ = """A batch row's status: a notebook's (:class:`grader.notebooks.status.Status`, its
+members and values), then the batch's own. ``is_failure``: anything but graded."""
 
 
 class ScoreStatus(StrEnum):
@@ -94,7 +82,7 @@ class BatchRow:
     assignment_sha256: str | None = None
     practice_check: bool = False  # an answer sheet graded on practice numbers (no course secret)
     pending_points: float = 0  # points no person has decided yet (unreviewed written answers): not in points
-    kind: str | None = None  # SubmissionKind: "sheet" or "notebook" (None: a row from before it was stored)
+    kind: SubmissionKind | None = None  # None: a row from before the kind was stored
     auto_points: float | None = None
     auto_message: str | None = None
     reviewed: dict[str, Any] | None = None
@@ -103,6 +91,7 @@ class BatchRow:
 
     def __post_init__(self) -> None:
         self.status = RowStatus(self.status)
+        self.kind = SubmissionKind(self.kind) if self.kind else None
 
     @property
     def score_status(self) -> ScoreStatus:
@@ -110,7 +99,7 @@ class BatchRow:
 
     def to_json(self) -> dict[str, Any]:
         row = asdict(self)
-        row["status"] = str(self.status)
+        row["status"], row["kind"] = str(self.status), str(self.kind) if self.kind else None
         return {k: v for k, v in row.items() if k not in self.OPTIONAL or (v is not None and v is not False)}
 
     @classmethod
@@ -125,13 +114,13 @@ class BatchRow:
             return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
         except ValueError:
             raise BatchOutputError(
-                f"{where}: unknown status {data['status']!r} (one of {', '.join(RowStatus)})"
+                f"{where}: unknown status {data['status']!r} (one of {', '.join(RowStatus)}) or kind {data.get('kind')!r}"
             ) from None
 
 
 def make_row(
     submission: Submission,
-    status: str,
+    status: RowStatus,
     points: float,
     possible: float,
     message: str,
@@ -139,13 +128,16 @@ def make_row(
     peak_memory_mb: float | None = None,
     peak_processes: int | None = None,
     pending_points: float = 0,
-) -> dict[str, Any]:
+    practice_check: bool = False,
+) -> BatchRow:
+    """A row for a submission just graded (or not): its message joined with what finding the
+    submission noted, its time counted from ``started``."""
     note = sentences(message, *submission.notes)
     if submission.duplicates:
         note = sentences(note, f"older submissions ignored: {', '.join(submission.duplicates)}")
     return BatchRow(
         submission.student,
-        RowStatus(status),
+        status,
         points,
         possible,
         note,
@@ -154,15 +146,21 @@ def make_row(
         round(time.monotonic() - started, 2),
         peak_memory_mb,
         peak_processes,
+        practice_check=practice_check,
         pending_points=pending_points,
-        kind=str(submission.kind) if submission.kind else None,
-    ).to_json()
+        kind=submission.kind,
+    )
 
 
-def rejected_row(submission: Submission) -> dict[str, Any]:
+def rejected_row(submission: Submission) -> BatchRow:
     """The row of a student whose zip entries were refused: not graded, and why."""
     return make_row(
-        submission, REJECTED, 0, 0, sentences(*submission.refused, "the submission was not graded"), time.monotonic()
+        submission,
+        RowStatus.REJECTED,
+        0,
+        0,
+        sentences(*submission.refused, "the submission was not graded"),
+        time.monotonic(),
     )
 
 
@@ -171,20 +169,20 @@ def results_dir(out: Path) -> Path:
     return out / "results"
 
 
-def write_row(out: Path, row: dict[str, Any]) -> None:
+def write_row(out: Path, row: BatchRow) -> None:
     """Store a student's row, replacing the earlier one in one step."""
-    write_atomically(results_dir(out) / f"{row['student']}.json", json.dumps(row, indent=1))
+    write_atomically(results_dir(out) / f"{row.student}.json", json.dumps(row.to_json(), indent=1))
 
 
-def finished(out: Path, submission: Submission, assignment: AssignmentKey) -> dict[str, Any] | None:
+def finished(out: Path, submission: Submission, assignment: AssignmentKey) -> BatchRow | None:
     """The stored result of this submission, if it was graded against this assignment (name
-    and file) and neither has changed since."""
+    and file) and neither has changed since (an unreadable one is graded again)."""
     path = results_dir(out) / f"{submission.student}.json"
     try:
-        row = json.loads(path.read_text())
-    except (OSError, ValueError):
+        row = BatchRow.from_json(json.loads(path.read_text()), str(path))
+    except (OSError, ValueError, BatchOutputError):
         return None
-    same = (row.get("digest"), row.get("assignment"), row.get("assignment_sha256")) == (
+    same = (row.digest, row.assignment, row.assignment_sha256) == (
         submission.digest,
         assignment.name,
         assignment.sha256,

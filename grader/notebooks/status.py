@@ -2,11 +2,15 @@
 
 The values are the strings of the result documents and of ``notebook-result.schema.json``
 (a test checks that they match); the properties answer what code used to test by
-comparing strings.
+comparing strings. :class:`Status` is also the start of a batch row's vocabulary
+(:class:`grader.batch.store.RowStatus` adds the batch's own members to it with
+:meth:`GradingStatus.extended`); a quiz question's status is another matter
+(:class:`grader.quiz.results.QuestionStatus`: correct, partial, ...).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 
@@ -27,7 +31,23 @@ class RunStatus(StrEnum):
         return self in (RunStatus.TIMEOUT, RunStatus.DEAD_KERNEL, RunStatus.OUT_OF_MEMORY)
 
 
-class Status(StrEnum):
+class GradingStatus(StrEnum):
+    """What every status of a graded submission shares; no members of its own, so that a
+    vocabulary can be extended (an enumeration with members cannot be subclassed)."""
+
+    @property
+    def is_failure(self) -> bool:
+        """Anything but graded: the instructor should look at it."""
+        return self.value != "graded"
+
+    @classmethod
+    def extended(cls, name: str, base: type[GradingStatus], own: Mapping[str, str], module: str) -> type[GradingStatus]:
+        """A new status vocabulary: every member of ``base``, then ``own`` (name -> value)."""
+        members = [(m.name, m.value) for m in base] + list(own.items())
+        return cls(name, members, module=module, qualname=name)
+
+
+class Status(GradingStatus):
     """A graded notebook's status."""
 
     GRADED = "graded"
@@ -40,11 +60,6 @@ class Status(StrEnum):
     NO_MODEL = "no_model"
     MEASURE_FAILED = "measure_failed"
     MISSING_RESOURCE = "missing_resource"
-
-    @property
-    def is_failure(self) -> bool:
-        """Anything but a notebook that ran and whose model was measured."""
-        return self is not Status.GRADED
 
     @property
     def text(self) -> str:

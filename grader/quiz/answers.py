@@ -17,6 +17,7 @@ from typing import Any
 from grader.quiz import quantities
 from grader.quiz import results as R
 from grader.quiz.questions import QuestionInstance
+from grader.quiz.results import QuestionStatus
 from grader.quiz.slips import describe, slipped_answers
 from grader.yamlsource import UnreadableNumber
 
@@ -84,7 +85,9 @@ def _close(a: float, b: float, tolerance: dict[str, float]) -> bool:
     return math.isclose(a, b, rel_tol=0, abs_tol=allowed + 1e-9 * max(1.0, abs(b)))
 
 
-def question_result(inst: QuestionInstance, status: str, fraction: float = 0.0, **kw: Any) -> R.QuestionResult:
+def question_result(
+    inst: QuestionInstance, status: QuestionStatus, fraction: float = 0.0, **kw: Any
+) -> R.QuestionResult:
     return R.QuestionResult(
         id=inst.id,
         type=inst.question.type,
@@ -136,11 +139,11 @@ def _read_count(raw: Any) -> int:
 def check_integer(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
     answer = _read_count(raw)
     if answer == inst.key:
-        return question_result(inst, R.CORRECT, 1.0, answer=answer)
+        return question_result(inst, QuestionStatus.CORRECT, 1.0, answer=answer)
     feedback, slips = _slip_feedback(inst, lambda v: v == answer)
     if not feedback:
         feedback = (_off_by(answer, inst.key),)
-    return question_result(inst, R.INCORRECT, answer=answer, feedback=feedback, misconceptions=slips)
+    return question_result(inst, QuestionStatus.INCORRECT, answer=answer, feedback=feedback, misconceptions=slips)
 
 
 def _off_by(answer: float, key: float) -> str:
@@ -197,7 +200,7 @@ def check_number(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
         notes = (f"Read as {value:,.0f} bytes.",)
     answer = raw if isinstance(raw, str) else value
     if _close(value, inst.key, tolerance):
-        return question_result(inst, R.CORRECT, 1.0, answer=answer, expected=expected, feedback=notes)
+        return question_result(inst, QuestionStatus.CORRECT, 1.0, answer=answer, expected=expected, feedback=notes)
     feedback, slips = _slip_feedback(
         inst, lambda v: _close(value, v, tolerance), lambda v: abs(value - v) / max(abs(v), 1e-12)
     )
@@ -213,7 +216,12 @@ def check_number(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
     if not feedback:
         feedback = (_off_by(value, inst.key),)
     return question_result(
-        inst, R.INCORRECT, answer=answer, expected=expected, feedback=notes + feedback, misconceptions=slips
+        inst,
+        QuestionStatus.INCORRECT,
+        answer=answer,
+        expected=expected,
+        feedback=notes + feedback,
+        misconceptions=slips,
     )
 
 
@@ -248,20 +256,28 @@ def check_shape(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
     answer = _read_shape(raw)
     key = list(inst.key)
     if answer == key:
-        return question_result(inst, R.CORRECT, 1.0, answer=answer)
+        return question_result(inst, QuestionStatus.CORRECT, 1.0, answer=answer)
     if len(answer) != len(key):
         feedback = [f"The shape has {len(answer)} dimensions; expected {len(key)} (height, width, channels)."]
         if len(answer) == len(key) + 1 and answer[0] is None:
             feedback.append("Leave out the batch dimension (None).")
         slip_feedback, slips = _slip_feedback(inst, lambda v: list(v) == answer)
         return question_result(
-            inst, R.INCORRECT, answer=answer, feedback=tuple(feedback) + slip_feedback, misconceptions=slips
+            inst,
+            QuestionStatus.INCORRECT,
+            answer=answer,
+            feedback=tuple(feedback) + slip_feedback,
+            misconceptions=slips,
         )
     names = ("height", "width", "channels") if len(key) == 3 else tuple(f"axis {i}" for i in range(len(key)))
     wrong = [names[i] for i, (a, k) in enumerate(zip(answer, key)) if a != k]
     feedback, slips = _slip_feedback(inst, lambda v: list(v) == answer)
     return question_result(
-        inst, R.INCORRECT, answer=answer, misconceptions=slips, feedback=(f"Wrong in: {', '.join(wrong)}.",) + feedback
+        inst,
+        QuestionStatus.INCORRECT,
+        answer=answer,
+        misconceptions=slips,
+        feedback=(f"Wrong in: {', '.join(wrong)}.",) + feedback,
     )
 
 
@@ -302,7 +318,7 @@ def check_grid(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
     slip_feedback, slips = _slip_feedback(inst, lambda v: _same_grid(answer, v, tolerance))
     if len(answer) != len(key) or len(answer[0]) != len(key[0]):
         feedback = (f"Your grid is {_grid_size(answer)}; the output is {_grid_size(key)}.",) + slip_feedback
-        return question_result(inst, R.INCORRECT, answer=answer, feedback=feedback, misconceptions=slips)
+        return question_result(inst, QuestionStatus.INCORRECT, answer=answer, feedback=feedback, misconceptions=slips)
     wrong = [
         (r + 1, c + 1)
         for r, row in enumerate(key)
@@ -312,10 +328,10 @@ def check_grid(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
     cells = len(key) * len(key[0])
     fraction = (cells - len(wrong)) / cells
     if not wrong:
-        return question_result(inst, R.CORRECT, 1.0, answer=answer)
+        return question_result(inst, QuestionStatus.CORRECT, 1.0, answer=answer)
     listed = ", ".join(f"({r},{c})" for r, c in wrong[:8]) + (" ..." if len(wrong) > 8 else "")
     feedback = (f"{cells - len(wrong)} of {cells} cells are right; wrong at (row,col) {listed}.",) + slip_feedback
-    status = R.PARTIAL if fraction > 0 else R.INCORRECT
+    status = QuestionStatus.PARTIAL if fraction > 0 else QuestionStatus.INCORRECT
     return question_result(inst, status, fraction, answer=answer, feedback=feedback, misconceptions=slips)
 
 
@@ -348,7 +364,7 @@ def check_choice(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
         raise AnswerError(f"choose exactly one option, not {len(letters)}")
     option = next(o for o in inst.question.spec["options"] if o["key"] == letters[0])
     feedback = (option["feedback"],) if option.get("feedback") else ()
-    status = R.CORRECT if option["correct"] else R.INCORRECT
+    status = QuestionStatus.CORRECT if option["correct"] else QuestionStatus.INCORRECT
     return question_result(inst, status, 1.0 if option["correct"] else 0.0, answer=letters[0], feedback=feedback)
 
 
@@ -366,7 +382,11 @@ def check_multi_select(inst: QuestionInstance, raw: Any) -> R.QuestionResult:
             feedback.append(f"{option['key']} {verdict}.{note}")
     right = len(chosen & correct)
     fraction = max(0.0, (right - len(chosen - correct)) / len(correct))
-    status = R.CORRECT if chosen == correct else (R.PARTIAL if fraction > 0 else R.INCORRECT)
+    status = (
+        QuestionStatus.CORRECT
+        if chosen == correct
+        else (QuestionStatus.PARTIAL if fraction > 0 else QuestionStatus.INCORRECT)
+    )
     return question_result(inst, status, fraction, answer=sorted(chosen), feedback=tuple(feedback))
 
 
@@ -385,14 +405,14 @@ def check_free_text(inst: QuestionInstance, raw: Any, grade: Grade | None = None
     if grade is None:
         return question_result(
             inst,
-            R.NEEDS_REVIEW,
+            QuestionStatus.NEEDS_REVIEW,
             answer=raw.strip(),
             feedback=("Not scored automatically: compare with the key points.",) + shown,
         )
     feedback = ((f"Instructor: {grade.comment}",) if grade.comment else ()) + shown
     return question_result(
         inst,
-        R.REVIEWED,
+        QuestionStatus.REVIEWED,
         grade.points / inst.question.points if inst.question.points else 0.0,
         answer=raw.strip(),
         feedback=feedback,

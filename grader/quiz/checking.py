@@ -15,6 +15,7 @@ from grader.quiz import results as R
 from grader.quiz.answers import AnswerError, Grade, question_result
 from grader.quiz.kinds import REGISTRY
 from grader.quiz.questions import QuestionInstance
+from grader.quiz.results import QuestionStatus
 from grader.yamlsource import UnreadableNumber
 
 
@@ -26,9 +27,9 @@ def check(inst: QuestionInstance, raw: Any, line: int | None, grade: Grade | Non
     """Grade one answer; unreadable answers become ``invalid`` results naming the line."""
     kind = REGISTRY[inst.question.type]
     if kind.graded_elsewhere is not None:
-        return question_result(inst, R.ELSEWHERE, feedback=(kind.graded_elsewhere(inst.question.spec),))
+        return question_result(inst, QuestionStatus.ELSEWHERE, feedback=(kind.graded_elsewhere(inst.question.spec),))
     if is_blank(raw):
-        return question_result(inst, R.UNANSWERED, line=line, feedback=("No answer given.",))
+        return question_result(inst, QuestionStatus.UNANSWERED, line=line, feedback=("No answer given.",))
     try:
         result = kind.check(inst, raw, grade)
     except AnswerError as exc:
@@ -40,7 +41,7 @@ def check(inst: QuestionInstance, raw: Any, line: int | None, grade: Grade | Non
 
 def invalid(inst: QuestionInstance, message: str, line: int | None = None, raw: Any = None) -> R.QuestionResult:
     """A result for an answer that cannot be graded; it scores 0 and says why."""
-    return question_result(inst, R.INVALID, line=line, answer=_plain(raw), feedback=(message,))
+    return question_result(inst, QuestionStatus.INVALID, line=line, answer=_plain(raw), feedback=(message,))
 
 
 def _plain(raw: Any) -> Any:

@@ -14,6 +14,7 @@ from grader.quiz.bank import Bank
 from grader.quiz.handout import Feedback, Handout, block_lines
 from grader.quiz.kinds import REGISTRY
 from grader.quiz.questions import QuestionInstance
+from grader.quiz.results import QuestionStatus
 from grader.quiz.variants import DEFAULT, GRADED, PRACTICE, Variant, as_variant
 from grader.schemas import schema_errors
 
@@ -141,15 +142,15 @@ def _question_lines(bank: Bank, variant: Variant, with_key: bool) -> list[str]:
 
 
 _STATUS_STYLE = {
-    R.CORRECT: ("correct", "green"),
-    R.PARTIAL: ("partly right", "yellow"),
-    R.INCORRECT: ("wrong", "red"),
-    R.UNANSWERED: ("unanswered", "magenta"),
-    R.INVALID: ("could not be read", "red"),
-    R.NEEDS_REVIEW: ("to be reviewed", "cyan"),
-    R.REVIEWED: ("reviewed", "blue"),
-    R.ELSEWHERE: ("graded elsewhere", "white"),
-    R.ANSWERED: ("read", "white"),
+    QuestionStatus.CORRECT: ("correct", "green"),
+    QuestionStatus.PARTIAL: ("partly right", "yellow"),
+    QuestionStatus.INCORRECT: ("wrong", "red"),
+    QuestionStatus.UNANSWERED: ("unanswered", "magenta"),
+    QuestionStatus.INVALID: ("could not be read", "red"),
+    QuestionStatus.NEEDS_REVIEW: ("to be reviewed", "cyan"),
+    QuestionStatus.REVIEWED: ("reviewed", "blue"),
+    QuestionStatus.ELSEWHERE: ("graded elsewhere", "white"),
+    QuestionStatus.ANSWERED: ("read", "white"),
 }
 
 
@@ -178,7 +179,7 @@ def _named(r: R.QuestionResult) -> str:
 def _feedback(r: R.QuestionResult, reveal: bool) -> list[str]:
     """A question's feedback as shown (terminal, page, JSON): a written answer waiting for review
     gets the model answer only with ``reveal``, like every other key."""
-    hidden = r.status == R.NEEDS_REVIEW and not reveal
+    hidden = r.status == QuestionStatus.NEEDS_REVIEW and not reveal
     return [note for note in r.feedback if not (hidden and note.startswith("Model answer"))]
 
 
@@ -191,7 +192,7 @@ def question_lines(r: R.QuestionResult, verdicts: bool, reveal: bool = False) ->
         lines.append(click.style(f"    {_named(r)}", dim=True))
     if r.answer is not None and REGISTRY[r.type].echo_answer:
         lines.append(f"    your answer: {_show(r.answer)}")
-    if reveal and r.expected is not None and r.status != R.CORRECT:
+    if reveal and r.expected is not None and r.status != QuestionStatus.CORRECT:
         lines.append(f"    expected:    {_show(r.expected)}")
     return lines + [f"    {note}" for note in _feedback(r, reveal)]
 
@@ -205,23 +206,23 @@ def report_text(result: R.SheetResult, reveal: bool = False) -> str:
     for problem in result.problems:
         lines.append(click.style("! " + problem, fg="yellow"))
     for r in result.results:
-        if r.status in (R.ELSEWHERE, R.UNANSWERED):
+        if r.status in (QuestionStatus.ELSEWHERE, QuestionStatus.UNANSWERED):
             continue  # unanswered ones are listed together below
         lines += question_lines(r, result.verdicts, reveal)
-    unanswered = [r.id for r in result.with_status(R.UNANSWERED)]
+    unanswered = [r.id for r in result.with_status(QuestionStatus.UNANSWERED)]
     lines.append("")
     total = f"Total: {result.points:g} / {result.points_possible:g} points"
     if result.pending_review:
         total += f" ({result.pending_review:g} more await review of written answers)"
     if not result.verdicts:
         total = (
-            f"No verdicts before grading (this sheet was handed out so): {len(result.with_status(R.ANSWERED))} "
+            f"No verdicts before grading (this sheet was handed out so): {len(result.with_status(QuestionStatus.ANSWERED))} "
             "answers can be read"
         )
     lines.append(click.style(total, bold=True))
     if unanswered:
         lines.append(f"Unanswered ({len(unanswered)}): {', '.join(unanswered)}")
-    invalid = result.with_status(R.INVALID)
+    invalid = result.with_status(QuestionStatus.INVALID)
     if invalid:
         lines.append(f"Could not be read ({len(invalid)}): {', '.join(r.id for r in invalid)}")
     return "\n".join(lines)
@@ -269,12 +270,12 @@ def _handout_document(check: R.HandoutCheck) -> dict[str, Any]:
 
 
 _PAGE_STATUS = {
-    R.CORRECT: "ok",
-    R.PARTIAL: "warn",
-    R.INCORRECT: "bad",
-    R.INVALID: "bad",
-    R.NEEDS_REVIEW: "warn",
-    R.REVIEWED: "ok",
+    QuestionStatus.CORRECT: "ok",
+    QuestionStatus.PARTIAL: "warn",
+    QuestionStatus.INCORRECT: "bad",
+    QuestionStatus.INVALID: "bad",
+    QuestionStatus.NEEDS_REVIEW: "warn",
+    QuestionStatus.REVIEWED: "ok",
 }
 
 
@@ -315,7 +316,7 @@ def report_html(result: R.SheetResult, reveal: bool = False) -> str:
 
     questions = []
     for r in result.results:
-        if r.status in (R.ELSEWHERE, R.UNANSWERED):
+        if r.status in (QuestionStatus.ELSEWHERE, QuestionStatus.UNANSWERED):
             continue
         label, _ = _STATUS_STYLE[r.status]
         grid = _grid_cells(r.answer, r.expected, reveal) if REGISTRY[r.type].drawn_as_grid else None
@@ -350,7 +351,7 @@ def report_html(result: R.SheetResult, reveal: bool = False) -> str:
         pending=result.pending_review,
         problems=list(result.problems),
         questions=questions,
-        unanswered=[r.id for r in result.with_status(R.UNANSWERED)],
+        unanswered=[r.id for r in result.with_status(QuestionStatus.UNANSWERED)],
         reveal=reveal,
         verdicts=result.verdicts,
     )

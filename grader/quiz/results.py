@@ -28,22 +28,6 @@ class QuestionStatus(StrEnum):
         return self is not QuestionStatus.ELSEWHERE
 
 
-CORRECT, PARTIAL, INCORRECT, UNANSWERED = (
-    QuestionStatus.CORRECT,
-    QuestionStatus.PARTIAL,
-    QuestionStatus.INCORRECT,
-    QuestionStatus.UNANSWERED,
-)
-INVALID, NEEDS_REVIEW, REVIEWED, ELSEWHERE = (
-    QuestionStatus.INVALID,
-    QuestionStatus.NEEDS_REVIEW,
-    QuestionStatus.REVIEWED,
-    QuestionStatus.ELSEWHERE,
-)
-ANSWERED = QuestionStatus.ANSWERED
-STATUSES = tuple(QuestionStatus)
-
-
 @dataclass(frozen=True)
 class QuestionResult:
     id: str
@@ -59,6 +43,9 @@ class QuestionResult:
     title: str = ""  # the question's title and prompt (its variant's numbers), which feedback names it by
     prompt: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", QuestionStatus(self.status))
+
     @property
     def points(self) -> float:
         return round(self.points_possible * self.fraction, 4)
@@ -66,7 +53,7 @@ class QuestionResult:
     @property
     def counted(self) -> bool:
         """Whether the question belongs to the quiz total."""
-        return QuestionStatus(self.status).counted
+        return self.status.counted
 
 
 @dataclass(frozen=True)
@@ -101,7 +88,7 @@ class SheetResult:
     @property
     def pending_review(self) -> float:
         """Points of free-text answers that still wait for an instructor's score."""
-        return round(sum(r.points_possible for r in self.results if r.status == NEEDS_REVIEW), 4)
+        return round(sum(r.points_possible for r in self.results if r.status is QuestionStatus.NEEDS_REVIEW), 4)
 
     @property
     def verdicts(self) -> bool:
@@ -109,5 +96,5 @@ class SheetResult:
         handed out with feedback after grading)."""
         return self.handout is None or self.handout.verdicts
 
-    def with_status(self, status: str) -> list[QuestionResult]:
-        return [r for r in self.results if r.status == status]
+    def with_status(self, status: QuestionStatus) -> list[QuestionResult]:
+        return [r for r in self.results if r.status is status]

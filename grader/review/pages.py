@@ -62,8 +62,8 @@ def index_page(review: Review) -> IndexPage:
     notebooks = tuple(
         NotebookLine(
             s,
-            workspace.rows[s]["points"],
-            workspace.rows[s]["points_possible"],
+            workspace.rows[s].points,
+            workspace.rows[s].points_possible,
             Status(d["status"]),
             review.notebook_reviewed(s),
         )

@@ -15,21 +15,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from grader.atomic import write_atomically
-from grader.batch.store import sentences, write_row
+from grader.batch.store import BatchRow, sentences, write_row
 from grader.errors import AnswerSheetError, CourseSecretError
 from grader.quiz.bank import Catalog
 from grader.quiz.kinds import is_written
+from grader.quiz.results import QuestionStatus
 from grader.review.decisions import Decisions, Grade
 from grader.review.workspace import WorkspaceError, is_notebook, is_sheet, read_rows
 
 
 def regenerate(
     out: Path, students: Iterable[str] | None = None, catalog: Catalog | None = None, secret: bytes | None = None
-) -> list[dict[str, Any]]:
+) -> list[BatchRow]:
     """Recompute the reviewed students' results (all of them, or ``students``) and rewrite
     the gradebook and exports; returns every row, in the gradebook's order. A sheet is graded
     again on the numbers the batch graded it on: practice ones for a row graded on practice
@@ -41,57 +43,70 @@ def regenerate(
     for student in todo:
         if student not in rows:
             raise WorkspaceError(f"{out}: decisions for {student!r}, who has no result in results/")
-        row = rows[student]
+        row = _with_automatic(rows[student])
         grades = decisions.grades(student)
         feedback = out / "feedback" / student
-        if is_sheet(row) and row.get("status") == "graded":
-            update = _sheet(catalog, row, decisions.grades_path(student) if grades else None, feedback, secret)
+        if is_sheet(row) and not row.status.is_failure:
+            row = _sheet(catalog, row, decisions.grades_path(student) if grades else None, feedback, secret)
         elif is_notebook(row) and (feedback / "result.json").is_file():
-            update = _notebook(row, grades, feedback, reviewed=bool(decisions.meta(student)))
+            row = _notebook(row, grades, feedback, reviewed=bool(decisions.meta(student)))
         else:
             continue
-        row.setdefault("auto_points", row["points"])
-        row.setdefault("auto_message", row.get("message", ""))
-        row.update(update)
+        rows[student] = row
         write_row(out, row)
     ordered = [rows[s] for s in sorted(rows)]
     write_exports(out)
     return ordered
 
 
+def _with_automatic(row: BatchRow) -> BatchRow:
+    """The row keeping the batch's own points and message (``auto_*``) the first time a
+    review changes them: every later review starts again from those."""
+    return replace(
+        row,
+        auto_points=row.points if row.auto_points is None else row.auto_points,
+        auto_message=row.message if row.auto_message is None else row.auto_message,
+    )
+
+
 def _sheet(
-    catalog: Catalog, row: dict[str, Any], grades_path: Path | None, feedback: Path, secret: bytes | None = None
-) -> dict[str, Any]:
+    catalog: Catalog, row: BatchRow, grades_path: Path | None, feedback: Path, secret: bytes | None = None
+) -> BatchRow:
     from grader.quiz.render import report_html, result_document
     from grader.quiz.sheets import grade_sheet, read_grades
     from grader.quiz.variants import HOW_TO_GIVE, course_secret
 
-    practice = bool(row.get("practice_check"))  # graded on practice numbers by the batch: again on them
+    practice = row.practice_check  # graded on practice numbers by the batch: again on them
     try:
         grades = read_grades(grades_path, catalog) if grades_path else None
         key = None if practice else secret or course_secret()
-        result = grade_sheet(catalog, row["submission"], None, grades, secret=key)
+        result = grade_sheet(catalog, row.submission, None, grades, secret=key)
     except (AnswerSheetError, CourseSecretError) as exc:
-        raise WorkspaceError(f"cannot regrade {row['student']}: {exc}") from None
+        raise WorkspaceError(f"cannot regrade {row.student}: {exc}") from None
     if result.practice_check and not practice:  # never replace a graded score by one on practice numbers
         raise WorkspaceError(
-            f"cannot regrade {row['student']}: the sheet names a student, whose graded variant "
+            f"cannot regrade {row.student}: the sheet names a student, whose graded variant "
             f"needs the course secret: start grader review with it ({HOW_TO_GIVE})"
         )
     write_atomically(feedback / "reviewed.json", json.dumps(result_document(result), indent=1))
     write_atomically(feedback / "feedback.html", report_html(result))
-    written = [r for r in result.results if is_written(r.type) and r.status in ("reviewed", "needs_review")]
-    done = sum(r.status == "reviewed" for r in written)
+    written = [
+        r
+        for r in result.results
+        if is_written(r.type) and r.status in (QuestionStatus.REVIEWED, QuestionStatus.NEEDS_REVIEW)
+    ]
+    done = sum(r.status is QuestionStatus.REVIEWED for r in written)
     note = f"written answers reviewed: {done} of {len(written)}" if written else ""
     if result.pending_review:
         note = sentences(note, f"{result.pending_review:g} points await review")
-    return {
-        "points": result.points,
-        "points_possible": result.points_possible,
-        "pending_points": result.pending_review,
-        "message": sentences(row.get("auto_message", row.get("message", "")), note),
-        "reviewed": {"written": done, "of": len(written)},
-    }
+    return replace(
+        row,
+        points=result.points,
+        points_possible=result.points_possible,
+        pending_points=result.pending_review,
+        message=sentences(row.auto_message or "", note),
+        reviewed={"written": done, "of": len(written)},
+    )
 
 
 def reviewed_document(document: dict[str, Any], grades: dict[str, Grade]) -> dict[str, Any]:
@@ -121,18 +136,19 @@ def reviewed_document(document: dict[str, Any], grades: dict[str, Grade]) -> dic
     }
 
 
-def _notebook(row: dict[str, Any], grades: dict[str, Grade], feedback: Path, reviewed: bool) -> dict[str, Any]:
+def _notebook(row: BatchRow, grades: dict[str, Grade], feedback: Path, reviewed: bool) -> BatchRow:
     original = json.loads((feedback / "result.json").read_text(encoding="utf-8"))
     document = reviewed_document(original, grades)
     write_atomically(feedback / "reviewed.json", json.dumps(document, indent=1))
     changed = sum(1 for c in original["checks"] if c["check"] in grades)
     note = (f"instructor changed {changed} check(s)" if changed else "") or ("reviewed" if reviewed else "")
-    return {
-        "points": document["points"],
-        "points_possible": document["points_possible"],
-        "message": sentences(row.get("auto_message", row.get("message", "")), note),
-        "reviewed": {"checks_changed": changed},
-    }
+    return replace(
+        row,
+        points=document["points"],
+        points_possible=document["points_possible"],
+        message=sentences(row.auto_message or "", note),
+        reviewed={"checks_changed": changed},
+    )
 
 
 def write_exports(out: Path) -> None:

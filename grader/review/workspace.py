@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch import store
-from grader.batch.store import BatchOutputError
+from grader.batch.store import BatchOutputError, BatchRow
 from grader.batch.submissions import SubmissionKind, kind_of, listed
 from grader.errors import AnswerSheetError, CourseSecretError, GraderError, InputFileError
 from grader.quiz.bank import Catalog, Question
@@ -23,24 +23,24 @@ class WorkspaceError(GraderError):
     """OUT is not a batch output folder, or a file in it cannot be read."""
 
 
-def _kind(row: dict[str, Any]) -> SubmissionKind:
+def _kind(row: BatchRow) -> SubmissionKind:
     """The kind the batch decided when it found the submission (older rows: from the suffix)."""
-    return SubmissionKind(row["kind"]) if row.get("kind") else kind_of(Path(row.get("submission", "")), None)
+    return row.kind or kind_of(Path(row.submission), None)
 
 
-def is_sheet(row: dict[str, Any]) -> bool:
-    return bool(row.get("submission")) and _kind(row) is SubmissionKind.SHEET
+def is_sheet(row: BatchRow) -> bool:
+    return bool(row.submission) and _kind(row) is SubmissionKind.SHEET
 
 
-def is_notebook(row: dict[str, Any]) -> bool:
-    return bool(row.get("submission")) and _kind(row) is SubmissionKind.NOTEBOOK
+def is_notebook(row: BatchRow) -> bool:
+    return bool(row.submission) and _kind(row) is SubmissionKind.NOTEBOOK
 
 
-def read_rows(out: Path) -> dict[str, dict[str, Any]]:
-    """Every student's result row as JSON (the review updates them in place), by student id,
-    sorted by it: the batch's stored rows (:func:`grader.batch.store.read_rows`)."""
+def read_rows(out: Path) -> dict[str, BatchRow]:
+    """Every student's stored row, by student id, sorted by it (:func:`grader.batch.store.read_rows`),
+    with the review's error when ``out`` is not a batch's output."""
     try:
-        return {student: row.to_json() for student, row in store.read_rows(out).items()}
+        return store.read_rows(out)
     except BatchOutputError as exc:
         raise WorkspaceError(str(exc)) from None
 
@@ -59,7 +59,7 @@ class WrittenQuestion:
 class Workspace:
     out: Path
     catalog: Catalog
-    rows: dict[str, dict[str, Any]]
+    rows: dict[str, BatchRow]
     questions: dict[str, WrittenQuestion]  # written questions someone answered, in bank order
     notebooks: dict[str, dict[str, Any]]  # student -> notebook result document
     problems: list[str]  # what could not be read (shown on the overview page)
@@ -71,9 +71,9 @@ class Workspace:
         questions = {q.id: WrittenQuestion(q) for b in catalog.banks for q in b.questions if is_written(q.type)}
         notebooks, problems, named = {}, [], []
         for student, row in rows.items():
-            if is_sheet(row) and row.get("status") == "graded":
+            if is_sheet(row) and not row.status.is_failure:
                 try:
-                    sheet = read_sheet(row["submission"], catalog)
+                    sheet = read_sheet(row.submission, catalog)
                 except (AnswerSheetError, InputFileError) as exc:
                     problems.append(f"{student}: {exc}")
                     continue
@@ -88,7 +88,7 @@ class Workspace:
                     ):
                         questions[qid].answers.append((student, answer.raw.strip()))
             elif is_sheet(row):
-                problems.append(f"{student}: {row.get('status')}: {row.get('message') or 'not graded'}")
+                problems.append(f"{student}: {row.status}: {row.message or 'not graded'}")
             elif is_notebook(row):
                 path = out / "feedback" / student / "result.json"
                 try:
@@ -101,7 +101,7 @@ class Workspace:
     def refuse_without_secret(self, secret: bytes | None, practice: bool) -> None:
         """A sheet is regraded on the numbers the batch graded it on: practice numbers only when
         the instructor asks for practice (``--practice``), graded numbers only with the course secret."""
-        practised = [s for s, row in self.rows.items() if is_sheet(row) and row.get("practice_check")]
+        practised = [s for s, row in self.rows.items() if is_sheet(row) and row.practice_check]
         if practised and not practice:
             raise CourseSecretError(
                 f"{self.out}: {len(practised)} answer sheet(s) were graded without the course secret, on practice "
@@ -109,7 +109,7 @@ class Workspace:
                 f"grader batch SUBMISSIONS --out {self.out} --secret-file PATH, or review them on those numbers "
                 "with --practice"
             )
-        graded = [s for s in self.named if not self.rows[s].get("practice_check")]
+        graded = [s for s in self.named if not self.rows[s].practice_check]
         if graded and secret is None:
             raise CourseSecretError(
                 f"{self.out}: {len(graded)} answer sheet(s) name a student ({listed(graded)}) and were graded "
