@@ -88,3 +88,16 @@ def test_notebook_checks_match_the_assignment_schema():
 
     check = load_schema("assignment")["properties"]["checks"]["items"]["properties"]["check"]
     assert set(check["enum"]) == set(CHECKS)
+
+
+def test_every_assignment_option_sets_a_field_whose_default_is_the_only_one():
+    """An option the schema allows is read into an Assignment field; one left out takes the
+    field's default, written nowhere else."""
+    from grader.notebooks.assignment import OPTIONS, Assignment
+
+    properties = load_schema("assignment")["properties"]
+    nested = {(s, k) for s in ("data", "limits") for k in properties[s]["properties"]}
+    written = {(k,) for k in properties if k not in ("data", "limits")} | nested
+    read_apart = {("assignment",), ("title",), ("checks",), ("provide",), ("training_budget",), ("tiers",)}
+    assert set(OPTIONS) == written - read_apart
+    assert set(OPTIONS.values()) <= {f.name for f in fields(Assignment)}

@@ -18,7 +18,7 @@ from grader.notebooks.budget import TrainingBudget
 from grader.notebooks.tiers import TierScore, score_tiers
 from grader.schemas import describe_path, schema_errors
 from grader.scratch import DEFAULT_DISK_MB
-from grader.yamlsource import read_yaml
+from grader.yamlsource import YamlDocument, read_yaml
 
 TRAINING_CELL_MARGIN = 120  # seconds a cell that trained up to the time limit may still take (evaluation, plots)
 DEFAULT_KERNEL_SEED = 20261202  # the seed every kernel starts with, unless the assignment names another
@@ -48,7 +48,7 @@ class Assignment:
     title: str
     source: str
     checks: tuple[CheckSpec, ...]
-    data: str  # "mnist": the grader serves load_data(); "none": the notebook brings its own
+    data: str = "mnist"  # "mnist": the grader serves load_data(); "none": the notebook brings its own
     model_variable: str | None = None
     npz: str | None = None
     private_test: str | None = None
@@ -116,12 +116,43 @@ def _refuse_seconds_budget(doc: Any, path: Path) -> None:
         )
 
 
-def load_assignment(name_or_path: str) -> Assignment:
-    """A shipped assignment by name (``mnist-cnn``) or an instructor's YAML file by path."""
-    shipped = packaged_assignments()
-    path = shipped.get(name_or_path) or Path(name_or_path)
-    if name_or_path not in shipped and not path.exists():
-        raise UnknownAssignmentError.naming(name_or_path, shipped)
+# Where each option is written in the YAML file, and the Assignment field it sets. An option
+# left out takes the field's default: the dataclass is the one place defaults are written.
+OPTIONS: dict[tuple[str, ...], str] = {
+    ("model_variable",): "model_variable",
+    ("data", "source"): "data",
+    ("data", "npz"): "npz",
+    ("data", "private_test"): "private_test",
+    ("data", "heldout_per_class"): "heldout_per_class",
+    ("data", "heldout_per_class_full"): "heldout_per_class_full",
+    ("data", "mnist_sizes"): "mnist_sizes",
+    ("data", "classes"): "classes",
+    ("limits", "cell_timeout"): "cell_timeout",
+    ("limits", "notebook_timeout"): "notebook_timeout",
+    ("limits", "memory_mb"): "memory_mb",
+    ("limits", "disk_mb"): "disk_mb",
+    ("limits", "measure_timeout"): "measure_timeout",
+    ("claimed_gap",): "claimed_gap",
+    ("kernel_seed",): "kernel_seed",
+}
+
+
+def _given_options(data: dict[str, Any]) -> dict[str, Any]:
+    """The Assignment fields the file sets (an empty list of classes sets none)."""
+    given = {}
+    for where, name in OPTIONS.items():
+        section = data
+        for key in where[:-1]:
+            section = section.get(key, {})
+        if where[-1] in section:
+            given[name] = section[where[-1]]
+    if "classes" in given:
+        given["classes"] = tuple(given["classes"]) or None
+    return given
+
+
+def _read_document(path: Path) -> YamlDocument:
+    """The assignment file's YAML, checked against its schema; errors name the line."""
     try:
         doc = read_yaml(path)
     except InputFileError as exc:
@@ -132,48 +163,50 @@ def load_assignment(name_or_path: str) -> Assignment:
         error = errors[0]
         line = doc.line_of(tuple(error.absolute_path))
         raise AssignmentError(f"{path}:{line}: field {describe_path(error.absolute_path)}: {error.message}")
-    data: dict[str, Any] = doc.data
-    data_opts, limits, tiers = data.get("data", {}), data.get("limits", {}), data.get("tiers", {})
-    budget = data.get("training_budget", {})
-    checks = tuple(
-        CheckSpec(c["check"], c["points"], tuple(sorted((k, v) for k, v in c.items() if k not in ("check", "points"))))
-        for c in data["checks"]
-    )
-    if any(c.check == "accuracy" for c in checks) and not tiers.get("full_data"):
+    return doc
+
+
+def _check(assignment: Assignment, doc: YamlDocument, path: Path) -> None:
+    """What the schema cannot say: tiers for an accuracy check, room in a cell for the
+    training time limit, provided files that exist."""
+    if any(c.check == "accuracy" for c in assignment.checks) and not assignment.tiers_full:
         raise AssignmentError(f"{path}: an accuracy check needs tiers.full_data")
-    cell_timeout = limits.get("cell_timeout", 900)
-    if budget.get("time_limit") and cell_timeout < budget["time_limit"] + TRAINING_CELL_MARGIN:
+    time_limit = assignment.budget.time_limit
+    if time_limit and assignment.cell_timeout < time_limit + TRAINING_CELL_MARGIN:
         raise AssignmentError(
-            f"{path}:{doc.line_of(('limits', 'cell_timeout'))}: limits.cell_timeout {cell_timeout:g} s "
-            f"is shorter than the training time limit ({budget['time_limit']:g} s) plus {TRAINING_CELL_MARGIN} s to "
+            f"{path}:{doc.line_of(('limits', 'cell_timeout'))}: limits.cell_timeout {assignment.cell_timeout:g} s "
+            f"is shorter than the training time limit ({time_limit:g} s) plus {TRAINING_CELL_MARGIN} s to "
             "finish the cell: a notebook that trains up to the limit would time out; raise cell_timeout"
         )
-    provide = tuple(str((path.parent / p).resolve()) for p in data.get("provide", []))
-    for file in provide:
+    for file in assignment.provide:
         if not Path(file).exists():
             raise AssignmentError(f"{path}: field provide: {file} does not exist")
-    return Assignment(
+
+
+def load_assignment(name_or_path: str) -> Assignment:
+    """A shipped assignment by name (``mnist-cnn``) or an instructor's YAML file by path."""
+    shipped = packaged_assignments()
+    path = shipped.get(name_or_path) or Path(name_or_path)
+    if name_or_path not in shipped and not path.exists():
+        raise UnknownAssignmentError.naming(name_or_path, shipped)
+    doc = _read_document(path)
+    data: dict[str, Any] = doc.data
+    tiers = data.get("tiers", {})
+    assignment = Assignment(
         name=data["assignment"],
         title=data["title"],
         source=str(path),
-        checks=checks,
-        data=data_opts.get("source", "mnist"),
-        model_variable=data.get("model_variable"),
-        npz=data_opts.get("npz"),
-        private_test=data_opts.get("private_test"),
-        heldout_per_class=data_opts.get("heldout_per_class", 100),
-        heldout_per_class_full=data_opts.get("heldout_per_class_full"),
-        mnist_sizes=data_opts.get("mnist_sizes", True),
-        classes=tuple(data_opts["classes"]) if data_opts.get("classes") else None,
-        provide=provide,
-        cell_timeout=cell_timeout,
-        notebook_timeout=limits.get("notebook_timeout", 3600),
-        memory_mb=limits.get("memory_mb", 8000),
-        disk_mb=limits.get("disk_mb", DEFAULT_DISK_MB),
-        measure_timeout=limits.get("measure_timeout", 300),
-        claimed_gap=data.get("claimed_gap", 0.03),
-        budget=TrainingBudget.read(budget),
-        kernel_seed=data.get("kernel_seed", DEFAULT_KERNEL_SEED),
+        checks=tuple(
+            CheckSpec(
+                c["check"], c["points"], tuple(sorted((k, v) for k, v in c.items() if k not in ("check", "points")))
+            )
+            for c in data["checks"]
+        ),
+        provide=tuple(str((path.parent / p).resolve()) for p in data.get("provide", [])),
+        budget=TrainingBudget.read(data.get("training_budget", {})),
         tiers_full=tuple(Tier(**t) for t in tiers.get("full_data", [])),
         tiers_bundled=tuple(Tier(**t) for t in tiers.get("bundled_data", [])),
+        **_given_options(data),
     )
+    _check(assignment, doc, path)
+    return assignment
