@@ -35,7 +35,6 @@ def test_suggestions_agree_with_the_labels(catalog, labelled, model, kappa, with
     assert agreement.kappa >= kappa and agreement.within_half >= within, agreement
     assert agreement.correlation >= 0.8 and abs(agreement.bias) <= 0.1 and not agreement.credited_accused, agreement
     assert agreement.fluent_wrong_full <= 1, "right words, wrong statement: no full marks"
-    assert agreement.seconds_per_100 < 1.0
 
 
 def test_a_wrong_statement_costs_full_marks(catalog):
