@@ -49,14 +49,12 @@ class Transform:
 
 
 def infer(
-    trace: KernelTrace | dict[str, Any],
+    trace: KernelTrace,
     served_fingerprints: set[str],
     model_id: int | None,
     model_input_shape: list[Any] | None,
 ) -> Transform:
     """The student's transformation, from the record of the kernel's calls."""
-    if isinstance(trace, dict):
-        trace = KernelTrace.from_dict(trace)
     candidates = [(c.call, c.input) for c in trace.inputs if c.input and (model_id is None or c.model == model_id)]
     candidates += [("fit", f.input) for f in trace.fits if f.input and (model_id is None or f.model == model_id)]
     for call, summary in candidates:

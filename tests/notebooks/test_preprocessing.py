@@ -8,6 +8,7 @@ import pytest
 from grader.notebooks import mnist_data
 from grader.notebooks.grading import claimed_accuracy
 from grader.notebooks.preprocessing import infer
+from grader.notebooks.trace import KernelTrace
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def summary(x):
 def test_affine_preprocessing_is_recovered_and_verified(raw, make, scale, offset, shape):
     images, served = raw
     x = make(images)
-    trace = {"inputs": [{"call": "evaluate", "model": 1, "input": summary(x)}], "fits": []}
+    trace = KernelTrace.from_dict({"inputs": [{"call": "evaluate", "model": 1, "input": summary(x)}], "fits": []})
     transform = infer(trace, served, 1, None)
     assert transform.verified and transform.sample_shape == shape
     assert transform.scale == pytest.approx(scale, rel=1e-4)
@@ -48,12 +49,14 @@ def test_affine_preprocessing_is_recovered_and_verified(raw, make, scale, offset
 
 def test_images_the_notebook_was_not_served_are_not_verified(raw):
     images, _ = raw
-    trace = {"inputs": [{"call": "predict", "model": 1, "input": summary(images / 255.0)}], "fits": []}
+    trace = KernelTrace.from_dict(
+        {"inputs": [{"call": "predict", "model": 1, "input": summary(images / 255.0)}], "fits": []}
+    )
     assert not infer(trace, set(), 1, None).verified
 
 
 def test_without_any_record_the_model_input_shape_is_assumed():
-    transform = infer({"inputs": [], "fits": []}, set(), 1, [None, 28, 28, 1][1:])
+    transform = infer(KernelTrace.from_dict({"inputs": [], "fits": []}), set(), 1, [None, 28, 28, 1][1:])
     assert not transform.verified and transform.sample_shape == (28, 28, 1)
 
 
