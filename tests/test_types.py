@@ -101,3 +101,10 @@ def test_every_assignment_option_sets_a_field_whose_default_is_the_only_one():
     read_apart = {("assignment",), ("title",), ("checks",), ("provide",), ("training_budget",), ("tiers",)}
     assert set(OPTIONS) == written - read_apart
     assert set(OPTIONS.values()) <= {f.name for f in fields(Assignment)}
+
+
+def test_document_kinds_match_the_result_schemas():
+    from grader.schemas import DocumentKind
+
+    for kind in DocumentKind:
+        assert load_schema(kind.value)["properties"]["kind"]["const"] == kind.value

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from grader.notebooks.flags import Flag
+from grader.quiz.results import QuestionResult, QuestionStatus, SheetResult
 
 if TYPE_CHECKING:
     from grader.batch.store import BatchRow
+    from grader.results import Result
     from grader.similarity.result import Similarity
 
 FLAGS_TO_LOOK_AT = tuple(flag for flag in Flag if flag.for_instructor)
@@ -75,74 +77,68 @@ def correlation(xs: Sequence[float], ys: Sequence[float]) -> float | None:
 
 
 def question_stats(
-    documents: Sequence[dict[str, Any]],
+    sheets: Sequence[SheetResult],
 ) -> tuple[tuple[QuestionStats, ...], tuple[tuple[str, str, int], ...]]:
-    """Per-question statistics over the quiz result documents of a class."""
-    totals = [d["score"]["points"] for d in documents]
-    by_id: dict[str, list[dict[str, Any] | None]] = {}
-    for index, document in enumerate(documents):
-        for q in document["questions"]:
-            if q["status"] == "graded_elsewhere":
-                continue
-            by_id.setdefault(q["id"], [None] * len(documents))[index] = q
+    """Per-question statistics over the answer sheets of a class."""
+    totals = [sheet.points for sheet in sheets]
+    by_id: dict[str, list[QuestionResult | None]] = {}
+    for index, sheet in enumerate(sheets):
+        for q in sheet.results:
+            if q.counted:
+                by_id.setdefault(q.id, [None] * len(sheets))[index] = q
     stats, slips_all = [], []
     for qid, answers in by_id.items():
         present = [a for a in answers if a is not None]
-        scores = [a["points"] if a else 0.0 for a in answers]
+        scores = [a.points if a else 0.0 for a in answers]
         rest = [total - score for total, score in zip(totals, scores)]
-        slips = Counter(s for a in present for s in set(a.get("misconceptions") or ()))
+        slips = Counter(s for a in present for s in set(a.misconceptions))
         ranked = tuple(slips.most_common())
         slips_all += [(qid, slip, n) for slip, n in ranked]
         stats.append(
             QuestionStats(
                 id=qid,
-                type=present[0]["type"],
-                points_possible=present[0]["points_possible"],
-                answered=sum(a["status"] != "unanswered" for a in present),
+                type=present[0].type,
+                points_possible=present[0].points_possible,
+                answered=sum(a.status is not QuestionStatus.UNANSWERED for a in present),
                 students=len(answers),
-                share_correct=sum(a["status"] == "correct" for a in present) / len(answers),
+                share_correct=sum(a.status is QuestionStatus.CORRECT for a in present) / len(answers),
                 mean_points=statistics.mean(scores),
                 discrimination=correlation(scores, rest),
                 slips=ranked,
-                awaiting_review=sum(a["status"] == "needs_review" for a in present),
+                awaiting_review=sum(a.status is QuestionStatus.NEEDS_REVIEW for a in present),
             )
         )
     common = tuple(sorted(slips_all, key=lambda t: (-t[2], t[0], t[1])))
     return tuple(stats), common
 
 
-def build(
-    rows: Sequence[BatchRow | dict[str, Any]], documents: dict[str, dict[str, Any]], assignment: str
-) -> ClassReport:
-    """The report from the batch's rows (stored rows or their JSON) and each student's stored
-    result document."""
-    from grader.batch.store import BatchRow
-
-    rows = [r if isinstance(r, BatchRow) else BatchRow.from_json(r) for r in rows]
+def build(rows: Sequence[BatchRow], results: Mapping[str, Result], assignment: str) -> ClassReport:
+    """The report from the batch's rows and each student's stored result (read from its
+    document: :func:`grader.results.load_result`)."""
     statuses = Counter(str(r.status) for r in rows)
-    quiz_docs = [documents[r.student] for r in rows if documents.get(r.student, {}).get("kind") == "quiz-result"]
-    questions, common = question_stats(quiz_docs) if quiz_docs else ((), ())
+    sheets = [result for r in rows if isinstance(result := results.get(r.student), SheetResult)]
+    questions, common = question_stats(sheets) if sheets else ((), ())
     notebooks = [
-        (r, documents[r.student]) for r in rows if documents.get(r.student, {}).get("kind") == "notebook-result"
+        (r, result) for r in rows if (result := results.get(r.student)) and not isinstance(result, SheetResult)
     ]
-    accuracies = tuple(d["measured_accuracy"] for _, d in notebooks if d.get("measured_accuracy") is not None)
+    accuracies = tuple(d.measured_accuracy for _, d in notebooks if d.measured_accuracy is not None)
     gaps = tuple(
-        d["claimed_accuracy"] - d["measured_accuracy"]
+        d.claimed_accuracy - d.measured_accuracy
         for _, d in notebooks
-        if d.get("measured_accuracy") is not None and d.get("claimed_accuracy") is not None
+        if d.measured_accuracy is not None and d.claimed_accuracy is not None
     )
-    seconds = tuple(d["training"]["seconds"] for _, d in notebooks if d.get("training"))
+    seconds = tuple(d.training["seconds"] for _, d in notebooks if d.training)
     look_at = []
-    for row, document in notebooks:
-        flags = [f for f in document.get("flags", []) if f in FLAGS_TO_LOOK_AT]
+    for row, result in notebooks:
+        flags = [f for f in result.flags if f in FLAGS_TO_LOOK_AT]
         if flags or row.status.is_failure:
             look_at.append(
                 {
                     "student": row.student,
                     "status": str(row.status),
                     "flags": flags,
-                    "measured": document.get("measured_accuracy"),
-                    "claimed": document.get("claimed_accuracy"),
+                    "measured": result.measured_accuracy,
+                    "claimed": result.claimed_accuracy,
                     "message": row.message,
                 }
             )

@@ -15,13 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.atomic import write_atomically, write_csv_atomically
 from grader.batch.store import BatchInfo, BatchOutputError, BatchRow, CanvasPending, RowStatus, read_rows
 from grader.errors import GraderError
-from grader.quiz.results import QuestionStatus
+from grader.quiz.results import QuestionStatus, SheetResult
+from grader.quiz.variants import GRADED, SHEET
+from grader.results import ResultDocumentError, load_result
 from grader.roster import kept_roster
+
+if TYPE_CHECKING:
+    from grader.results import Result
 
 GRADEBOOK_FIELDS = (
     "student",
@@ -38,13 +43,13 @@ GRADEBOOK_FIELDS = (
 
 @dataclass(frozen=True)
 class StoredBatch:
-    """A batch output folder as stored: the batch's rows in its order, and the result
-    document of each student that has one (the reviewed one when there is one)."""
+    """A batch output folder as stored: the batch's rows in its order, and the result of
+    each student that has one (the reviewed one when there is one), read from its document."""
 
     out: Path
     info: BatchInfo
     rows: tuple[BatchRow, ...]
-    documents: dict[str, dict[str, Any]]
+    results: dict[str, Result]
     document_files: dict[str, Path]
 
     @classmethod
@@ -52,13 +57,13 @@ class StoredBatch:
         stored = read_rows(out)
         info = BatchInfo.read(out, stored)
         rows = tuple(stored[s] for s in info.students)
-        documents, files = {}, {}
+        results, files = {}, {}
         for row in rows:
-            found = _document(out / "feedback" / row.student, row)
+            found = _result(out / "feedback" / row.student, row)
             if found:
-                files[row.student], documents[row.student] = found
-        rows = tuple(_with_pending(row, documents.get(row.student)) for row in rows)
-        return cls(out, info, rows, documents, files)
+                files[row.student], results[row.student] = found
+        rows = tuple(_with_pending(row, results.get(row.student)) for row in rows)
+        return cls(out, info, rows, results, files)
 
     @property
     def points_possible(self) -> float:
@@ -70,32 +75,27 @@ class StoredBatch:
         return tuple(r for r in self.rows if r.pending_points)
 
 
-def _with_pending(row: BatchRow, document: dict[str, Any] | None) -> BatchRow:
+def _with_pending(row: BatchRow, result: Result | None) -> BatchRow:
     """A row stored before rows recorded their pending points (0 there) takes them from its
-    sheet's result document, which has always recorded them (``score.pending_review``)."""
-    if row.pending_points or document is None or document.get("kind") != "quiz-result":
+    sheet's result, whose document has always recorded its questions to review."""
+    if row.pending_points or not isinstance(result, SheetResult):
         return row
-    return replace(row, pending_points=float(document["score"].get("pending_review", 0)))
+    return replace(row, pending_points=float(result.pending_review))
 
 
-def _document(feedback: Path, row: BatchRow) -> tuple[Path, dict[str, Any]] | None:
-    """The student's result document (reviewed.json, else result.json) if it is this row's:
-    a grading that failed after an earlier one succeeded leaves the earlier document behind."""
+def _result(feedback: Path, row: BatchRow) -> tuple[Path, Result] | None:
+    """The student's result (reviewed.json, else result.json) if it is this row's: a grading
+    that failed after an earlier one succeeded leaves the earlier document behind."""
     for path in (feedback / "reviewed.json", feedback / "result.json"):
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        if not path.is_file():
             continue
-        except (OSError, ValueError) as exc:
-            raise BatchOutputError(f"{path}: not a readable result document ({exc})") from None
-        if not isinstance(document, dict):
-            raise BatchOutputError(f"{path}: not a result document (a JSON object)")
-        if document.get("kind") == "quiz-result":
-            status, points = RowStatus.GRADED, document["score"]["points"]
-        else:
-            status, points = document.get("status"), document.get("points")
-        if status == row.status and isinstance(points, (int, float)) and math.isclose(points, row.points, abs_tol=1e-6):
-            return path, document
+        try:
+            result = load_result(path)
+        except ResultDocumentError as exc:
+            raise BatchOutputError(str(exc)) from None
+        status = RowStatus.GRADED if isinstance(result, SheetResult) else RowStatus(result.status)
+        if status is row.status and math.isclose(result.points, row.points, abs_tol=1e-6):
+            return path, result
     return None
 
 
@@ -130,9 +130,9 @@ def canvas_identities(batch: StoredBatch) -> dict[str, list[str]]:
     roster = kept_roster(batch.out)
     cells = {}
     for row in batch.rows:
-        document = batch.documents.get(row.student) or {}
-        variant = document.get("variant") or {}
-        on_sheet = variant.get("name") if variant.get("kind") in ("graded", "sheet") else None
+        result = batch.results.get(row.student)
+        variant = result.variant if isinstance(result, SheetResult) else None
+        on_sheet = variant.name if variant and variant.kind in (GRADED, SHEET) else None
         found = roster.find(on_sheet, row.student) if roster else None
         cells[row.student] = found.canvas_cells() if found else [row.student, "", "", row.student, ""]
     return cells
@@ -195,25 +195,24 @@ def gradescope(batch: StoredBatch) -> list[Path]:
             )
             results["visibility"] = Visibility.AFTER_PUBLISHED
             results["extra_data"] = {"pending_points": row.pending_points}
-        results["tests"] = gradescope_tests(row, batch.documents.get(row.student), batch.info.assignment)
+        results["tests"] = gradescope_tests(row, batch.results.get(row.student), batch.info.assignment)
         write_atomically(path, json.dumps(results))
         written.append(path)
     return written
 
 
-def gradescope_tests(row: BatchRow, document: dict[str, Any] | None, assignment: str) -> list[dict[str, Any]]:
-    if document is None:
+def gradescope_tests(row: BatchRow, result: Result | None, assignment: str) -> list[dict[str, Any]]:
+    """One test per question or check of the student's result; one saying why when there is none."""
+    if result is None:
         return [_test(assignment, row.points, row.points_possible, row.message, passed=not row.status.is_failure)]
-    if document.get("kind") == "quiz-result":
+    if isinstance(result, SheetResult):
         return [
-            _pending_test(q["id"], q["points_possible"])
-            if q["status"] == QuestionStatus.NEEDS_REVIEW
-            else _test(
-                q["id"], q["points"], q["points_possible"], "\n".join([q["status"].replace("_", " ")] + q["feedback"])
-            )
-            for q in document["questions"]
+            _pending_test(q.id, q.points_possible)
+            if q.status is QuestionStatus.NEEDS_REVIEW
+            else _test(q.id, q.points, q.points_possible, "\n".join([q.status.replace("_", " "), *q.feedback]))
+            for q in result.results
         ]
-    return [_test(c["check"], c["points"], c["points_possible"], c["message"]) for c in document["checks"]]
+    return [_test(c.check, c.points, c.points_possible, c.message) for c in result.checks]
 
 
 def _test(name: str, score: float, max_score: float, output: str, passed: bool | None = None) -> dict[str, Any]:
@@ -295,7 +294,7 @@ def report(batch: StoredBatch) -> list[Path]:
     from grader.similarity.run import read_similarity
 
     path = batch.out / "report.html"
-    built = class_report.build(batch.rows, batch.documents, batch.info.assignment)
+    built = class_report.build(batch.rows, batch.results, batch.info.assignment)
     built = class_report.with_similarity(built, read_similarity(batch.out))
     write_atomically(path, class_report.render(built))
     return [path]
@@ -305,20 +304,20 @@ def feedback_pages(batch: StoredBatch) -> list[Path]:
     """Notebook feedback pages missing or older than their document (a review changed it).
     Pages the batch's children wrote are not drawn again (their figures cost seconds each);
     an answer sheet's page needs the sheet graded again, which only grading and review do."""
+    notebooks = {s: r for s, r in batch.results.items() if not isinstance(r, SheetResult)}
+    if not notebooks:
+        return []
     try:
         from grader.notebooks.report import html_page
-        from grader.notebooks.results import NotebookResult
     except ImportError:  # the notebooks extra, which graded any notebook in the first place, is missing
         return []
     written = []
-    for student, document in batch.documents.items():
+    for student, result in notebooks.items():
         page, source = batch.out / "feedback" / student / "feedback.html", batch.document_files[student]
-        if document.get("kind") != "notebook-result" or (
-            page.exists() and page.stat().st_mtime_ns >= source.stat().st_mtime_ns
-        ):
+        if page.exists() and page.stat().st_mtime_ns >= source.stat().st_mtime_ns:
             continue
         try:
-            html = html_page(NotebookResult.from_document(document), _notebook_assignment(document["assignment"]))
+            html = html_page(result, _notebook_assignment(result.assignment))
         except (GraderError, ImportError, TypeError, ValueError, KeyError):
             continue  # an older document the page cannot show: the document still says it all
         write_atomically(page, html)

@@ -8,6 +8,7 @@ from typing import Any
 from grader.notebooks.checks import CheckResult
 from grader.notebooks.flags import Flag
 from grader.notebooks.status import Status
+from grader.schemas import DocumentKind
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,7 @@ class NotebookResult:
         anew); computed fields (points, fraction) are computed again, not read."""
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in doc.items() if k in names}
-        values["checks"] = tuple(
-            CheckResult(c["check"], c["points_possible"], c["fraction"], c["message"]) for c in doc.get("checks", [])
-        )
+        values["checks"] = tuple(_check_from_document(c) for c in doc.get("checks", []))
         for name in ("messages", "mistakes", "fits"):
             values[name] = tuple(doc.get(name) or ())
         values["flags"] = tuple(Flag(f) for f in doc.get("flags") or ())
@@ -66,7 +65,7 @@ class NotebookResult:
         doc = asdict(self)
         doc["status"] = str(self.status)
         doc.update(
-            kind="notebook-result",
+            kind=DocumentKind.NOTEBOOK_RESULT,
             points=self.points,
             points_possible=self.points_possible,
             fraction=round(self.fraction, 4),
@@ -77,3 +76,13 @@ class NotebookResult:
             checks=[{**asdict(c), "points": c.points} for c in self.checks],
         )
         return doc
+
+
+def _check_from_document(c: dict[str, Any]) -> CheckResult:
+    """A check as stored. Its points are what was awarded: an instructor's points (a reviewed
+    document) may not come back from the fraction rounded beside them, which is then taken
+    from the points."""
+    possible, fraction, awarded = c["points_possible"], c["fraction"], c.get("points")
+    if possible and awarded is not None and round(possible * fraction, 4) != awarded:
+        fraction = awarded / possible
+    return CheckResult(c["check"], possible, fraction, c["message"])

@@ -16,7 +16,7 @@ from grader.quiz.kinds import REGISTRY
 from grader.quiz.questions import QuestionInstance
 from grader.quiz.results import QuestionStatus
 from grader.quiz.variants import DEFAULT, GRADED, PRACTICE, Variant, as_variant
-from grader.schemas import schema_errors
+from grader.schemas import DocumentKind, schema_errors
 
 
 def answer_format(inst: QuestionInstance) -> str:
@@ -231,7 +231,7 @@ def report_text(result: R.SheetResult, reveal: bool = False) -> str:
 def result_document(result: R.SheetResult, reveal: bool = False) -> dict[str, Any]:
     """The JSON result, checked against ``quiz-result.schema.json`` before it leaves."""
     document = {
-        "kind": "quiz-result",
+        "kind": DocumentKind.QUIZ_RESULT,
         "sheet": result.source,
         "seed": result.variant.name if result.variant.kind == PRACTICE else None,
         "variant": {"kind": result.variant.kind, "name": result.variant.name, "practice_check": result.practice_check},
@@ -264,7 +264,7 @@ def result_document(result: R.SheetResult, reveal: bool = False) -> dict[str, An
 def _handout_document(check: R.HandoutCheck) -> dict[str, Any]:
     return {
         "feedback": check.feedback,
-        "signature": "verified" if check.verified else "unchecked",
+        "signature": check.signature,
         "verdicts": check.verdicts,
     }
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from grader.quiz.variants import Variant
+from grader.schemas import DocumentKind
 
 
 class QuestionStatus(StrEnum):
@@ -56,6 +57,13 @@ class QuestionResult:
         return self.status.counted
 
 
+class Signature(StrEnum):
+    """What a result document says of a handed-out sheet's signature."""
+
+    VERIFIED = "verified"  # checked with the course secret
+    UNCHECKED = "unchecked"
+
+
 @dataclass(frozen=True)
 class HandoutCheck:
     """How a handed-out sheet (its numbers written on it and signed: ``handout``) was checked."""
@@ -63,6 +71,10 @@ class HandoutCheck:
     feedback: str  # what the sheet states: immediate, or after-grading
     verified: bool  # its signature checked with the course secret (the instructor's grading)
     verdicts: bool = True  # False: a student's check of an after-grading sheet says only what can be read
+
+    @property
+    def signature(self) -> Signature:
+        return Signature.VERIFIED if self.verified else Signature.UNCHECKED
 
 
 @dataclass(frozen=True)
@@ -98,3 +110,43 @@ class SheetResult:
 
     def with_status(self, status: QuestionStatus) -> list[QuestionResult]:
         return [r for r in self.results if r.status is status]
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> SheetResult:
+        """The result again from its stored JSON document (``quiz-result``), for the exports, the
+        class report and the review: each question's feedback as the document words it, its
+        fraction from the points stored (points, totals and pending points computed again give
+        the same numbers). KeyError or ValueError when it is not such a document."""
+        if DocumentKind(doc["kind"]) is not DocumentKind.QUIZ_RESULT:
+            raise ValueError(f"not a {DocumentKind.QUIZ_RESULT} document: {doc['kind']}")
+        variant = doc["variant"]
+        handout = doc.get("handout")
+        return cls(
+            doc["sheet"],
+            Variant(variant["kind"], variant["name"]),
+            tuple(doc["banks"]),
+            tuple(_question_from_document(q) for q in doc["questions"]),
+            tuple(doc["problems"]),
+            bool(variant["practice_check"]),
+            HandoutCheck(
+                handout["feedback"], Signature(handout["signature"]) is Signature.VERIFIED, handout["verdicts"]
+            )
+            if handout
+            else None,
+        )
+
+
+def _question_from_document(q: dict[str, Any]) -> QuestionResult:
+    possible = q["points_possible"]
+    return QuestionResult(
+        q["id"],
+        q["type"],
+        QuestionStatus(q["status"]),
+        possible,
+        q["points"] / possible if possible else 0.0,
+        tuple(q["feedback"]),
+        tuple(q["misconceptions"]),
+        q["answer"],
+        q.get("expected"),
+        q["line"],
+    )

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from functools import cache
-from importlib import resources
 from typing import Any
+
+
+class DocumentKind(StrEnum):
+    """The ``kind`` a result document names itself by: which schema it follows, and which typed
+    result reads it back (:func:`grader.results.result_from_document`)."""
+
+    QUIZ_RESULT = "quiz-result"
+    NOTEBOOK_RESULT = "notebook-result"
 
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """The schema ``NAME.schema.json`` shipped in this package."""
+    from importlib import resources  # here: the quiz check, which loads no schema, does not pay for it
+
     text = resources.files(__name__).joinpath(f"{name}.schema.json").read_text("utf-8")
     return json.loads(text)
 

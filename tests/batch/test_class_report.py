@@ -8,8 +8,13 @@ import math
 import pytest
 
 from grader.batch import class_report
+from grader.batch.store import BatchRow, RowStatus
+from grader.notebooks.flags import Flag
+from grader.notebooks.results import NotebookResult
+from grader.notebooks.status import Status
 from grader.quiz.render import result_document
 from grader.quiz.sheets import grade_sheet
+from grader.results import result_from_document
 
 # Eight students answer two questions of cnn-exercises (2 points each; default variant).
 # q2a: students 0-5 right, 6-7 wrong. q2b: 0-2 right, 3-5 left the parameters out ("9 MB"),
@@ -19,29 +24,21 @@ Q2B = ['"12613600 B"'] * 3 + ['"9 MB"'] * 3 + ["~", "~"]
 
 
 @pytest.fixture(scope="module")
-def documents(tmp_path_factory, catalog):
+def results(tmp_path_factory, catalog):
+    """Each student's result as a batch reads it back: from its stored document."""
     folder = tmp_path_factory.mktemp("class")
-    docs = {}
+    read = {}
     for i, (a, b) in enumerate(zip(Q2A, Q2B)):
         sheet = folder / f"s{i}.yaml"
         sheet.write_text(f"cnn-exercises/q2a: {a}\ncnn-exercises/q2b: {b}\n")
-        docs[f"s{i}"] = result_document(grade_sheet(catalog, sheet))
-    return docs
+        read[f"s{i}"] = result_from_document(result_document(grade_sheet(catalog, sheet)))
+    return read
 
 
 @pytest.fixture(scope="module")
-def report(documents):
-    rows = [
-        {
-            "student": s,
-            "status": "graded",
-            "points": d["score"]["points"],
-            "points_possible": d["score"]["possible"],
-            "message": "",
-        }
-        for s, d in documents.items()
-    ]
-    return class_report.build(rows, documents, "quiz")
+def report(results):
+    rows = [BatchRow(s, RowStatus.GRADED, r.points, r.points_possible) for s, r in results.items()]
+    return class_report.build(rows, results, "quiz")
 
 
 def pearson(xs, ys):
@@ -75,24 +72,10 @@ def test_the_page_shows_every_figure_and_escapes_names(report):
     page = class_report.render(report)
     assert page.count("data:image/png;base64,") == 2  # scores and statuses (no notebooks here)
     assert "parameters left out" in page and 'id="questions"' in page
+    student = "<script>alert(1)</script>"
     hostile = class_report.build(
-        [
-            {
-                "student": "<script>alert(1)</script>",
-                "status": "error",
-                "points": 0,
-                "points_possible": 10,
-                "message": "<b>boom</b>",
-            }
-        ],
-        {
-            "<script>alert(1)</script>": {
-                "kind": "notebook-result",
-                "flags": ["never_trained"],
-                "measured_accuracy": None,
-                "claimed_accuracy": None,
-            }
-        },
+        [BatchRow(student, RowStatus.ERROR, 0, 10, "<b>boom</b>")],
+        {student: NotebookResult("n.ipynb", "mnist-cnn", Status.ERROR, (), "MNIST", flags=(Flag.NEVER_TRAINED,))},
         "mnist-cnn",
     )
     page = class_report.render(hostile)

@@ -13,6 +13,10 @@ import pytest
 
 from grader.batch.exports import StoredBatch, gradescope_tests
 from grader.batch.store import BatchRow, RowStatus
+from grader.quiz.render import result_document
+from grader.quiz.results import SheetResult
+from grader.quiz.sheets import grade_sheet
+from grader.results import ResultDocumentError, load_result, result_from_document
 from grader.schemas import schema_errors
 from tests.conftest import ROOT
 
@@ -105,18 +109,38 @@ def test_stored_rows_and_the_batch_record_are_what_the_store_reads(out):
     batch = StoredBatch.load(out)
     assert [r.student for r in batch.rows] == ["ana", "ben", "dana", "eve"]
     assert batch.info.assignment == "quiz" and any("notes.txt" in s for s in batch.info.skipped)
-    assert set(batch.documents) == {"ana", "ben"}, "no document for the sheets that could not be graded"
+    assert set(batch.results) == {"ana", "ben"}, "no result for the sheets that could not be graded"
 
 
-def test_a_stale_document_of_an_earlier_grading_is_not_used(tmp_path):
+def test_a_stale_document_of_an_earlier_grading_is_not_used(tmp_path, catalog):
     feedback = tmp_path / "feedback" / "ana"
     feedback.mkdir(parents=True)
     shutil.copy(SHEETS / "ana.yaml", tmp_path / "ana.yaml")
-    (feedback / "result.json").write_text(json.dumps({"kind": "quiz-result", "score": {"points": 12}, "questions": []}))
+    earlier = result_document(grade_sheet(catalog, tmp_path / "ana.yaml"))
+    (feedback / "result.json").write_text(json.dumps(earlier))
     row = BatchRow("ana", RowStatus.FAILED, 0, 0, "the grading process failed", str(tmp_path / "ana.yaml"))
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "ana.json").write_text(json.dumps(row.to_json()))
-    assert StoredBatch.load(tmp_path).documents == {}
+    assert StoredBatch.load(tmp_path).results == {}
+
+
+def test_a_stored_document_reads_back_as_the_result_it_was_written_from(out):
+    """What every reader of a batch sees (load_result): the numbers the document stores."""
+    for student in ("ana", "ben"):
+        path = out / "feedback" / student / "result.json"
+        document, result = json.loads(path.read_text()), load_result(path)
+        assert isinstance(result, SheetResult)
+        assert (result.points, result.points_possible, result.pending_review) == (
+            document["score"]["points"],
+            document["score"]["possible"],
+            document["score"]["pending_review"],
+        )
+        assert [(q.id, q.status, q.points, list(q.feedback)) for q in result.results] == [
+            (q["id"], q["status"], q["points"], q["feedback"]) for q in document["questions"]
+        ]
+        assert (result.variant.kind, result.variant.name) == (document["variant"]["kind"], document["variant"]["name"])
+    with pytest.raises(ResultDocumentError, match="not a result document"):
+        result_from_document({"kind": "similarity"})
 
 
 def notebook_document() -> dict:
@@ -149,11 +173,22 @@ def test_a_notebook_gets_one_gradescope_test_per_check():
     document = notebook_document()
     assert schema_errors(document, "notebook-result") == []
     row = BatchRow("nora", RowStatus.GRADED, 4, 6, "", "nora.ipynb")
-    tests = gradescope_tests(row, document, "mnist-cnn")
+    tests = gradescope_tests(row, result_from_document(document), "mnist-cnn")
     assert [(t["name"], t["score"], t["max_score"], t["output"]) for t in tests] == [
         (c["check"], c["points"], c["points_possible"], c["message"]) for c in document["checks"]
     ]
     assert [t["status"] for t in tests] == ["passed", "failed", "failed"]
+
+
+def test_an_instructors_points_read_back_as_given_not_from_the_rounded_fraction():
+    """A reviewed check of 1 point out of 3 stores the fraction 0.3333, which gives 0.9999 back;
+    the result read from it has the 1 point given, so its total still matches the row's."""
+    document = notebook_document()
+    document["checks"][0].update(points=1, fraction=0.3333)
+    document.update(points=2, fraction=0.3333)
+    result = result_from_document(document)
+    assert [c.points for c in result.checks] == [1, 1, 0] and result.points == 2
+    assert result_from_document(notebook_document()).checks[1].fraction == 0.5, "a fraction that agrees is kept"
 
 
 def test_export_of_a_folder_that_is_no_batch_output_fails_clearly(tmp_path, grader):
