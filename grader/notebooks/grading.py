@@ -30,6 +30,7 @@ from grader.notebooks import execute as ex
 from grader.notebooks.architecture import from_config, read_architecture
 from grader.notebooks.assignment import Assignment
 from grader.notebooks.budget import below_claim_message, budget_outcome
+from grader.notebooks.checks import CheckResult
 from grader.notebooks.data_cache import PreparedData, prepare_data
 from grader.notebooks.flags import Flag
 from grader.notebooks.isolation import KernelConfinement, RunFolders, confine
@@ -225,7 +226,7 @@ class Assessment:
     status: Status = Status.GRADED
     messages: list[str] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
-    checks: tuple[checks.CheckResult, ...] = ()
+    checks: tuple[CheckResult, ...] = ()
     ended: bool = False
     transform: Transform | None = None  # the student's preprocessing, as the grader inferred it
     measured: Measurement | None = None  # the saved model measured on held-out digits
@@ -247,7 +248,7 @@ class Assessment:
     def accuracy(self) -> float | None:
         return self.measured.accuracy if self.measured else None
 
-    def end(self, status: Status, results: tuple[checks.CheckResult, ...]) -> None:
+    def end(self, status: Status, results: tuple[CheckResult, ...]) -> None:
         """The grade is settled: no later step runs."""
         self.status, self.checks, self.ended = status, results, True
 
@@ -259,7 +260,7 @@ class Assessment:
             assignment=ran.assignment,
             status=self.status,
             messages=messages,
-            data=ran.data.description if ran.data else "Data: loaded by the notebook itself.",
+            data=ran.data.description if ran.data else sentences.OWN_DATA,
             checks=self.checks,
             quick=ran.quick,
             measured_accuracy=round(measured.accuracy, 4) if measured and measured.accuracy is not None else None,
@@ -501,9 +502,7 @@ def _held_for_review(a: Assessment, findings: list[source_scan.Finding]) -> None
     a.training, a.fits = None, ()
 
 
-def _without_the_record(
-    results: tuple[checks.CheckResult, ...], seen: checks.Observed
-) -> tuple[checks.CheckResult, ...]:
+def _without_the_record(results: tuple[CheckResult, ...], seen: checks.Observed) -> tuple[CheckResult, ...]:
     """The checks again with only what the grader read itself (the saved model, the
     measurement): a check keeps no more credit than that evidence gives. Penalties the
     record shows (training on held-out digits) stand."""

@@ -20,6 +20,7 @@ MODEL_CHANGED = "the saved model changed after it was saved"
 HELDOUT_CHANGED = "the grader's held-out data changed during the run"
 NOT_MEASURED = "the model could not be measured"
 NO_DATA = "no data to measure on (the notebook loads its own data)"
+OWN_DATA = "Data: loaded by the notebook itself."  # the result's data line when the grader serves none
 
 
 def record_damaged(error: Exception) -> str:
