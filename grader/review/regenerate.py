@@ -22,10 +22,11 @@ from typing import Any
 from grader.atomic import write_atomically
 from grader.batch.store import BatchRow, sentences, write_row
 from grader.errors import AnswerSheetError, CourseSecretError
+from grader.quiz.answers import Grade
 from grader.quiz.bank import Catalog
 from grader.quiz.kinds import is_written
 from grader.quiz.results import QuestionStatus
-from grader.review.decisions import Decisions, Grade
+from grader.review.decisions import Decisions
 from grader.review.workspace import WorkspaceError, is_notebook, is_sheet, read_rows
 
 
