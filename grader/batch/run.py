@@ -189,14 +189,11 @@ def run_batch(
     Submissions are graded by ``grade_one`` on ``executor``: by default a local pool of
     ``jobs`` threads (each supervising one confined child), or any other
     ``concurrent.futures.Executor``, such as a Dask cluster's (:mod:`grader.batch.distributed`)."""
-    # Children run in their own temporary folder: every path they get must be absolute.
-    source, out = source.resolve(), out.resolve()
+    source, out = source.resolve(), out.resolve()  # children run in their own temporary folder: absolute paths
     remove_abandoned()  # what a batch killed before it left in the temporary folder
-    if Path(assignment).is_file():
-        assignment = str(Path(assignment).resolve())
+    assignment = str(Path(assignment).resolve()) if Path(assignment).is_file() else assignment
     key = assignment_key(assignment)
-    if secret is None:
-        secret = course_secret()  # read once (a bad one refused before anything is graded); for answer sheets only
+    secret = course_secret() if secret is None else secret  # read once, a bad one refused before any grading
     other = _other_assignments(out, key, regrade)
     unpacked, submissions, skipped = _find(source, out, pattern, zip_limits, key)
     named = _naming_a_student(submissions) if secret is None else []
@@ -207,25 +204,37 @@ def run_batch(
         on_start(len(submissions))
     batch = _Batch(out, key, on_result)
     todo = batch.keep_stored(submissions, regrade, secret)
-    graded = [s for s in submissions if not s.refused]
-    if limits.memory_mb is None:
-        limits = replace(limits, memory_mb=default_memory_mb(assignment, graded))
-    _prepare_shared_data(assignment, todo)
-    (out / "feedback").mkdir(exist_ok=True)
-    sandbox = make_sandbox()
-    batch.grade(
-        todo,
-        executor,
-        jobs,
-        partial(grade_one, assignment=assignment, out=out, limits=limits, sandbox=sandbox, secret=secret),
-    )
-    notebooks = any(s.kind is SubmissionKind.NOTEBOOK for s in graded)
-    context = (sandbox.describe(notebooks), _limits_line(limits), unpacked.note, PRACTICE_NOTE if named else "")
-    students = tuple(s.student for s in submissions)
-    BatchInfo(key.name, students, tuple(skipped), tuple(filter(None, context)), canvas_pending).write(out)
+    limits, sandbox = _ready(assignment, out, submissions, todo, limits)
+    grade = partial(grade_one, assignment=assignment, out=out, limits=limits, sandbox=sandbox, secret=secret)
+    batch.grade(todo, executor, jobs, grade)
+    context = _context(sandbox, limits, submissions, unpacked.note, practice=bool(named))
+    BatchInfo(key.name, tuple(s.student for s in submissions), tuple(skipped), context, canvas_pending).write(out)
     similarity.write_similarity(similarity.compare_submissions(submissions, key), out)  # before the class report
     export(out)
     return [batch.rows[s.student] for s in submissions]
+
+
+def _ready(
+    assignment: str, out: Path, submissions: list[Submission], todo: list[Submission], limits: Limits
+) -> tuple[Limits, Sandbox]:
+    """What grading needs before the first child starts: the memory limit (from what is graded
+    when none was given), the served data, the feedback folder and the sandbox."""
+    if limits.memory_mb is None:
+        graded = [s for s in submissions if not s.refused]
+        limits = replace(limits, memory_mb=default_memory_mb(assignment, graded))
+    _prepare_shared_data(assignment, todo)
+    (out / "feedback").mkdir(exist_ok=True)
+    return limits, make_sandbox()
+
+
+def _context(
+    sandbox: Sandbox, limits: Limits, submissions: list[Submission], zip_note: str, practice: bool
+) -> tuple[str, ...]:
+    """What the batch graded under, one line each (batch.json): the sandbox, the limits, the
+    zip, and whether sheets naming a student were graded without the secret."""
+    notebooks = any(s.kind is SubmissionKind.NOTEBOOK for s in submissions if not s.refused)
+    lines = (sandbox.describe(notebooks), _limits_line(limits), zip_note, PRACTICE_NOTE if practice else "")
+    return tuple(line for line in lines if line)
 
 
 def _other_assignments(out: Path, key: AssignmentKey, regrade: bool) -> list[tuple[Path, str]]:
