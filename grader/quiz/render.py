@@ -255,7 +255,7 @@ def result_document(result: R.SheetResult, reveal: bool = False) -> dict[str, An
             for r in result.results
         ],
     }
-    errors = schema_errors(document, "quiz-result")
+    errors = schema_errors(document, DocumentKind.QUIZ_RESULT)
     if errors:  # a bug of the grader's, never the student's
         raise AssertionError(f"quiz result breaks its schema: {errors[0].message}")
     return document
