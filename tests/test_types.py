@@ -84,10 +84,12 @@ def test_notebook_flags_match_the_result_schema():
 
 
 def test_notebook_checks_match_the_assignment_schema():
+    from grader.notebooks.assignment import CheckName
     from grader.notebooks.checks import CHECKS
 
     check = load_schema("assignment")["properties"]["checks"]["items"]["properties"]["check"]
-    assert set(check["enum"]) == set(CHECKS)
+    assert set(check["enum"]) == set(CHECKS) == {c.value for c in CheckName}
+    assert all(isinstance(name, CheckName) for name in CHECKS)
 
 
 def test_every_assignment_option_sets_a_field_whose_default_is_the_only_one():

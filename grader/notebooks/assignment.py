@@ -9,6 +9,7 @@ disjoint splits, a frozen-then-unfrozen pretrained base, inception or residual b
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,28 @@ class Tier:
     fraction: float
 
 
+class CheckName(StrEnum):
+    """The checks an assignment can grade: the keys of ``grader.notebooks.checks.CHECKS`` and the
+    assignment schema's enum (``tests/test_types.py`` holds the three equal)."""
+
+    ACCURACY = "accuracy"
+    IMAGES_PER_CLASS = "images_per_class"
+    DISJOINT_SPLITS = "disjoint_splits"
+    PREPROCESSING = "preprocessing"
+    AUGMENTATION = "augmentation"
+    PRETRAINED_BASE = "pretrained_base"
+    FROZEN_THEN_UNFROZEN = "frozen_then_unfrozen"
+    INCEPTION_BLOCK = "inception_block"
+    RESIDUAL_BLOCK = "residual_block"
+    BATCH_NORMALIZATION = "batch_normalization"
+    PARAMETER_COUNT = "parameter_count"
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     """One graded check: its name, its points and its options (e.g. ``min: 100``)."""
 
-    check: str
+    check: CheckName
     points: float
     options: tuple[tuple[str, Any], ...] = ()
 
@@ -169,7 +187,7 @@ def _read_document(path: Path) -> YamlDocument:
 def _check(assignment: Assignment, doc: YamlDocument, path: Path) -> None:
     """What the schema cannot say: tiers for an accuracy check, room in a cell for the
     training time limit, provided files that exist."""
-    if any(c.check == "accuracy" for c in assignment.checks) and not assignment.tiers_full:
+    if any(c.check is CheckName.ACCURACY for c in assignment.checks) and not assignment.tiers_full:
         raise AssignmentError(f"{path}: an accuracy check needs tiers.full_data")
     time_limit = assignment.budget.time_limit
     if time_limit and assignment.cell_timeout < time_limit + TRAINING_CELL_MARGIN:
@@ -198,7 +216,9 @@ def load_assignment(name_or_path: str) -> Assignment:
         source=str(path),
         checks=tuple(
             CheckSpec(
-                c["check"], c["points"], tuple(sorted((k, v) for k, v in c.items() if k not in ("check", "points")))
+                CheckName(c["check"]),
+                c["points"],
+                tuple(sorted((k, v) for k, v in c.items() if k not in ("check", "points"))),
             )
             for c in data["checks"]
         ),

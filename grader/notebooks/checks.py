@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader.notebooks.architecture import Architecture
-from grader.notebooks.assignment import Assignment, CheckSpec
+from grader.notebooks.assignment import Assignment, CheckName, CheckSpec
 from grader.notebooks.tiers import TierScore, accuracy_needed
 from grader.notebooks.trace import CallRecord, FitRecord, KernelTrace
 
@@ -94,7 +94,7 @@ def near_tier_boundary(seen: Observed) -> bool:
     by the margin, the measurement itself falling short of the boundary by less than the
     interval (the result's flag ``near_tier_boundary``)."""
     score = accuracy_score(seen)
-    graded = any(spec.check == "accuracy" for spec in seen.assignment.checks)
+    graded = any(spec.check is CheckName.ACCURACY for spec in seen.assignment.checks)
     return graded and score is not None and score.by_margin
 
 
@@ -284,26 +284,26 @@ def _parameter_count(spec: CheckSpec, seen: Observed) -> tuple[float, str]:
     return 0.0, f"{count:,} parameters, outside the allowed {low:,} to {high:,}."
 
 
-CHECKS: dict[str, Callable[[CheckSpec, Observed], tuple[float, str]]] = {
-    "accuracy": _accuracy,
-    "images_per_class": _images_per_class,
-    "disjoint_splits": _disjoint_splits,
-    "preprocessing": _preprocessing,
-    "augmentation": _augmentation,
-    "pretrained_base": _pretrained_base,
-    "frozen_then_unfrozen": _frozen_then_unfrozen,
-    "inception_block": _block(
+CHECKS: dict[CheckName, Callable[[CheckSpec, Observed], tuple[float, str]]] = {
+    CheckName.ACCURACY: _accuracy,
+    CheckName.IMAGES_PER_CLASS: _images_per_class,
+    CheckName.DISJOINT_SPLITS: _disjoint_splits,
+    CheckName.PREPROCESSING: _preprocessing,
+    CheckName.AUGMENTATION: _augmentation,
+    CheckName.PRETRAINED_BASE: _pretrained_base,
+    CheckName.FROZEN_THEN_UNFROZEN: _frozen_then_unfrozen,
+    CheckName.INCEPTION_BLOCK: _block(
         "Inception block",
         Architecture.inception_blocks,
         "add parallel convolution branches (e.g. 1×1, 3×3, 5×5) joined by a Concatenate layer.",
     ),
-    "residual_block": _block(
+    CheckName.RESIDUAL_BLOCK: _block(
         "Residual block",
         Architecture.residual_blocks,
         "add a block's input to its output with an Add layer (a skip connection).",
     ),
-    "batch_normalization": _batch_normalization,
-    "parameter_count": _parameter_count,
+    CheckName.BATCH_NORMALIZATION: _batch_normalization,
+    CheckName.PARAMETER_COUNT: _parameter_count,
 }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from grader.notebooks.assignment import CheckName
 from grader.notebooks.results import NotebookResult
 from grader.notebooks.status import Status
 from grader.schemas import schema_errors
@@ -134,7 +135,7 @@ def _figures(result: NotebookResult, minimum_per_class: int | None) -> list[dict
     for fit in result.fits:
         for label, n in (fit.get("label_counts") or {}).items():
             counts[label] = max(counts.get(label, 0), n)
-    if counts and any(c.check == "images_per_class" for c in result.checks):
+    if counts and any(c.check == CheckName.IMAGES_PER_CLASS for c in result.checks):
         add(
             "per-class",
             figures.images_per_class(counts, minimum_per_class),
@@ -153,7 +154,7 @@ def html_page(result: NotebookResult, assignment: Any = None) -> str:
 
     minimum = None
     if assignment is not None:
-        spec = next((c for c in assignment.checks if c.check == "images_per_class"), None)
+        spec = next((c for c in assignment.checks if c.check == CheckName.IMAGES_PER_CLASS), None)
         minimum = int(spec.option("min", 100)) if spec else None
     status_class = (
         "ok"

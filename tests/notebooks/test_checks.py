@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.notebooks.assignment import Assignment, CheckSpec, Tier
+from grader.notebooks.assignment import Assignment, CheckName, CheckSpec, Tier
 from grader.notebooks.checks import Observed, run_checks
 from grader.notebooks.trace import KernelTrace
 
@@ -50,19 +50,19 @@ def results(a, seen):
 
 def test_a_good_transfer_run_passes_every_check():
     a = assignment(
-        CheckSpec("images_per_class", 1, (("min", 100),)),
-        CheckSpec("disjoint_splits", 1),
-        CheckSpec("pretrained_base", 1),
-        CheckSpec("frozen_then_unfrozen", 2),
-        CheckSpec("accuracy", 2),
-        CheckSpec("preprocessing", 1),
+        CheckSpec(CheckName.IMAGES_PER_CLASS, 1, (("min", 100),)),
+        CheckSpec(CheckName.DISJOINT_SPLITS, 1),
+        CheckSpec(CheckName.PRETRAINED_BASE, 1),
+        CheckSpec(CheckName.FROZEN_THEN_UNFROZEN, 2),
+        CheckSpec(CheckName.ACCURACY, 2),
+        CheckSpec(CheckName.PREPROCESSING, 1),
     )
     r = results(a, observe(a, [fit(frozen=9000, trainable=500), fit(frozen=4000, trainable=5500)]))
     assert all(c.fraction == 1 for c in r.values()), {k: c.message for k, c in r.items()}
 
 
 def test_never_frozen_and_never_unfrozen_say_what_to_change():
-    a = assignment(CheckSpec("frozen_then_unfrozen", 2))
+    a = assignment(CheckSpec(CheckName.FROZEN_THEN_UNFROZEN, 2))
     never_frozen = results(a, observe(a, [fit(frozen=0)]))["frozen_then_unfrozen"]
     assert never_frozen.fraction == 0 and "base.trainable = False" in never_frozen.message
     never_unfrozen = results(a, observe(a, [fit(frozen=9000, trainable=500), fit(frozen=9000, trainable=500)]))
@@ -71,7 +71,7 @@ def test_never_frozen_and_never_unfrozen_say_what_to_change():
 
 
 def test_overlapping_sets_are_found_by_content():
-    a = assignment(CheckSpec("disjoint_splits", 1))
+    a = assignment(CheckSpec(CheckName.DISJOINT_SPLITS, 1))
     r = results(a, observe(a, [fit(train=("a", "b", "x"))], tests=("x", "y")))["disjoint_splits"]
     assert r.fraction == 0 and "1 test images are also in the training set" in r.message
     missing = results(a, observe(a, [fit(val=())]))["disjoint_splits"]
@@ -79,13 +79,13 @@ def test_overlapping_sets_are_found_by_content():
 
 
 def test_too_few_images_name_the_class():
-    a = assignment(CheckSpec("images_per_class", 1, (("min", 100),)))
+    a = assignment(CheckSpec(CheckName.IMAGES_PER_CLASS, 1, (("min", 100),)))
     r = results(a, observe(a, [fit(labels={"0": 150, "1": 40})]))["images_per_class"]
     assert r.fraction == 0 and "class 1: 40" in r.message and "at least 100" in r.message
 
 
 def test_accuracy_tiers_and_missing_pretrained_base():
-    a = assignment(CheckSpec("accuracy", 4), CheckSpec("pretrained_base", 1))
+    a = assignment(CheckSpec(CheckName.ACCURACY, 4), CheckSpec(CheckName.PRETRAINED_BASE, 1))
     r = results(a, observe(a, [fit()], accuracy=0.85, loaded=False))
     assert r["accuracy"].fraction == 0 and "full marks need 90.0%" in r["accuracy"].message
     assert r["pretrained_base"].fraction == 0

@@ -16,7 +16,7 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 from grader.notebooks import kernel_trace  # noqa: E402
-from grader.notebooks.assignment import CheckSpec  # noqa: E402
+from grader.notebooks.assignment import CheckName, CheckSpec  # noqa: E402
 from grader.notebooks.checks import Observed, run_checks  # noqa: E402
 from grader.notebooks.trace import KernelTrace  # noqa: E402
 from tests.notebooks.test_checks import assignment  # noqa: E402
@@ -97,7 +97,7 @@ def test_a_test_pipeline_taken_from_the_training_pipeline_is_caught():
         "loaded": [],
         "inputs": [{"call": "evaluate", "model": 1, "hashes": kernel_trace._observe(test)["hashes"]}],
     }
-    a = assignment(CheckSpec("disjoint_splits", 1))
+    a = assignment(CheckSpec(CheckName.DISJOINT_SPLITS, 1))
     (result,) = run_checks(Observed(a, KernelTrace.from_dict(trace), None, (), 0.9, "held-out digits", False, 1.0))
     assert result.fraction == 0 and "64 test images are also in the training set" in result.message
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.notebooks.assignment import Assignment, CheckSpec, Tier
+from grader.notebooks.assignment import Assignment, CheckName, CheckSpec, Tier
 from grader.notebooks.checks import Observed, near_tier_boundary, run_checks
 from grader.notebooks.tiers import accuracy_needed, score_tiers, wilson_interval
 from grader.notebooks.trace import KernelTrace
@@ -89,7 +89,7 @@ def assignment(*tiers: Tier) -> Assignment:
         name="t",
         title="t",
         source="t.yaml",
-        checks=(CheckSpec("accuracy", 10),),
+        checks=(CheckSpec(CheckName.ACCURACY, 10),),
         data="mnist",
         tiers_full=tiers or TIERS,
     )
