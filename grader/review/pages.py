@@ -7,7 +7,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from grader.notebooks.status import Status
-from grader.review.decisions import NOTEBOOK_REVIEWED, Decided, Grade
+from grader.quiz.answers import Grade
+from grader.review.decisions import NOTEBOOK_REVIEWED, Decided
 from grader.review.regenerate import reviewed_document
 from grader.review.state import Review
 from grader.review.suggest import Suggestion

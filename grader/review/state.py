@@ -9,8 +9,9 @@ from pathlib import Path
 
 from grader.errors import GraderError
 from grader.quiz import variants
+from grader.quiz.answers import Grade
 from grader.quiz.bank import Catalog
-from grader.review.decisions import Decisions, Grade, Via
+from grader.review.decisions import Decisions, Via
 from grader.review.groups import Group, group_answers
 from grader.review.learn import learned_suggestions
 from grader.review.regenerate import regenerate

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from grader.notebooks.status import Status
-from grader.review.decisions import Grade, Via
+from grader.quiz.answers import Grade
+from grader.review.decisions import Via
 from grader.review.pages import index_page, notebook_page, question_page
 from grader.review.state import Review, ReviewInputError
 from tests.review.test_review_fixtures import NOTEBOOK_STUDENT, make_out
