@@ -17,12 +17,12 @@ from pathlib import Path
 
 from grader.atomic import write_atomically
 from grader.batch.store import RowStatus, sentences
+from grader.batch.submissions import SubmissionKind
 from grader.errors import GraderError
 from grader.quiz.results import QuestionStatus
 from grader.quiz.variants import SHEET, Variant
 
 OUTCOME = "outcome.json"
-QUIZ, NOTEBOOK = "quiz", "notebook"
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,14 @@ class ChildJob:
     """What the batch asks of the child: which file, graded how, written where."""
 
     submission: str
-    kind: str  # QUIZ or NOTEBOOK
+    kind: SubmissionKind  # decided when the batch found the submission
     assignment: str  # a notebook assignment (name or file); unused for answer sheets
     feedback: str  # the student's feedback folder (writable inside the sandbox)
     cell_timeout: float | None = None  # overrides the assignment's (never below its training budget's needs)
     class_folder: str | None = None  # every student's submissions: hidden from the kernel
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", SubmissionKind(self.kind))  # read back from the job's JSON
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ def row_message(document: dict) -> str:
 def run(job: ChildJob) -> ChildOutcome:
     """Grade the job; a submission the grader refuses (GraderError) is an ``invalid`` outcome."""
     try:
-        return grade_sheet_job(job) if job.kind == QUIZ else grade_notebook_job(job)
+        return grade_sheet_job(job) if job.kind is SubmissionKind.SHEET else grade_notebook_job(job)
     except GraderError as exc:
         return ChildOutcome(RowStatus.INVALID, 0, 0, str(exc))
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
 
-from grader.batch.child import NOTEBOOK, OUTCOME, QUIZ, ChildJob, ChildOutcome
+from grader.batch.child import OUTCOME, ChildJob, ChildOutcome
 from grader.batch.exports import export
 from grader.batch.isolation import ChildRun, Limits, Sandbox, default_memory_mb, make_sandbox, run_confined
 from grader.batch.store import (
@@ -105,7 +105,7 @@ def grade_one(
     quiz = submission.kind is SubmissionKind.SHEET
     job = ChildJob(
         str(submission.path),
-        QUIZ if quiz else NOTEBOOK,
+        submission.kind,
         assignment,
         str(feedback),
         limits.cell_seconds,

@@ -254,9 +254,11 @@ def test_canvas_csv_carries_the_rosters_canvas_ids(grader, catalog, tmp_path, se
 def test_a_batch_child_without_the_secret_says_what_a_handed_out_sheet_was_graded_on(grader, tmp_path, secret_file):
     """Graded without the secret (grader batch --practice), a handed-out sheet is graded on its
     own numbers, unverified, and its row says so (not "a practice variant")."""
-    from grader.batch.child import QUIZ, ChildJob, run
+    from grader.batch.child import ChildJob, run
+    from grader.batch.store import RowStatus
+    from grader.batch.submissions import SubmissionKind
 
     sheet = filled(grader, hand_out(grader, tmp_path, secret_file) / "alice.yaml", "alice", secret_file)
-    outcome = run(ChildJob(str(sheet), QUIZ, "quiz", str(tmp_path / "feedback")))
-    assert outcome.status == "graded" and outcome.practice_check
+    outcome = run(ChildJob(str(sheet), SubmissionKind.SHEET, "quiz", str(tmp_path / "feedback")))
+    assert outcome.status is RowStatus.GRADED and outcome.practice_check
     assert "graded on the numbers written on the sheet of student 'alice' (not verified)" in outcome.message
