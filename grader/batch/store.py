@@ -113,8 +113,9 @@ class BatchRow:
         try:
             return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
         except ValueError:
+            field, known = ("status", RowStatus) if data["status"] not in set(RowStatus) else ("kind", SubmissionKind)
             raise BatchOutputError(
-                f"{where}: unknown status {data['status']!r} (one of {', '.join(RowStatus)}) or kind {data.get('kind')!r}"
+                f"{where}: unknown {field} {data.get(field)!r} (one of {', '.join(known)})"
             ) from None
 
 

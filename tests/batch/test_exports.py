@@ -201,6 +201,11 @@ def test_export_of_a_folder_that_is_no_batch_output_fails_clearly(tmp_path, grad
     )
     result = grader("export", tmp_path)
     assert result.exit_code == 1 and "ana.json: unknown status 'great'" in result.stderr
+    (tmp_path / "results" / "ana.json").write_text(
+        json.dumps({"student": "ana", "status": "graded", "points": 1, "points_possible": 2, "kind": "zip"})
+    )
+    result = grader("export", tmp_path)
+    assert result.exit_code == 1 and "ana.json: unknown kind 'zip' (one of sheet, notebook)" in result.stderr
     result = grader("export", tmp_path / "missing")
     assert result.exit_code == 1 and "no such folder" in result.stderr
 
