@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from grader.errors import BankError
-from grader.quiz.bank import load_bank
+from grader.quiz.bank import Catalog, load_bank, packaged_bank_dir
 
 GOOD_QUESTION = """\
   - id: q1
@@ -37,6 +37,20 @@ def test_shipped_banks_hold_every_question_of_the_course(catalog):
         "conv-arithmetic/q9b",
     }
     assert expected <= ids
+
+
+def test_shipped_banks_pass_the_schema():
+    """The shipped banks are loaded without the schema check on every run; it is made here."""
+    files = sorted(packaged_bank_dir().glob("*.yaml"))
+    assert files
+    for path in files:
+        load_bank(path)
+
+
+def test_a_bank_folder_of_ones_own_is_checked_against_the_schema(tmp_path):
+    write_bank(tmp_path, GOOD_QUESTION.replace("points: 2", "points: two"))
+    with pytest.raises(BankError, match="field points"):
+        Catalog.load(tmp_path)
 
 
 def test_a_good_mini_bank_loads(tmp_path):
