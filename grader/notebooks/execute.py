@@ -399,90 +399,19 @@ def execute(
     )
     execution = Execution(status=OK, notebook=nb)
     start = time.monotonic()
-    watch: list[MemoryWatch] = []
-    kernel: list[int] = []
     scratch = confinement.scratch if confinement and confinement.scratch else workdir
     # what the notebook writes is counted from here: the grader's copies (its folder, the data) are not
     disk = DiskWatch(scratch, limits.disk_bytes, tmp_size=tmp_size)
-
-    def stopped() -> bool:
-        """Whether a memory limit stopped the kernel: its own watch, or its control group's."""
-        return bool(watch and watch[0].killed) or bool(confinement and confinement.out_of_memory())
-
-    def dead(index: int) -> None:
-        """The kernel died running cell ``index`` (0-based): for want of space, memory, or else."""
-        use = disk.measure()
-        if use.stopped or (not stopped() and use.exhausted):
-            _disk_full(execution, index + 1, use, limits, "died")
-        else:
-            _dead(execution, index, stopped(), limits)
-
-    start_options = confinement.start_options() if confinement else {}
-    start_options["preexec_fn"] = _before_exec(start_options.get("preexec_fn"), limits.disk_bytes)
-    if records:
-        start_options["pass_fds"] = (records.write_fd,)
+    run = _Run(nb, client, limits, confinement, records, disk, execution)
     # The kernel's own standard streams go to a file of its own, never the grader's: what a
     # notebook writes to descriptors 1 and 2 (os.write, a child process) must not reach the
     # grader's output (its --json document, the instructor's terminal).
     kernel_streams = tempfile.TemporaryFile(prefix="grader-kernel-streams-")
-    start_options.update(stdin=subprocess.DEVNULL, stdout=kernel_streams, stderr=kernel_streams)
-
-    async def run_all() -> None:
-        async with client.async_setup_kernel(**start_options):
-            if records:
-                records.started()
-            pid = getattr(client.km.provisioner, "pid", None) if client.km else None
-            if pid:
-                kernel.append(pid)
-                watch.append(MemoryWatch(pid, limits.memory_mb))
-                watch[0].start()
-                disk.pid = pid
-                disk.start()
-            await _hidden(client, setup_code, execution, "setup")
-            current = -1
-            try:
-                for index, cell in enumerate(nb.cells):
-                    current = index
-                    if cell.cell_type == "code":
-                        await client.async_execute_cell(cell, index)
-                        execution.cells_run += 1
-            except CellExecutionError as exc:
-                cell = nb.cells[current]
-                line, number = _error_line(cell, _traceback(cell))
-                execution.status = ERROR
-                execution.problem = CellProblem(current + 1, exc.ename, _ANSI.sub("", exc.evalue), line, number)
-                use = disk.measure()
-                if _out_of_space(exc.ename, exc.evalue, use):
-                    _disk_full(execution, current + 1, use, limits, "cell", exc.ename, exc.evalue)
-            except CellTimeoutError:
-                execution.status = TIMEOUT
-                execution.problem = CellProblem(
-                    current + 1, "timeout", f"cell {current + 1} was still running after {limits.cell_timeout:g} s"
-                )
-                return
-            except DeadKernelError:
-                dead(current)
-                return
-            last = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), default=0)
-            use = disk.measure()
-            if execution.status == OK and use.over_limit:  # it passed the limit since the watch last looked
-                _disk_full(execution, last + 1, use, limits, "ended")
-            if use.over_limit:
-                return  # as if the watch had stopped it: no model is saved past the limit
-            disk.armed = False  # the model the finish cell saves is the grader's, not the notebook's
-            try:
-                await _hidden(client, finish_code, execution, "finish")
-            except DeadKernelError:
-                dead(current)
-                return
-            failed = next((f for f in execution.hidden_failures if f.cell == "finish"), None)
-            if execution.status == OK and failed:
-                use = disk.measure()
-                if _out_of_space(failed.ename, failed.evalue, use, grader_wrote=True):
-                    _disk_full(execution, last + 1, use, limits, "finish", failed.ename, failed.evalue)
-
+    start_options = _start_options(confinement, limits, records, kernel_streams)
     try:
-        asyncio.run(asyncio.wait_for(run_all(), timeout=limits.notebook_timeout))
+        asyncio.run(
+            asyncio.wait_for(run.run_all(setup_code, finish_code, start_options), timeout=limits.notebook_timeout)
+        )
     except TimeoutError:
         running = _running_cell(nb)
         execution.status = TIMEOUT
@@ -492,18 +421,133 @@ def execute(
             f"the notebook was still running after {limits.notebook_timeout:g} s (in cell {running})",
         )
     except DeadKernelError:
-        dead(_running_cell(nb) - 1)
+        run.dead(_running_cell(nb) - 1)
     finally:
-        disk.stopped.set()
-        execution.disk = disk.facts()
-        for w in watch:
-            w.stopped.set()
-            execution.peak_memory_mb = round(w.peak_mb, 1)
-        if confinement:
-            confinement.close(kernel[0] if kernel else None)
+        run.close()
         kernel_streams.close()
     execution.seconds = round(time.monotonic() - start, 2)
     return execution
+
+
+def _start_options(
+    confinement: KernelConfinement | None, limits: RunLimits, records: RecordStream | None, streams: Any
+) -> dict[str, Any]:
+    """How the kernel is started: in its confinement, within its file size limit, holding the
+    record pipe's write end, its standard streams to ``streams``."""
+    options = confinement.start_options() if confinement else {}
+    options["preexec_fn"] = _before_exec(options.get("preexec_fn"), limits.disk_bytes)
+    if records:
+        options["pass_fds"] = (records.write_fd,)
+    options.update(stdin=subprocess.DEVNULL, stdout=streams, stderr=streams)
+    return options
+
+
+@dataclass
+class _Run:
+    """One notebook's run in its kernel: the steps of ``execute`` and what they share."""
+
+    nb: Any
+    client: BoundedNotebookClient
+    limits: RunLimits
+    confinement: KernelConfinement | None
+    records: RecordStream | None
+    disk: DiskWatch
+    execution: Execution
+    watch: list[MemoryWatch] = field(default_factory=list)
+    kernel: list[int] = field(default_factory=list)
+
+    def stopped(self) -> bool:
+        """Whether a memory limit stopped the kernel: its own watch, or its control group's."""
+        return bool(self.watch and self.watch[0].killed) or bool(self.confinement and self.confinement.out_of_memory())
+
+    def dead(self, index: int) -> None:
+        """The kernel died running cell ``index`` (0-based): for want of space, memory, or else."""
+        use = self.disk.measure()
+        if use.stopped or (not self.stopped() and use.exhausted):
+            _disk_full(self.execution, index + 1, use, self.limits, "died")
+        else:
+            _dead(self.execution, index, self.stopped(), self.limits)
+
+    async def run_all(self, setup_code: str, finish_code: str, start_options: dict[str, Any]) -> None:
+        """Start the kernel, then hidden setup, the notebook's cells and hidden finish."""
+        async with self.client.async_setup_kernel(**start_options):
+            if self.records:
+                self.records.started()
+            self.watch_kernel()
+            await _hidden(self.client, setup_code, self.execution, "setup")
+            current = await self.run_cells()
+            if current is not None:
+                await self.finish(finish_code, current)
+
+    def watch_kernel(self) -> None:
+        """Watch the started kernel's memory and what it writes."""
+        pid = getattr(self.client.km.provisioner, "pid", None) if self.client.km else None
+        if pid:
+            self.kernel.append(pid)
+            self.watch.append(MemoryWatch(pid, self.limits.memory_mb))
+            self.watch[0].start()
+            self.disk.pid = pid
+            self.disk.start()
+
+    async def run_cells(self) -> int | None:
+        """Every code cell in order: the index of the last one run, or None when the run is
+        over (a cell timed out, the kernel died)."""
+        execution, limits, current = self.execution, self.limits, -1
+        try:
+            for index, cell in enumerate(self.nb.cells):
+                current = index
+                if cell.cell_type == "code":
+                    await self.client.async_execute_cell(cell, index)
+                    execution.cells_run += 1
+        except CellExecutionError as exc:
+            cell = self.nb.cells[current]
+            line, number = _error_line(cell, _traceback(cell))
+            execution.status = ERROR
+            execution.problem = CellProblem(current + 1, exc.ename, _ANSI.sub("", exc.evalue), line, number)
+            use = self.disk.measure()
+            if _out_of_space(exc.ename, exc.evalue, use):
+                _disk_full(execution, current + 1, use, limits, "cell", exc.ename, exc.evalue)
+        except CellTimeoutError:
+            execution.status = TIMEOUT
+            execution.problem = CellProblem(
+                current + 1, "timeout", f"cell {current + 1} was still running after {limits.cell_timeout:g} s"
+            )
+            return None
+        except DeadKernelError:
+            self.dead(current)
+            return None
+        return current
+
+    async def finish(self, finish_code: str, current: int) -> None:
+        """Hidden finish (the model saved), unless the notebook wrote past its disk limit."""
+        execution, limits = self.execution, self.limits
+        last = max((i for i, c in enumerate(self.nb.cells) if c.cell_type == "code"), default=0)
+        use = self.disk.measure()
+        if execution.status == OK and use.over_limit:  # it passed the limit since the watch last looked
+            _disk_full(execution, last + 1, use, limits, "ended")
+        if use.over_limit:
+            return  # as if the watch had stopped it: no model is saved past the limit
+        self.disk.armed = False  # the model the finish cell saves is the grader's, not the notebook's
+        try:
+            await _hidden(self.client, finish_code, execution, "finish")
+        except DeadKernelError:
+            self.dead(current)
+            return
+        failed = next((f for f in execution.hidden_failures if f.cell == "finish"), None)
+        if execution.status == OK and failed:
+            use = self.disk.measure()
+            if _out_of_space(failed.ename, failed.evalue, use, grader_wrote=True):
+                _disk_full(execution, last + 1, use, limits, "finish", failed.ename, failed.evalue)
+
+    def close(self) -> None:
+        """Stop the watches, keep what they saw, and stop whatever the notebook started."""
+        self.disk.stopped.set()
+        self.execution.disk = self.disk.facts()
+        for w in self.watch:
+            w.stopped.set()
+            self.execution.peak_memory_mb = round(w.peak_mb, 1)
+        if self.confinement:
+            self.confinement.close(self.kernel[0] if self.kernel else None)
 
 
 def _running_cell(nb: Any) -> int:

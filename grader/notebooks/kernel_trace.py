@@ -740,11 +740,19 @@ def _install_training_hooks(keras):
 
 
 def _install_keras_hooks():
+    """Record what the notebook does with Keras: each fit, the inputs of evaluate and predict,
+    training outside fit, and the models and weights it loads."""
     import keras
 
+    _install_fit_hook(keras)
+    _install_evaluation_hooks(keras)
+    _install_training_hooks(keras)
+    _install_loading_hooks(keras)
+
+
+def _install_fit_hook(keras):
+    """``Model.fit`` within the training budget, deterministic, and recorded (``_fit_document``)."""
     original_fit = keras.Model.fit
-    original_evaluate = keras.Model.evaluate
-    original_predict = keras.Model.predict
 
     def fit(self, *args, **kwargs):
         if CONFIG.get("quick"):
@@ -756,9 +764,11 @@ def _install_keras_hooks():
         budget = {}
         args, kwargs = _with_budget(keras, args, kwargs, budget, split)
         start = time.monotonic()
-        trainable = sum(int(w.numpy().size) for w in self.trainable_weights)
-        frozen = _frozen_params(self)
-        steps_before = _iterations(self)
+        before = {
+            "trainable": sum(int(w.numpy().size) for w in self.trainable_weights),
+            "frozen": _frozen_params(self),
+            "steps": _iterations(self),
+        }
         IN_FIT.append(True)  # Keras's fit calls evaluate for validation: not a test evaluation
         IN_TRAINING_CALL.append(True)
         try:
@@ -768,54 +778,79 @@ def _install_keras_hooks():
             IN_TRAINING_CALL.pop()
             TRAINING["seconds"] += time.monotonic() - start
         seconds = time.monotonic() - start
-        # Read after training, so that a pipeline's shuffling is the student's own during fit.
-        train = _observe(x, y)
-        hashes, labels, prints = train["hashes"], train["label_counts"], train["image_prints"]
-        val_hashes = val_prints = None
-        if split and hashes is not None:  # Keras takes the validation split from the end
-            cut = int(len(hashes) * (1 - split))
-            val_hashes, hashes = hashes[cut:], hashes[:cut]
-            if y is not None:
-                labels = _label_counts(y[:cut])
-        elif validation is not None:
-            val = _observe(validation[0] if isinstance(validation, (tuple, list)) and validation else validation)
-            val_hashes, val_prints = val["hashes"], val["image_prints"]
-        steps_after = _iterations(self)
-        _record(
-            "fit",
-            {
-                "model": id(self),
-                "model_name": self.name,
-                "epochs_requested": kwargs.get("epochs", args[3] if len(args) > 3 else 1),
-                "epochs_run": len(getattr(history, "epoch", []) or []),
-                "seconds": round(seconds, 3),
-                "samples": train["samples"],
-                "input": train["input"],
-                "trainable_params": trainable,
-                "frozen_params": frozen,
-                "total_params": int(self.count_params()),
-                "label_counts": labels,
-                "train_hashes": hashes,
-                "validation_hashes": val_hashes,
-                # every image fit saw, training and validation alike, against the grader's held-out digits
-                "image_prints": (prints or []) + (val_prints or []),
-                "validation_split": split,
-                "data_kind": type(x).__name__,
-                "stopped_by_budget": budget.get("stopped_by_budget"),
-                "epochs_done": budget.get("epochs_done"),
-                "examples": budget.get("examples"),
-                "multiply_adds_per_example": budget.get("multiply_adds_per_example"),
-                "history": _history(history),
-                "layers": [[layer.name, type(layer).__name__, bool(layer.trainable)] for layer in self.layers],
-                "optimizer": _optimizer_serial(self),
-                "iterations": steps_after,
-                "steps": steps_after - steps_before if None not in (steps_before, steps_after) else None,
-            },
-            FITS,
-        )
+        data = _fit_data(x, y, validation, split)
+        _record("fit", _fit_document(self, args, kwargs, history, budget, before, seconds, data), FITS)
         if not any(m is self for m in MODELS):
             MODELS.append(self)
         return history
+
+    keras.Model.fit = fit
+
+
+def _fit_data(x, y, validation, split):
+    """What fit trained and validated on: read after training, so that a pipeline's shuffling
+    is the student's own during fit."""
+    train = _observe(x, y)
+    hashes, labels, prints = train["hashes"], train["label_counts"], train["image_prints"]
+    val_hashes = val_prints = None
+    if split and hashes is not None:  # Keras takes the validation split from the end
+        cut = int(len(hashes) * (1 - split))
+        val_hashes, hashes = hashes[cut:], hashes[:cut]
+        if y is not None:
+            labels = _label_counts(y[:cut])
+    elif validation is not None:
+        val = _observe(validation[0] if isinstance(validation, (tuple, list)) and validation else validation)
+        val_hashes, val_prints = val["hashes"], val["image_prints"]
+    return {
+        "train": train,
+        "hashes": hashes,
+        "labels": labels,
+        "prints": prints,
+        "val_hashes": val_hashes,
+        "val_prints": val_prints,
+        "data_kind": type(x).__name__,
+        "split": split,
+    }
+
+
+def _fit_document(model, args, kwargs, history, budget, before, seconds, data):
+    """The record of one fit: its data (``_fit_data``), budget, history, layers and optimizer steps."""
+    steps_before, steps_after = before["steps"], _iterations(model)
+    train = data["train"]
+    return {
+        "model": id(model),
+        "model_name": model.name,
+        "epochs_requested": kwargs.get("epochs", args[3] if len(args) > 3 else 1),
+        "epochs_run": len(getattr(history, "epoch", []) or []),
+        "seconds": round(seconds, 3),
+        "samples": train["samples"],
+        "input": train["input"],
+        "trainable_params": before["trainable"],
+        "frozen_params": before["frozen"],
+        "total_params": int(model.count_params()),
+        "label_counts": data["labels"],
+        "train_hashes": data["hashes"],
+        "validation_hashes": data["val_hashes"],
+        # every image fit saw, training and validation alike, against the grader's held-out digits
+        "image_prints": (data["prints"] or []) + (data["val_prints"] or []),
+        "validation_split": data["split"],
+        "data_kind": data["data_kind"],
+        "stopped_by_budget": budget.get("stopped_by_budget"),
+        "epochs_done": budget.get("epochs_done"),
+        "examples": budget.get("examples"),
+        "multiply_adds_per_example": budget.get("multiply_adds_per_example"),
+        "history": _history(history),
+        "layers": [[layer.name, type(layer).__name__, bool(layer.trainable)] for layer in model.layers],
+        "optimizer": _optimizer_serial(model),
+        "iterations": steps_after,
+        "steps": steps_after - steps_before if None not in (steps_before, steps_after) else None,
+    }
+
+
+def _install_evaluation_hooks(keras):
+    """Record the inputs of ``evaluate`` (not the validation fit runs) and ``predict``."""
+    original_evaluate = keras.Model.evaluate
+    original_predict = keras.Model.predict
 
     def evaluate(self, *args, **kwargs):
         if IN_FIT:
@@ -853,9 +888,11 @@ def _install_keras_hooks():
                 INPUTS,
             )
 
-    keras.Model.fit, keras.Model.evaluate, keras.Model.predict = fit, evaluate, predict
-    _install_training_hooks(keras)
+    keras.Model.evaluate, keras.Model.predict = evaluate, predict
 
+
+def _install_loading_hooks(keras):
+    """Record the models and weights loaded from files: candidates for a pretrained base."""
     original_load_model = keras.saving.load_model
     original_load_weights = keras.Model.load_weights
 
