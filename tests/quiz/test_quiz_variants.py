@@ -204,11 +204,13 @@ def test_the_default_variant_needs_no_seed(grader):
 
 def test_review_never_regrades_a_graded_sheet_on_practice_numbers(catalog, sheet, tmp_path, monkeypatch):
     """``grader review`` regrades in-process: without the secret it refuses instead of changing the score."""
+    from grader.batch.store import BatchRow, RowStatus
     from grader.review.regenerate import _sheet
     from grader.review.workspace import WorkspaceError
 
-    row = {"student": "alice", "submission": str(sheet('student: "alice"\nconv-arithmetic/q7: [1, 1, 1]\n'))}
+    submission = str(sheet('student: "alice"\nconv-arithmetic/q7: [1, 1, 1]\n'))
+    row = BatchRow("alice", RowStatus.GRADED, 0, 0, submission=submission)
     with pytest.raises(WorkspaceError, match=f"cannot regrade alice: .*--secret-file PATH, .*{SECRET_FILE_ENV}"):
         _sheet(catalog, row, None, tmp_path)
     monkeypatch.setenv(SECRET_ENV, SECRET)
-    assert _sheet(catalog, row, None, tmp_path)["points_possible"] > 0
+    assert _sheet(catalog, row, None, tmp_path).points_possible > 0
