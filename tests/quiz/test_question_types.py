@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 
 from grader.quiz import checking, keys
+from grader.quiz.answers import Grade
 from grader.quiz.bank import load_bank
 from grader.quiz.kinds import REGISTRY, QuestionKind
 from grader.quiz.question_type import QuestionType
 from grader.quiz.render import answer_format, result_document, template
-from grader.quiz.results import SheetResult
+from grader.quiz.results import QuestionStatus, SheetResult
 from grader.schemas import load_schema
 from grader.yamlsource import read_yaml
 
@@ -98,14 +99,14 @@ def test_each_types_key_scores_full_marks_and_its_report_fits_the_schema(bank, t
     for question in bank.questions:
         inst = bank.instance(question)
         result = checking.check(
-            inst, answers.get(question.id), 1, (question.points, "") if question.id in answers else None
+            inst, answers.get(question.id), 1, Grade(question.points) if question.id in answers else None
         )
         results.append(result)
         assert result.type == question.type
         if REGISTRY[question.type].on_sheet:
             assert result.fraction == 1.0, (question.type, result)
         else:
-            assert result.status == "graded_elsewhere"
+            assert result.status is QuestionStatus.ELSEWHERE
     result_document(
         SheetResult(str(sheet), bank.instance(bank.questions[0]).variant, ("kinds",), tuple(results)), reveal=True
     )
