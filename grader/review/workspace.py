@@ -79,14 +79,8 @@ class Workspace:
                     continue
                 if "student" in sheet.meta:
                     named.append(student)
-                for qid, answer in sheet.answers.items():
-                    if (
-                        qid in questions
-                        and qid not in sheet.duplicated
-                        and isinstance(answer.raw, str)
-                        and answer.raw.strip()
-                    ):
-                        questions[qid].answers.append((student, answer.raw.strip()))
+                for qid, text in sheet.written_answers(catalog).items():
+                    questions[qid].answers.append((student, text))
             elif is_sheet(row):
                 problems.append(f"{student}: {row.status}: {row.message or 'not graded'}")
             elif is_notebook(row):
