@@ -20,6 +20,8 @@ labels, mean bias (suggested minus label), share within half a point, answers la
 more accused of a wrong statement or suggested 0, and milliseconds per 100 answers (model
 loaded; each answer's passages embedded afresh, no cache). Limit the threads as a 2-core
 machine would with OMP_NUM_THREADS=2.
+The figures and the decision (neither candidate is used: no clear gain in agreement, 50 to
+100 times slower than the hybrid) are in README's section on suggested points.
 """
 
 from __future__ import annotations
