@@ -36,7 +36,7 @@ def prompt(blocks: Iterable[Block], note: str = "") -> ET.Element:
     """A prompt as a <div> of paragraphs and preformatted grids, then the answer note."""
     div = element("div")
     for block in blocks:
-        div.append(_pre(block.text) if block.kind == "pre" else element("p", block.text))
+        div.append(_pre(block.text) if block.preformatted else element("p", block.text))
     if note:
         div.append(element("p", note))
     return div

@@ -49,8 +49,8 @@ class LmsExportError(GraderError):
 class Block:
     """A piece of a prompt: a paragraph, or preformatted lines (a grid of numbers)."""
 
-    kind: Literal["p", "pre"]
     text: str
+    preformatted: bool = False  # kept line by line (a grid of numbers), not a paragraph
 
 
 @dataclass(frozen=True)
@@ -255,12 +255,12 @@ def prompt_blocks(text: str) -> tuple[Block, ...]:
 
     def flush_para() -> None:
         if para:
-            blocks.append(Block("p", " ".join(para)))
+            blocks.append(Block(" ".join(para)))
             para.clear()
 
     def flush_pre() -> None:
         if pre:
-            blocks.append(Block("pre", "\n".join(pre)))
+            blocks.append(Block("\n".join(pre), preformatted=True))
             pre.clear()
 
     for line in text.splitlines():
@@ -271,7 +271,7 @@ def prompt_blocks(text: str) -> tuple[Block, ...]:
             if para:
                 caption = para.pop()
                 flush_para()
-                blocks.append(Block("p", caption))
+                blocks.append(Block(caption))
             pre.append(line.rstrip())
         else:
             flush_pre()

@@ -12,6 +12,7 @@ and the model answer in the grader's information.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from enum import StrEnum
 
 from grader.lms import markup
 from grader.lms.model import (
@@ -27,6 +28,16 @@ from grader.lms.model import (
     moodle_percent,
     number_text,
 )
+
+
+class MoodleType(StrEnum):
+    """Moodle's names of the question types the export writes (a question element's ``type``)."""
+
+    NUMERICAL = "numerical"
+    MULTICHOICE = "multichoice"
+    ESSAY = "essay"
+    CLOZE = "cloze"
+
 
 SHOWUNITS_INPUT, SHOWUNITS_NONE = 0, 3  # qtype_numerical: the unit typed with the number; no units
 UNITS_OPTIONAL = 0  # unitgradingtype: a unit converts the response, none is needed
@@ -64,12 +75,12 @@ def _category(quiz: ET.Element, path: str, info: str) -> None:
     _text(question, "info", markup.html(markup.paragraph(info)) if info else "")
 
 
-def _question(quiz: ET.Element, item: Item, qtype: str, text: str) -> ET.Element:
+def _question(quiz: ET.Element, item: Item, qtype: MoodleType, text: str) -> ET.Element:
     question = ET.SubElement(quiz, "question", type=qtype)
     _text(question, "name", item.name, fmt=None)
     _text(question, "questiontext", text)
     _text(question, "generalfeedback", "")
-    if qtype != "cloze":  # a Cloze question's mark is the sum of its fields' weights
+    if qtype is not MoodleType.CLOZE:  # a Cloze question's mark is the sum of its fields' weights
         _value(question, "defaultgrade", number_text(item.points))
     _value(question, "hidden", 0)
     return question
@@ -90,7 +101,7 @@ def _answer(question: ET.Element, answer: Answer, where: str) -> None:
 
 def _numerical(quiz: ET.Element, item: Item, body: Numerical) -> None:
     text = markup.html(markup.prompt(item.prompt, markup.answer_note(item, units_accepted=True)))
-    question = _question(quiz, item, "numerical", text)
+    question = _question(quiz, item, MoodleType.NUMERICAL, text)
     for answer in body.answers:
         _answer(question, answer, item.question_id)
     if body.units:
@@ -107,7 +118,7 @@ def _numerical(quiz: ET.Element, item: Item, body: Numerical) -> None:
 
 def _choices(quiz: ET.Element, item: Item, body: Choices) -> None:
     text = markup.html(markup.prompt(item.prompt))
-    question = _question(quiz, item, "multichoice", text)
+    question = _question(quiz, item, MoodleType.MULTICHOICE, text)
     _value(question, "single", "false" if body.multiple else "true")
     _value(question, "shuffleanswers", "false")
     lettered = [o.letter for o in body.options] == [chr(ord("A") + i) for i in range(len(body.options))]
@@ -124,7 +135,7 @@ def _choices(quiz: ET.Element, item: Item, body: Choices) -> None:
 
 
 def _essay(quiz: ET.Element, item: Item, body: Essay) -> None:
-    question = _question(quiz, item, "essay", markup.html(markup.prompt(item.prompt)))
+    question = _question(quiz, item, MoodleType.ESSAY, markup.html(markup.prompt(item.prompt)))
     _value(question, "responseformat", "editor")
     _value(question, "responserequired", 1)
     _value(question, "responsefieldlines", 10)
@@ -160,7 +171,7 @@ def _fields(quiz: ET.Element, item: Item, body: Fields) -> None:
     prompt = markup.html(markup.prompt(item.prompt, markup.answer_note(item, units_accepted=True)))
     cells = {field.name: cloze_field(field, item.question_id) for field in body.fields}
     text = prompt.translate(_CLOZE_TEXT) + markup.html(markup.fields_table(body, cells))
-    question = _question(quiz, item, "cloze", text)
+    question = _question(quiz, item, MoodleType.CLOZE, text)
     _value(question, "penalty", "0.3333333")
 
 
