@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from grader.quiz.bank import Catalog
-from grader.review.calibration import calibrate, cross_validate, evaluate, load_labelled, simulate_learning
+from grader.review.calibration import AnswerKind, calibrate, cross_validate, evaluate, load_labelled, simulate_learning
 from grader.review.suggest import MODELS, THRESHOLDS, Suggester, SuggestionError, make_similarity
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -41,7 +41,7 @@ def main() -> None:
     catalog = Catalog.load()
     short, styled = load_labelled(LABELS, catalog), load_labelled(STUDENT_STYLE, catalog)
     for name, answers in (("short", short), ("student-style", styled)):
-        kinds = {k: sum(a.kind == k for a in answers) for k in ("correct", "partial", "fluent_wrong", "off_topic")}
+        kinds = {k.value: sum(a.kind is k for a in answers) for k in AnswerKind}
         print(
             f"{name}: {len(answers)} labelled answers to {len({a.question for a in answers})} questions: "
             + ", ".join(f"{n} {k.replace('_', '-')}" for k, n in kinds.items())

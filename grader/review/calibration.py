@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,21 @@ from grader.review.suggest import Similarity, Suggester, Suggestion, Thresholds
 from grader.yamlsource import read_yaml
 
 
+class AnswerKind(StrEnum):
+    """What a labelled answer is, as its set's rubric labels it."""
+
+    CORRECT = "correct"
+    PARTIAL = "partial"
+    FLUENT_WRONG = "fluent_wrong"  # the right words, a wrong statement
+    OFF_TOPIC = "off_topic"
+
+
 @dataclass(frozen=True)
 class Labelled:
     question: str
     text: str
     points: float
-    kind: str  # correct | partial | fluent_wrong | off_topic
+    kind: AnswerKind
     style: str = ""  # essay | paraphrase | bullets | terse (the student-style set)
 
 
@@ -40,8 +50,11 @@ def load_labelled(path: str | Path, catalog: Any) -> list[Labelled]:
         for i, item in enumerate(items or []):
             if not isinstance(item, dict) or not {"kind", "points", "text"} <= set(item):
                 raise InputFileError(f"{doc.source}:{doc.line_of((qid, i))}: each answer needs kind, points and text")
+            if item["kind"] not in set(AnswerKind):
+                kinds = ", ".join(AnswerKind)
+                raise InputFileError(f"{doc.source}:{doc.line_of((qid, i))}: kind {item['kind']!r} is none of {kinds}")
             text, style = str(item["text"]).strip(), str(item.get("style", ""))
-            answers.append(Labelled(qid, text, float(item["points"]), str(item["kind"]), style))
+            answers.append(Labelled(qid, text, float(item["points"]), AnswerKind(item["kind"]), style))
     return answers
 
 
@@ -129,7 +142,7 @@ def agreement(
     labels = [a.points for a in answers]
     points = [s.points for s in suggestions]
     full = [catalog.by_id[a.question][1].points for a in answers]
-    fluent = [i for i, a in enumerate(answers) if a.kind == "fluent_wrong"]
+    fluent = [i for i, a in enumerate(answers) if a.kind is AnswerKind.FLUENT_WRONG]
     credited = [i for i, a in enumerate(answers) if a.points >= CREDITED]
     n = len(answers) or 1
     return Agreement(

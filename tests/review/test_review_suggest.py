@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import InputFileError
-from grader.review.calibration import cohen_kappa, evaluate, load_labelled
+from grader.review.calibration import AnswerKind, cohen_kappa, evaluate, load_labelled
 from grader.review.reading import negated
 from grader.review.suggest import Suggester, clauses, make_similarity
 
@@ -24,7 +24,7 @@ def labelled(catalog):
 
 def test_the_labelled_set_covers_ten_questions_and_every_kind(labelled):
     assert len({a.question for a in labelled}) >= 10
-    assert {a.kind for a in labelled} == {"correct", "partial", "fluent_wrong", "off_topic"}
+    assert {a.kind for a in labelled} == set(AnswerKind)
 
 
 @pytest.mark.parametrize("model, kappa, within", [("lexical", 0.45, 0.9), ("hybrid", 0.5, 0.9)])
