@@ -218,15 +218,21 @@ def _too_deep(where: str, limits: Limits) -> InputFileError:
     )
 
 
-def parse_yaml(text: str, source: str, limits: Limits = FILE_LIMITS) -> YamlDocument:
-    """Parse one YAML document from ``text`` within ``limits``; ``source`` names it in messages."""
+def parse_yaml(text: str, source: str, limits: Limits = FILE_LIMITS, *, trusted: bool = False) -> YamlDocument:
+    """Parse one YAML document from ``text`` within ``limits``; ``source`` names it in messages.
+
+    ``trusted`` (the grader's own files, such as its shipped banks) skips the checks against
+    nesting, size and alias bombs, which take two thirds of the time and guard against
+    a hostile file only."""
     doc = YamlDocument(data=None, source=source)
     loader = _LineLoader(text)
     try:
-        _scan(text, source, limits)
+        if not trusted:
+            _scan(text, source, limits)
         node = loader.get_single_node()
         if node is not None:
-            _check_expansion(node, source, limits)
+            if not trusted:
+                _check_expansion(node, source, limits)
             doc.data = _build(loader, node, (), doc)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -239,7 +245,7 @@ def parse_yaml(text: str, source: str, limits: Limits = FILE_LIMITS) -> YamlDocu
     return doc
 
 
-def read_yaml(path: str | Path, limits: Limits = FILE_LIMITS) -> YamlDocument:
+def read_yaml(path: str | Path, limits: Limits = FILE_LIMITS, *, trusted: bool = False) -> YamlDocument:
     """Read a YAML file within ``limits``, refusing missing, binary, empty and oversized files
     with a clear message (an oversized one is not read past its limit)."""
     path = Path(path)
@@ -265,7 +271,7 @@ def read_yaml(path: str | Path, limits: Limits = FILE_LIMITS) -> YamlDocument:
         raise InputFileError(f"{path}: not a text file (contains NUL bytes); expected YAML")
     if not text.strip():
         raise InputFileError(f"{path}: the file is empty")
-    doc = parse_yaml(text, str(path), limits)
+    doc = parse_yaml(text, str(path), limits, trusted=trusted)
     if doc.data is None:
         raise InputFileError(f"{path}: the file holds no YAML content (only comments?)")
     return doc
