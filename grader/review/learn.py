@@ -68,9 +68,10 @@ def learn(
 
 def borderline(suggestion: Suggestion, cover: float) -> float:
     """0 to 1: how many of the answer's key points were decided by a hair (similarity within
-    BORDER of the threshold), and half as much again for a wrong statement found."""
+    BORDER of the threshold). A wrong statement found adds no doubt: it is only found where the
+    answer uses two thirds of its words (:class:`grader.review.suggest.WrongStatement`)."""
     close = sum(abs(c.similarity - cover) < BORDER for c in suggestion.coverage)
-    return min(1.0, close / max(1, len(suggestion.coverage)) + (0.5 if suggestion.wrong else 0.0))
+    return close / max(1, len(suggestion.coverage))
 
 
 def least_sure_first(found: Mapping[int, Learned]) -> list[int]:

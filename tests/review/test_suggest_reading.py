@@ -13,9 +13,10 @@ import yaml
 
 from grader.review.calibration import evaluate, load_labelled
 from grader.review.reading import assertions, direction, opposite, passages
-from grader.review.suggest import Suggester, make_similarity, points_for
+from grader.review.suggest import Suggester, Thresholds, make_similarity, points_for
 
 STUDENT_STYLE = Path(__file__).parents[1] / "data" / "student_style" / "answers.yaml"
+SHORT = Path(__file__).parents[1] / "data" / "written_answers.yaml"
 ESSAY = """\
 ## Parameters
 In a dense layer every input is connected to every unit.
@@ -96,6 +97,33 @@ def test_asserting_a_wrong_statement_is_still_caught(catalog, lexical):
     assert suggestion.wrong == ("a CNN has more parameters than a fully connected network",)
 
 
+def test_sharing_the_questions_words_is_not_making_a_wrong_statement(catalog):
+    """Cross-validation found this credited passage taken for "template matching means the filter
+    is learned from a fixed template image" when a fold calibrated a low threshold: it shares
+    "template matching" and "image" but says nothing of a learned or fixed template."""
+    answer = "In template matching you slide a template over the image."
+    suggester = Suggester(make_similarity("lexical", catalog), Thresholds(cover=0.3, wrong=0.3, margin=0.0))
+    [suggestion] = suggester.suggest(catalog.by_id["conv-arithmetic/q4"][1].spec, "conv-arithmetic/q4", [answer])
+    assert not suggestion.wrong
+    worded = "In template matching the filter is learned from a fixed template image."
+    [suggestion] = suggester.suggest(catalog.by_id["conv-arithmetic/q4"][1].spec, "conv-arithmetic/q4", [worded])
+    assert suggestion.wrong == ("template matching means the filter is learned from a fixed template image",)
+
+
+@pytest.mark.parametrize("model", ["lexical", "hybrid"])
+@pytest.mark.parametrize("labels", [STUDENT_STYLE, SHORT])
+def test_no_threshold_calibration_may_choose_accuses_a_credited_answer(catalog, model, labels):
+    """At the loosest wrong-statement thresholds of the calibration's search (grader.review.
+    calibration.calibrate), no answer labelled 1.5 or more is accused, so no fold of a
+    cross-validation can accuse one either (before the two-thirds wording rule: 11 and 7)."""
+    if model != "lexical":
+        pytest.importorskip("wordllama")
+    loosest = Suggester(make_similarity(model, catalog), Thresholds(cover=0.3, wrong=0.4, margin=0.0))
+    agreement = evaluate(loosest, catalog, load_labelled(labels, catalog))
+    assert agreement.credited_accused == 0, agreement
+    assert agreement.fluent_wrong_full == 0 or labels == SHORT, agreement
+
+
 def test_denying_a_wrong_statement_is_not_making_it(catalog, lexical):
     answer = "A 1x1 convolution does not look at the neighbouring pixels: it mixes all the channels at one position."
     [suggestion] = lexical.suggest(catalog.by_id["conv-arithmetic/q9b"][1].spec, "conv-arithmetic/q9b", [answer])
@@ -146,8 +174,8 @@ def test_the_set_holds_every_style_and_long_answers(catalog):
     assert sum(len(a.text) >= 400 for a in answers) >= 15
 
 
-@pytest.mark.parametrize("model, accused", [("lexical", 2), ("hybrid", 0)])
-def test_held_out_answers_agree_with_the_labels(catalog, model, accused):
+@pytest.mark.parametrize("model, zeroed", [("lexical", 1), ("hybrid", 0)])
+def test_held_out_answers_agree_with_the_labels(catalog, model, zeroed):
     """The shipped thresholds were calibrated on tests/data/written_answers.yaml only, so every
     answer of the student-style set is held out from them."""
     if model != "lexical":
@@ -156,8 +184,8 @@ def test_held_out_answers_agree_with_the_labels(catalog, model, accused):
     agreement = evaluate(suggester, catalog, load_labelled(STUDENT_STYLE, catalog))
     assert agreement.correlation >= 0.6 and abs(agreement.bias) <= 0.2, agreement
     assert agreement.within_half >= 0.8, agreement
-    assert agreement.covering_zero == 0 and agreement.credited_zero <= accused // 2, agreement
-    assert agreement.credited_accused <= accused, "the default (hybrid) accuses no credited answer"
+    assert agreement.covering_zero == 0 and agreement.credited_zero <= zeroed, agreement
+    assert agreement.credited_accused == 0, agreement
 
 
 @pytest.mark.parametrize("qid", ["cnn-exercises/q7", "conv-arithmetic/q9b", "conv-arithmetic/q13"])
