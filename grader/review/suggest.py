@@ -5,10 +5,10 @@ the instructor decides, and nothing here is ever written into a grade by itself.
 An answer is cut into clauses; a key point is covered when some clause is similar enough
 to it (``cover`` threshold) and does not negate what the key point says (a negation word on
 one side only: such a clause is flagged "says the opposite?" instead). Each known wrong statement the answer makes (a clause
-at least ``wrong`` similar to it, and ``margin`` closer to it than to any key point) takes
-a key point's worth off, so that an answer with the right words that states something wrong is
+at least ``wrong`` similar to it, ``margin`` closer to it than to any key point, and using two
+thirds of its content words) takes half a point off, so that an answer with the right words that states something wrong is
 not suggested full marks (one key point's worth, however many it makes). Points are the
-covered share of the question's points, up to the next half point.
+covered share of the question's points, to the nearest half point.
 
 Two similarity models, compared by ``benchmarks/suggestions.py`` on labelled answers:
 
