@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from grader.atomic import write_atomically
-from grader.batch.submissions import DEFAULT_PATTERN, AssignmentKey, Submission, assignment_key, discover
+from grader.batch.submissions import (
+    DEFAULT_PATTERN,
+    AssignmentKey,
+    Submission,
+    SubmissionKind,
+    assignment_key,
+    discover,
+)
 from grader.batch.unzip import ZipLimits, unpack
 from grader.errors import AnswerSheetError, BatchError, GraderError, InputFileError
 from grader.schemas import schema_errors
@@ -127,15 +134,16 @@ def compare_sheets(submissions: Sequence[Submission], catalog: object | None = N
 def compare_submissions(
     submissions: Sequence[Submission], key: AssignmentKey, template: Path | None = None
 ) -> Similarity:
-    """The class's notebooks (a notebook assignment) or answer sheets (otherwise), refused
-    submissions (a zip entry not extracted) left out."""
+    """The class's notebooks (a notebook assignment) or answer sheets, YAML or notebook sheets
+    (otherwise), by the kind decided when each was found; refused submissions (a zip entry not
+    extracted) left out."""
     usable = [s for s in submissions if not s.refused]
     if key.notebook:
-        found = compare_notebooks([s for s in usable if s.path.suffix.lower() == ".ipynb"], template)
+        found = compare_notebooks([s for s in usable if s.kind is SubmissionKind.NOTEBOOK], template)
     else:
         if template:
             raise SimilarityError("--template is a starter notebook: answer sheets are compared without one")
-        found = compare_sheets([s for s in usable if s.path.suffix.lower() in (".yaml", ".yml")])
+        found = compare_sheets([s for s in usable if s.kind is SubmissionKind.SHEET])
     return replace(found, assignment=key.name)
 
 

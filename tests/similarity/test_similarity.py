@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from grader.batch.submissions import assignment_key, discover
 from grader.schemas import schema_errors
@@ -18,6 +19,7 @@ from grader.similarity.result import Material, Similarity
 from grader.similarity.run import THRESHOLD, compare_folder, compare_submissions, write_similarity
 from grader.similarity.tokens import code_units
 from grader.similarity.winnowing import fingerprint
+from tests.quiz.test_quiz_notebooks import as_notebook
 from tests.similarity_class import NEAR_COPIES, notebook_class, sheet_class, write_notebook, write_starter
 
 HOSTILE = "<script>alert('copied')</script>"
@@ -56,6 +58,20 @@ def test_near_copies_of_written_answers_rank_first_and_are_flagged(tmp_path):
         (question,) = {planted.copies.get((pair.a, pair.b)), planted.copies.get((pair.b, pair.a))} - {None}
         assert pair.evidence[0].question == question
         assert pair.evidence[0].a.marked and pair.evidence[0].b.marked, "the shared words are marked"
+
+
+def test_notebook_sheets_are_compared_as_the_yaml_sheets_they_hold(tmp_path):
+    """In a quiz batch a notebook is an answer sheet (its kind decided when it is found): the
+    copiers handing in notebook sheets are found exactly as with YAML sheets."""
+    planted = sheet_class(tmp_path / "sheets")
+    as_yaml = compare_folder(planted.folder, "quiz", tmp_path / "out-yaml")
+    for copier in {b for _, b in planted.copies}:
+        path = planted.folder / f"{copier}.yaml"
+        as_notebook(yaml.safe_load(path.read_text(encoding="utf-8")), path.with_suffix(".ipynb"))
+        path.unlink()
+    found = compare_folder(planted.folder, "quiz", tmp_path / "out-notebooks")
+    assert set(found.students) == set(as_yaml.students) and not found.not_compared
+    assert [(p.a, p.b, p.score) for p in found.pairs] == [(p.a, p.b, p.score) for p in as_yaml.pairs]
 
 
 def test_renaming_reformatting_comments_and_numbers_leave_the_tokens_alike():
