@@ -46,3 +46,13 @@ def load_result(path: Path) -> Result:
     except (OSError, ValueError) as exc:
         raise ResultDocumentError(f"{path}: not a readable result document ({exc})") from None
     return result_from_document(document, str(path))
+
+
+def load_notebook_result(path: Path) -> NotebookResult:
+    """The notebook result stored in ``path``; any other document is refused."""
+    from grader.notebooks.results import NotebookResult
+
+    result = load_result(path)
+    if not isinstance(result, NotebookResult):
+        raise ResultDocumentError(f"{path}: an answer sheet's result where a notebook's was expected")
+    return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from grader.notebooks.architecture import Architecture
 from grader.notebooks.assignment import Assignment, CheckName, CheckSpec
@@ -49,10 +50,21 @@ class CheckResult:
     points_possible: float
     fraction: float
     message: str
+    awarded: float | None = None  # an instructor's points, kept exactly (the fraction beside them is rounded)
 
     @property
     def points(self) -> float:
-        return round(self.points_possible * self.fraction, 4)
+        return self.awarded if self.awarded is not None else round(self.points_possible * self.fraction, 4)
+
+    def document(self) -> dict[str, Any]:
+        """As stored in a result document (``points`` computed, ``awarded`` not a field of its own)."""
+        return {
+            "check": self.check,
+            "points_possible": self.points_possible,
+            "fraction": self.fraction,
+            "message": self.message,
+            "points": self.points,
+        }
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ class NotebookResult:
             flags=list(self.flags),
             mistakes=list(self.mistakes),
             fits=list(self.fits),
-            checks=[{**asdict(c), "points": c.points} for c in self.checks],
+            checks=[c.document() for c in self.checks],
         )
         return doc
 

@@ -9,7 +9,7 @@ from typing import Any
 from grader.notebooks.status import Status
 from grader.quiz.answers import Grade
 from grader.review.decisions import NOTEBOOK_REVIEWED, Decided
-from grader.review.regenerate import reviewed_document
+from grader.review.regenerate import reviewed_result
 from grader.review.state import Review
 from grader.review.suggest import Suggestion
 
@@ -65,7 +65,7 @@ def index_page(review: Review) -> IndexPage:
             s,
             workspace.rows[s].points,
             workspace.rows[s].points_possible,
-            Status(d["status"]),
+            d.status,
             review.notebook_reviewed(s),
         )
         for s, d in workspace.notebooks.items()
@@ -190,32 +190,32 @@ def notebook_page(review: Review, student: str) -> NotebookPage:
     grades = review.decisions.grades(student)
     decided = review.decisions.decided(student)
     original = review.workspace.notebooks[student]
-    auto = {c["check"]: c for c in original["checks"]}
-    document = reviewed_document(original, grades)
+    auto = {c.check: c for c in original.checks}
+    result = reviewed_result(original, grades)
     checks = tuple(
         CheckLine(
-            c["check"],
-            c["points"],
-            c["points_possible"],
-            c["fraction"],
-            auto[c["check"]]["points"],
-            auto[c["check"]]["message"],
-            grades.get(c["check"]),
-            decided.get(c["check"]),
+            c.check,
+            c.points,
+            c.points_possible,
+            c.fraction,
+            auto[c.check].points,
+            auto[c.check].message,
+            grades.get(c.check),
+            decided.get(c.check),
         )
-        for c in document["checks"]
+        for c in result.checks
     )
     students = list(review.workspace.notebooks)
     position = students.index(student)
     return NotebookPage(
         student,
-        document["assignment"],
-        document["notebook"],
-        document["points"],
-        document["points_possible"],
-        Status(document["status"]),
-        document["measured_accuracy"],
-        tuple(document["messages"]),
+        result.assignment,
+        result.notebook,
+        result.points,
+        result.points_possible,
+        result.status,
+        result.measured_accuracy,
+        result.messages,
         checks,
         decided.get(NOTEBOOK_REVIEWED),
         review.workspace.executed_notebook(student) is not None,

@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from grader.atomic import write_atomically
 from grader.batch.store import BatchRow, sentences, write_row
@@ -26,8 +26,13 @@ from grader.quiz.answers import Grade
 from grader.quiz.bank import Catalog
 from grader.quiz.kinds import is_written
 from grader.quiz.results import QuestionStatus
+from grader.results import load_notebook_result
 from grader.review.decisions import Decisions
 from grader.review.workspace import WorkspaceError, is_notebook, is_sheet, read_rows
+
+if TYPE_CHECKING:
+    from grader.notebooks.checks import CheckResult
+    from grader.notebooks.results import NotebookResult
 
 
 def regenerate(
@@ -110,43 +115,33 @@ def _sheet(
     )
 
 
-def reviewed_document(document: dict[str, Any], grades: dict[str, Grade]) -> dict[str, Any]:
+def reviewed_result(result: NotebookResult, grades: dict[str, Grade]) -> NotebookResult:
     """The notebook result with the instructor's points for the overridden checks."""
-    checks = []
-    for check in document["checks"]:
-        grade = grades.get(check["check"])
-        if grade is not None:
-            possible = check["points_possible"]
-            if not 0 <= grade.points <= possible:
-                raise WorkspaceError(f"{check['check']}: points must be from 0 to {possible:g}, got {grade.points:g}")
-            note = f"Instructor: {grade.points:g}/{possible:g}" + (f" ({grade.comment})" if grade.comment else "")
-            check = {
-                **check,
-                "points": grade.points,
-                "fraction": round(grade.points / possible, 4) if possible else 0.0,
-                "message": sentences(check["message"], note) + ".",
-            }
-        checks.append(check)
-    points = round(sum(c["points"] for c in checks), 4)
-    possible = document["points_possible"]
-    return {
-        **document,
-        "checks": checks,
-        "points": points,
-        "fraction": round(points / possible, 4) if possible else 0.0,
-    }
+    return replace(result, checks=tuple(_reviewed_check(c, grades.get(c.check)) for c in result.checks))
+
+
+def _reviewed_check(check: CheckResult, grade: Grade | None) -> CheckResult:
+    """The check with the instructor's points, kept exactly, and their note after its message."""
+    if grade is None:
+        return check
+    possible = check.points_possible
+    if not 0 <= grade.points <= possible:
+        raise WorkspaceError(f"{check.check}: points must be from 0 to {possible:g}, got {grade.points:g}")
+    note = f"Instructor: {grade.points:g}/{possible:g}" + (f" ({grade.comment})" if grade.comment else "")
+    fraction = round(grade.points / possible, 4) if possible else 0.0
+    return replace(check, fraction=fraction, message=sentences(check.message, note) + ".", awarded=grade.points)
 
 
 def _notebook(row: BatchRow, grades: dict[str, Grade], feedback: Path, reviewed: bool) -> BatchRow:
-    original = json.loads((feedback / "result.json").read_text(encoding="utf-8"))
-    document = reviewed_document(original, grades)
-    write_atomically(feedback / "reviewed.json", json.dumps(document, indent=1))
-    changed = sum(1 for c in original["checks"] if c["check"] in grades)
+    original = load_notebook_result(feedback / "result.json")
+    result = reviewed_result(original, grades)
+    write_atomically(feedback / "reviewed.json", json.dumps(result.document(), indent=1))
+    changed = sum(1 for c in original.checks if c.check in grades)
     note = (f"instructor changed {changed} check(s)" if changed else "") or ("reviewed" if reviewed else "")
     return replace(
         row,
-        points=document["points"],
-        points_possible=document["points_possible"],
+        points=result.points,
+        points_possible=result.points_possible,
         message=sentences(row.auto_message or "", note),
         reviewed={"checks_changed": changed},
     )

@@ -90,12 +90,12 @@ class Review:
         regenerate(self.out, students, self.catalog, self.secret)
 
     def override(self, student: str, check: str, points: float, comment: str) -> None:
-        document = self.workspace.notebooks[student]
-        spec = next((c for c in document["checks"] if c["check"] == check), None)
+        result = self.workspace.notebooks[student]
+        spec = next((c for c in result.checks if c.check == check), None)
         if spec is None:
             raise ReviewInputError(f"{student}'s notebook has no check {check!r}")
-        if not 0 <= points <= spec["points_possible"]:
-            raise ReviewInputError(f"points for {check} must be 0 to {spec['points_possible']:g}, got {points:g}")
+        if not 0 <= points <= spec.points_possible:
+            raise ReviewInputError(f"points for {check} must be 0 to {spec.points_possible:g}, got {points:g}")
         self.decisions.record(student, check, Grade(points, comment), Via.CHECK)
         regenerate(self.out, [student], self.catalog, self.secret)
 

@@ -4,10 +4,9 @@ name, and the graded notebooks' result documents (``feedback/STUDENT/result.json
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from grader.batch import store
 from grader.batch.store import BatchOutputError, BatchRow
@@ -17,6 +16,10 @@ from grader.quiz.bank import Catalog, Question
 from grader.quiz.kinds import is_written
 from grader.quiz.sheets import read_sheet
 from grader.quiz.variants import HOW_TO_GIVE
+from grader.results import ResultDocumentError, load_notebook_result
+
+if TYPE_CHECKING:
+    from grader.notebooks.results import NotebookResult
 
 
 class WorkspaceError(GraderError):
@@ -61,7 +64,7 @@ class Workspace:
     catalog: Catalog
     rows: dict[str, BatchRow]
     questions: dict[str, WrittenQuestion]  # written questions someone answered, in bank order
-    notebooks: dict[str, dict[str, Any]]  # student -> notebook result document
+    notebooks: dict[str, NotebookResult]  # student -> the batch's result of their notebook
     problems: list[str]  # what could not be read (shown on the overview page)
     named: list[str] = field(default_factory=list)  # students whose graded sheet names a student (student: line)
 
@@ -86,9 +89,9 @@ class Workspace:
             elif is_notebook(row):
                 path = out / "feedback" / student / "result.json"
                 try:
-                    notebooks[student] = json.loads(path.read_text(encoding="utf-8"))
-                except (OSError, ValueError) as exc:
-                    problems.append(f"{student}: no notebook result to review ({path}: {exc.__class__.__name__})")
+                    notebooks[student] = load_notebook_result(path)
+                except ResultDocumentError as exc:
+                    problems.append(f"{student}: no notebook result to review ({exc})")
         answered = {qid: q for qid, q in questions.items() if q.answers}
         return cls(out, catalog, rows, answered, notebooks, problems, named)
 
@@ -113,7 +116,8 @@ class Workspace:
 
     def executed_notebook(self, student: str) -> Path | None:
         """The executed notebook the batch kept for ``student``, if it is still there."""
-        name = self.notebooks.get(student, {}).get("executed_notebook")
+        result = self.notebooks.get(student)
+        name = result.executed_notebook if result else None
         path = Path(name) if name else None
         if path is None or not path.is_file():
             candidates = sorted((self.out / "feedback" / student).glob("*.executed.ipynb"))

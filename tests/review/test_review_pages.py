@@ -4,12 +4,16 @@ instructor's overrides."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from grader.notebooks.status import Status
 from grader.quiz.answers import Grade
+from grader.results import ResultDocumentError
 from grader.review.decisions import Via
 from grader.review.pages import index_page, notebook_page, question_page
+from grader.review.regenerate import regenerate
 from grader.review.state import Review, ReviewInputError
 from tests.review.test_review_fixtures import NOTEBOOK_STUDENT, make_out
 
@@ -67,3 +71,28 @@ def test_an_overridden_check_shows_the_instructors_points_beside_the_graders(rev
     assert page.points == 5.0 and page.reviewed is not None and page.reviewed.via is None
     with pytest.raises(ReviewInputError, match="0 to 2.5"):
         review.override(NOTEBOOK_STUDENT, "accuracy", 9, "")
+
+
+def test_an_instructors_points_are_kept_exactly_and_a_bad_result_is_a_problem(tmp_path, catalog):
+    """The review reads the batch's notebook results as typed results (grader.results): two
+    thirds of a point stay two thirds on the page and in reviewed.json, with the fraction beside
+    them rounded as the grader rounds; a damaged result document is refused by name, and a missing
+    one is named on the overview instead of stopping the review."""
+    out = make_out(tmp_path)
+    review = Review(out, catalog, "tester", model="lexical")
+    review.override(NOTEBOOK_STUDENT, "frozen_then_unfrozen", 2 / 3, "a third")
+    check = next(c for c in notebook_page(review, NOTEBOOK_STUDENT).checks if c.check == "frozen_then_unfrozen")
+    assert (check.points, check.fraction) == (2 / 3, 0.3333)
+    regenerate(out, [NOTEBOOK_STUDENT], catalog)
+    stored = json.loads((out / "feedback" / NOTEBOOK_STUDENT / "reviewed.json").read_text())
+    [frozen] = [c for c in stored["checks"] if c["check"] == "frozen_then_unfrozen"]
+    assert (frozen["points"], frozen["fraction"], stored["points"]) == (2 / 3, 0.3333, round(2.5 + 0 + 2 / 3, 4))
+    assert frozen["message"] == "Never unfrozen; Instructor: 0.666667/2 (a third)."
+    result = out / "feedback" / NOTEBOOK_STUDENT / "result.json"
+    result.write_text('{"kind": "quiz-result"}')
+    with pytest.raises(ResultDocumentError, match=r"nora/result.json: not a result document"):
+        regenerate(out, [NOTEBOOK_STUDENT], catalog)
+    result.unlink()
+    again = Review(out, catalog, "tester", model="lexical")
+    assert NOTEBOOK_STUDENT not in again.workspace.notebooks
+    assert any(p.startswith(f"{NOTEBOOK_STUDENT}: no notebook result to review") for p in again.workspace.problems)
