@@ -110,3 +110,31 @@ def test_document_kinds_match_the_result_schemas():
 
     for kind in DocumentKind:
         assert load_schema(kind.value)["properties"]["kind"]["const"] == kind.value
+
+
+def test_the_kernels_record_kinds_are_the_graders():
+    """kernel_trace.py runs standalone in the student's kernel and writes its record kinds and
+    call kinds as literals: every one it sends is one the grader reads, and every kind the
+    grader reads is sent."""
+    import ast
+    import inspect
+
+    from grader.notebooks import kernel_trace
+    from grader.notebooks.trace import CallKind, RecordKind
+
+    tree = ast.parse(inspect.getsource(kernel_trace))
+    sent, calls = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("_send", "_record"):
+            if isinstance(node.args[0], ast.Constant):  # not _record's own call of _send(kind, doc)
+                sent.add(node.args[0].value)
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if isinstance(key, ast.Constant) and isinstance(value, ast.Constant):
+                    if key.value == "record":
+                        sent.add(value.value)
+                    elif key.value == "call":
+                        calls.add(value.value)
+    assert sent == set(RecordKind)
+    schema = load_schema("kernel-trace")["properties"]["inputs"]["items"]["properties"]["call"]
+    assert calls == set(CallKind) == set(schema["enum"])

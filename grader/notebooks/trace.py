@@ -19,6 +19,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -109,15 +110,51 @@ class OtherTraining:
     image_prints: list[str] = field(default_factory=list)  # of the images trained on, against the held-out digits
 
 
+class RecordKind(StrEnum):
+    """What one line of the kernel's record holds (its ``record`` field). The kernel side
+    (``kernel_trace.py``, standalone in the student's kernel) writes these as literals; a test
+    holds the two equal."""
+
+    FIT = "fit"
+    CALL = "call"
+    LOADED = "loaded"
+    OTHER_TRAINING = "other_training"
+    HASHES = "hashes"  # long hash lists, sent once and referred to by id
+    MODEL = "model"
+    SAVED = "saved"
+    TRAINED = "trained"
+    DETERMINISM = "determinism"
+    END = "end"
+
+
+class CallKind(StrEnum):
+    """Which model method a :class:`CallRecord` saw (the kernel trace schema's enum)."""
+
+    EVALUATE = "evaluate"
+    PREDICT = "predict"
+
+
+# The records that are kept as a list of the trace, by the trace document's key.
+_LISTED = {
+    RecordKind.FIT: "fits",
+    RecordKind.CALL: "inputs",
+    RecordKind.LOADED: "loaded",
+    RecordKind.OTHER_TRAINING: "other_training",
+}
+
+
 @dataclass(frozen=True)
 class CallRecord:
     """One call to ``evaluate`` or ``predict`` outside training."""
 
-    call: str
+    call: CallKind
     model: int
     input: InputSummary | None = None
     hashes: list[str] | None = None
     label_counts: dict[str, int] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "call", CallKind(self.call))
 
 
 @dataclass(frozen=True)
@@ -201,28 +238,27 @@ class KernelTrace:
         """The trace from the records the kernel sent, in order, up to its last one ("end");
         checked against the schema like a trace file."""
         doc: dict[str, Any] = {"fits": [], "inputs": [], "loaded": [], "model": None, "model_found": ""}
-        lists = {"fit": "fits", "call": "inputs", "loaded": "loaded", "other_training": "other_training"}
         doc["other_training"] = []
         hashes: dict[str, Any] = {}
         for record in records:
             record = dict(record)
             kind = record.pop("record", None)
-            if kind == "end":
+            if kind == RecordKind.END:
                 break
-            if kind == "hashes":
+            if kind == RecordKind.HASHES:
                 hashes[str(record.get("id"))] = record.get("values")
-            elif kind in lists:
+            elif kind in _LISTED:
                 for key, value in record.items():
                     if isinstance(value, dict) and set(value) == {"same_as"}:
                         record[key] = hashes.get(str(value["same_as"]))
-                doc[lists[kind]].append(record)
-            elif kind == "model":
+                doc[_LISTED[RecordKind(kind)]].append(record)
+            elif kind == RecordKind.MODEL:
                 doc.update(model=record.get("model"), model_found=record.get("model_found") or "")
-            elif kind == "saved":
+            elif kind == RecordKind.SAVED:
                 doc["model_sha256"] = record.get("sha256")
-            elif kind == "trained":
+            elif kind == RecordKind.TRAINED:
                 doc["trained_models"] = record.get("configs") or []
-            elif kind == "determinism":
+            elif kind == RecordKind.DETERMINISM:
                 doc["determinism_off"] = str(record.get("off") or "")
         errors = schema_errors(doc, "kernel-trace")
         if errors:
@@ -279,7 +315,7 @@ class KernelTrace:
         return [f for f in self.fits if f.model == model_id]
 
     def evaluations_of(self, model_id: int | None) -> list[CallRecord]:
-        return [c for c in self.inputs if c.call == "evaluate" and c.model == model_id]
+        return [c for c in self.inputs if c.call is CallKind.EVALUATE and c.model == model_id]
 
 
 ARRAY_KINDS = ("ndarray", "EagerTensor", "Tensor", "ResourceVariable")  # data the hidden code always hashes
