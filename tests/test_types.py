@@ -138,3 +138,11 @@ def test_the_kernels_record_kinds_are_the_graders():
     assert sent == set(RecordKind)
     schema = load_schema("kernel-trace")["properties"]["inputs"]["items"]["properties"]["call"]
     assert calls == set(CallKind) == set(schema["enum"])
+
+
+def test_variant_kinds_match_the_quiz_result_schema():
+    from grader.quiz.variants import Variant, VariantKind
+
+    kind = load_schema("quiz-result")["properties"]["variant"]["properties"]["kind"]
+    assert set(kind["enum"]) == {k.value for k in VariantKind}
+    assert Variant("practice", "s").kind is VariantKind.PRACTICE

@@ -20,7 +20,7 @@ from grader.batch.store import RowStatus, sentences
 from grader.batch.submissions import SubmissionKind
 from grader.errors import GraderError
 from grader.quiz.results import QuestionStatus
-from grader.quiz.variants import SHEET, Variant
+from grader.quiz.variants import Variant, VariantKind
 
 OUTCOME = "outcome.json"
 
@@ -90,7 +90,7 @@ def grade_sheet_job(job: ChildJob) -> ChildOutcome:
 def _unverified(variant: Variant) -> str:
     """What a sheet graded without the secret was graded on: a practice variant, or the numbers
     written on a handed-out sheet, whose signature only the secret can verify."""
-    return f"{variant.describe()} (not verified)" if variant.kind == SHEET else "practice variant"
+    return f"{variant.describe()} (not verified)" if variant.kind is VariantKind.SHEET else "practice variant"
 
 
 def grade_notebook_job(job: ChildJob) -> ChildOutcome:

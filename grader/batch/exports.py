@@ -21,7 +21,7 @@ from grader.atomic import write_atomically, write_csv_atomically
 from grader.batch.store import BatchInfo, BatchOutputError, BatchRow, CanvasPending, RowStatus, read_rows
 from grader.errors import GraderError
 from grader.quiz.results import QuestionStatus, SheetResult
-from grader.quiz.variants import GRADED, SHEET
+from grader.quiz.variants import VariantKind
 from grader.results import ResultDocumentError, load_result
 from grader.roster import kept_roster
 
@@ -132,7 +132,7 @@ def canvas_identities(batch: StoredBatch) -> dict[str, list[str]]:
     for row in batch.rows:
         result = batch.results.get(row.student)
         variant = result.variant if isinstance(result, SheetResult) else None
-        on_sheet = variant.name if variant and variant.kind in (GRADED, SHEET) else None
+        on_sheet = variant.name if variant and variant.kind in (VariantKind.GRADED, VariantKind.SHEET) else None
         found = roster.find(on_sheet, row.student) if roster else None
         cells[row.student] = found.canvas_cells() if found else [row.student, "", "", row.student, ""]
     return cells

@@ -273,7 +273,7 @@ def quiz_check(
     the course secret; without it, a practice check on other numbers) or 'seed' (practice)."""
     from grader.quiz.render import report_text, result_document
     from grader.quiz.sheets import as_handed_out, grade_sheet, read_grades
-    from grader.quiz.variants import SHEET
+    from grader.quiz.variants import VariantKind
 
     _one_variant(seed, student)
     try:
@@ -283,7 +283,7 @@ def quiz_check(
         result = as_handed_out(grade_sheet(catalog, answers, seed, scores, student=student, secret=secret))
     except GraderError as exc:
         shared.fail(exc)
-    if reveal and result.variant.kind == SHEET:
+    if reveal and result.variant.kind is VariantKind.SHEET:
         click.echo("note: --reveal shows no key when a handed-out sheet is checked without the course secret", err=True)
     if html_file:
         from grader.quiz.render import report_html

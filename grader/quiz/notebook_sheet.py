@@ -22,7 +22,7 @@ from grader.quiz.bank import Bank
 from grader.quiz.handout import Handout
 from grader.quiz.kinds import REGISTRY
 from grader.quiz.render import answer_format
-from grader.quiz.variants import PRACTICE, Variant
+from grader.quiz.variants import Variant, VariantKind
 from grader.yamlsource import Duplicate, YamlDocument
 
 HEADER_KEYS = ("seed", "student", "handout")
@@ -89,7 +89,7 @@ def notebook_text(banks: list[Bank], variant: Variant, signed: Handout | None) -
     if signed is not None:
         header: dict[str, Any] = {"student": signed.student, "handout": signed.block()}
     else:
-        header = {"seed": variant.name} if variant.kind == PRACTICE else {}
+        header = {"seed": variant.name} if variant.kind is VariantKind.PRACTICE else {}
     return nbformat.writes(template_notebook(banks, variant, header))
 
 

@@ -15,7 +15,7 @@ from grader.quiz.handout import Feedback, Handout, block_lines
 from grader.quiz.kinds import REGISTRY
 from grader.quiz.questions import QuestionInstance
 from grader.quiz.results import QuestionStatus
-from grader.quiz.variants import DEFAULT, GRADED, PRACTICE, Variant, as_variant
+from grader.quiz.variants import Variant, VariantKind, as_variant
 from grader.schemas import DocumentKind, schema_errors
 
 
@@ -30,7 +30,7 @@ def question_text(inst: QuestionInstance) -> str:
     lines = [
         click.style(f"{q.id}", bold=True) + (f"  {title}" if title else ""),
         f"{q.type.replace('_', ' ')}, {q.points:g} point{'s' if q.points != 1 else ''}"
-        + (f", {inst.variant.describe()}" if inst.variant.kind != DEFAULT else ""),
+        + (f", {inst.variant.describe()}" if inst.variant.kind is not VariantKind.DEFAULT else ""),
         "",
     ]
     lines += inst.prompt.splitlines()
@@ -57,9 +57,9 @@ def _yaml_value(value: Any) -> str:
 
 def _variant_lines(variant: Variant, with_key: bool) -> list[str]:
     """The sheet's ``seed:`` or ``student:`` line, which ``check`` reads back, with what it means."""
-    if variant.kind == DEFAULT:
+    if variant.kind is VariantKind.DEFAULT:
         return []
-    if variant.kind == GRADED:
+    if variant.kind is VariantKind.GRADED:
         lines = [f"# The {variant.describe()}: hand this sheet in with this line as it is."]
         if not with_key:
             lines += [
@@ -201,7 +201,7 @@ def report_text(result: R.SheetResult, reveal: bool = False) -> str:
     """The terminal report: one block per question, then the total and what to do next."""
     lines = [
         click.style(f"Answer sheet {result.source}", bold=True)
-        + (f"  ({result.variant.describe()})" if result.variant.kind != DEFAULT else "")
+        + (f"  ({result.variant.describe()})" if result.variant.kind is not VariantKind.DEFAULT else "")
     ]
     for problem in result.problems:
         lines.append(click.style("! " + problem, fg="yellow"))
@@ -233,7 +233,7 @@ def result_document(result: R.SheetResult, reveal: bool = False) -> dict[str, An
     document = {
         "kind": DocumentKind.QUIZ_RESULT,
         "sheet": result.source,
-        "seed": result.variant.name if result.variant.kind == PRACTICE else None,
+        "seed": result.variant.name if result.variant.kind is VariantKind.PRACTICE else None,
         "variant": {"kind": result.variant.kind, "name": result.variant.name, "practice_check": result.practice_check},
         "banks": list(result.banks),
         "score": {"points": result.points, "possible": result.points_possible, "pending_review": result.pending_review},
@@ -344,7 +344,7 @@ def report_html(result: R.SheetResult, reveal: bool = False) -> str:
     return render(
         "quiz.html.j2",
         sheet_name=PurePath(result.source).name,
-        variant=result.variant.describe() if result.variant.kind != DEFAULT else None,
+        variant=result.variant.describe() if result.variant.kind is not VariantKind.DEFAULT else None,
         banks=list(result.banks),
         points=result.points,
         possible=result.points_possible,

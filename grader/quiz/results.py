@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from grader.quiz.variants import Variant
+from grader.quiz.variants import Variant, VariantKind
 from grader.schemas import DocumentKind
 
 
@@ -123,7 +123,7 @@ class SheetResult:
         handout = doc.get("handout")
         return cls(
             doc["sheet"],
-            Variant(variant["kind"], variant["name"]),
+            Variant(VariantKind(variant["kind"]), variant["name"]),
             tuple(doc["banks"]),
             tuple(_question_from_document(q) for q in doc["questions"]),
             tuple(doc["problems"]),

@@ -20,7 +20,7 @@ from grader.quiz.bank import Catalog
 from grader.quiz.handout import Handout
 from grader.quiz.kinds import REGISTRY, is_written
 from grader.quiz.results import HandoutCheck, QuestionResult, QuestionStatus, SheetResult
-from grader.quiz.variants import DEFAULT_VARIANT, GRADED, SHEET, Variant, student_text
+from grader.quiz.variants import DEFAULT_VARIANT, Variant, VariantKind, student_text
 from grader.yamlsource import SHEET_LIMITS, YamlDocument, read_yaml
 
 RESERVED = ("seed", "student")
@@ -307,7 +307,7 @@ def grade_sheet(
             else:
                 answer = sheet.answers.get(question.id, Answer(None, None))
                 result = checking.check(inst, answer.raw, answer.line, (grades or {}).get(question.id))
-            results.append(_without_key(result) if variant.kind == SHEET else result)
+            results.append(_without_key(result) if variant.kind is VariantKind.SHEET else result)
     problems = notes + tuple(handout_notes) + sheet.problems
     return SheetResult(sheet.source, variant, tuple(bank_names), tuple(results), problems, practice_check, check)
 
@@ -316,7 +316,7 @@ def _handout_used(sheet: Sheet, variant: Variant) -> Handout | None:
     """The sheet's hand-out block when the sheet is graded as its own student's: on its signed
     numbers (with the secret) or checked on them (without); None for another variant."""
     block = sheet.handout
-    if block is None or variant.kind not in (GRADED, SHEET):
+    if block is None or variant.kind not in (VariantKind.GRADED, VariantKind.SHEET):
         return None
     return block if student_text(str(variant.name)) == student_text(block.student) else None
 
@@ -326,7 +326,7 @@ def _check_handout(
 ) -> tuple[HandoutCheck, list[str]]:
     """With the secret, a sheet whose signature does not hold is refused; without it, one whose
     numbers no variant holds. Notes when the banks now draw other numbers than those handed out."""
-    if variant.kind == SHEET or secret is None:
+    if variant.kind is VariantKind.SHEET or secret is None:
         handout.refuse_if_impossible(block, catalog, sheet.source)
         return HandoutCheck(block.feedback, verified=False), []
     handout.refuse_if_edited(block, secret, catalog, sheet.source)

@@ -14,6 +14,7 @@ import hmac
 import os
 import unicodedata
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from grader.errors import CourseSecretError
@@ -23,8 +24,14 @@ MIN_SECRET_CHARS = 16  # a short secret could be guessed from one student's grad
 MAKE_SECRET = 'python -c "import secrets; print(secrets.token_hex(32))" > course-secret.txt'
 HOW_TO_GIVE = f"--secret-file PATH, or the environment variable {SECRET_FILE_ENV} (a file) or {SECRET_ENV}"
 
-DEFAULT, PRACTICE, GRADED = "default", "practice", "graded"
-SHEET = "sheet"  # a handed-out sheet's own numbers, checked without the secret (grader.quiz.handout)
+
+class VariantKind(StrEnum):
+    """Which numbers a sheet is graded on (the quiz result schema's variant kind)."""
+
+    DEFAULT = "default"  # the numbers printed in the course
+    PRACTICE = "practice"  # a practice seed's
+    GRADED = "graded"  # the student's, drawn with the course secret
+    SHEET = "sheet"  # a handed-out sheet's own numbers, checked without the secret (grader.quiz.handout)
 
 
 def student_text(student: str) -> str:
@@ -37,13 +44,16 @@ def student_text(student: str) -> str:
 class Variant:
     """A variant of the banks' numbers. ``stream`` is what they are drawn from (never shown)."""
 
-    kind: str
+    kind: VariantKind
     name: str | None = None  # the practice seed or the student id, as written
     stream: str | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", VariantKind(self.kind))
+
     @classmethod
     def practice(cls, seed: str) -> Variant:
-        return cls(PRACTICE, seed, "practice:" + seed)
+        return cls(VariantKind.PRACTICE, seed, "practice:" + seed)
 
     @classmethod
     def graded(cls, student: str, secret: bytes | None) -> Variant:
@@ -55,25 +65,25 @@ class Variant:
                 "variant: the same kinds of questions with other numbers."
             )
         digest = hmac.new(secret, student_text(student).encode(), hashlib.sha256).hexdigest()
-        return cls(GRADED, student, "graded:" + digest)
+        return cls(VariantKind.GRADED, student, "graded:" + digest)
 
     @classmethod
     def on_sheet(cls, student: str) -> Variant:
         """The numbers written on a student's handed-out sheet, as a check without the secret
         takes them (no stream: they are read from the sheet, never drawn)."""
-        return cls(SHEET, student)
+        return cls(VariantKind.SHEET, student)
 
     def describe(self) -> str:
-        if self.kind == SHEET:
+        if self.kind is VariantKind.SHEET:
             return f"numbers written on the sheet of student {self.name!r}"
-        if self.kind == GRADED:
+        if self.kind is VariantKind.GRADED:
             return f"graded variant of student {self.name!r}"
-        if self.kind == PRACTICE:
+        if self.kind is VariantKind.PRACTICE:
             return f"practice variant {self.name!r}"
         return "default variant (the numbers printed in the course)"
 
 
-DEFAULT_VARIANT = Variant(DEFAULT)
+DEFAULT_VARIANT = Variant(VariantKind.DEFAULT)
 
 
 def as_variant(variant: Variant | str | None) -> Variant:
